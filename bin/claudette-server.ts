@@ -1,0 +1,181 @@
+#!/usr/bin/env node
+// The server CLI: argument parsing, signals, banner and exit codes. No business logic:
+// everything it does goes through the package's public entry.
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
+import { AppError, createServer, openAdmin, VERSION, type Admin, type ClaudetteServer } from '../src/index.js'
+
+const EXIT_OK = 0
+const EXIT_RUNTIME = 1
+const EXIT_USAGE = 2
+const SHUTDOWN_DEADLINE_MS = 5000
+
+interface GlobalOptions {
+  home?: string
+  config?: string
+  port?: number
+  bind?: string
+  name?: string
+  mdns: boolean
+  mdnsInterface?: string
+  logLevel: string
+  json?: boolean
+}
+
+const parsePort = (v: string): number => {
+  if (!/^\d+$/.test(v) || Number(v) > 65535) throw new InvalidArgumentError('must be an integer from 0 to 65535.')
+  return Number(v)
+}
+const parseName = (v: string): string => {
+  if (v.trim() === '' || v.length > 63) throw new InvalidArgumentError('must be 1 to 63 characters.')
+  return v
+}
+
+const program = new Command('claudette-server')
+program
+  .description('Remote workspace host for Claudette: pair devices, share repositories, worktrees, terminals and agents over TLS.')
+  .version(`claudette-server ${VERSION}`, '-V, --version')
+  .option('--home <dir>', 'state directory (env CLAUDETTE_SERVER_HOME; default: the platform config dir)')
+  .option('--config <file>', 'server.toml location (default: <home>/server.toml)')
+  .option('--port <n>', 'port to listen on, 0 for any free port (default: from server.toml, else 7683)', parsePort)
+  .option('--bind <addr>', 'address to listen on (default: from server.toml, else 0.0.0.0)')
+  .option('--name <text>', 'display name shown to clients (default: host name)', parseName)
+  .option('--no-mdns', 'do not advertise on the local network')
+  .option('--mdns-interface <if>', 'advertise on this network interface only')
+  .addOption(new Option('--log-level <level>', 'log level for stderr').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
+  .option('--json', 'machine-readable output for commands')
+  .showSuggestionAfterError(true)
+  .exitOverride()
+  .configureOutput({
+    outputError: (str, write) => write(str.trimEnd() + '\nUsage: claudette-server [options] [command] (see --help)\n'),
+  })
+
+const globals = (): GlobalOptions => program.opts<GlobalOptions>()
+const out = (s: string): void => { process.stdout.write(s + '\n') }
+
+async function withAdmin<T> (fn: (admin: Admin) => Promise<T> | T): Promise<T> {
+  const g = globals()
+  const admin = await openAdmin({ home: g.home, config: g.config })
+  try { return await fn(admin) } finally { admin.close() }
+}
+
+program.command('run', { isDefault: true })
+  .description('run the server (the default command)')
+  .action(run)
+
+program.command('show-connection-string')
+  .description('print the connection string (host, port and pairing token)')
+  .action(() => withAdmin(async admin => {
+    const cs = await admin.connectionString()
+    out(globals().json ? JSON.stringify({ connection_string: cs }) : cs)
+  }))
+
+program.command('regenerate-token')
+  .description('replace the pairing token and revoke every paired device')
+  .action(() => withAdmin(async admin => {
+    const { connectionString, revoked } = await admin.regenerateToken()
+    if (globals().json) { out(JSON.stringify({ connection_string: connectionString, revoked_sessions: revoked })); return }
+    out('Pairing token regenerated. All existing sessions have been revoked.\n')
+    out('New connection string:')
+    out(`  ${connectionString}`)
+  }))
+
+const sessions = program.command('sessions').description('list or revoke paired devices')
+sessions.command('list')
+  .description('list paired devices (never shows tokens)')
+  .option('--json', 'machine-readable output')
+  .action((o: { json?: boolean }) => withAdmin(admin => {
+    const list = admin.sessions.list()
+    if (o.json || globals().json) { out(JSON.stringify(list, null, 2)); return }
+    if (list.length === 0) { out('No paired devices.'); return }
+    const rows = list.map(s => [s.id, s.name, s.created_at, s.last_seen, s.last_address ?? ''])
+    printTable(['ID', 'NAME', 'CREATED', 'LAST SEEN', 'LAST ADDRESS'], rows)
+  }))
+sessions.command('revoke')
+  .description('revoke one paired device (full id or a unique prefix); a running server drops it within a second')
+  .argument('<id>', 'session id')
+  .action((id: string) => withAdmin(admin => {
+    const revoked = admin.sessions.revoke(id)
+    if (revoked === null) throw new UsageError(`no session matches '${id}' (see 'claudette-server sessions list')`, EXIT_RUNTIME)
+    out(globals().json ? JSON.stringify({ revoked }) : `Revoked session ${revoked}.`)
+  }))
+
+function printTable (head: string[], rows: string[][]): void {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map(r => r[i]!.length)))
+  const line = (r: string[]): string => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()
+  out(line(head))
+  for (const r of rows) out(line(r))
+}
+
+class UsageError extends Error {
+  constructor (message: string, readonly exitCode = EXIT_USAGE) { super(message) }
+}
+
+async function run (): Promise<void> {
+  const g = globals()
+  // Explicitly given settings are saved to server.toml (so show-connection-string agrees);
+  // defaults never overwrite the file.
+  const src = (k: string): string | undefined => program.getOptionValueSource(k)
+  const patch: Record<string, unknown> = {}
+  if (src('name') === 'cli' && g.name) patch.name = g.name
+  if (src('bind') === 'cli' && g.bind) patch.bind = g.bind
+  if (src('port') === 'cli' && g.port !== undefined && g.port !== 0) patch.port = g.port
+  if (Object.keys(patch).length > 0) await withAdmin(admin => admin.updateServer(patch))
+
+  const server: ClaudetteServer = await createServer({
+    home: g.home,
+    config: g.config,
+    port: g.port,
+    bind: g.bind,
+    name: g.name,
+    mdns: g.mdns ? { interface: g.mdnsInterface } : false,
+    logLevel: g.logLevel as 'info',
+  })
+  let stopping = false
+  const stop = (signal: string): void => {
+    if (stopping) return
+    stopping = true
+    server.app.log.info({ signal }, 'shutting down')
+    const deadline = setTimeout(() => { process.stderr.write('shutdown took too long; exiting\n'); process.exit(EXIT_RUNTIME) }, SHUTDOWN_DEADLINE_MS)
+    deadline.unref()
+    server.close().then(() => process.exit(EXIT_OK), (err: unknown) => {
+      process.stderr.write(`error during shutdown: ${(err as Error).message}\n`)
+      process.exit(EXIT_RUNTIME)
+    })
+  }
+  process.on('SIGINT', () => stop('SIGINT'))
+  process.on('SIGTERM', () => stop('SIGTERM'))
+  try {
+    await server.listen()
+  } catch (err) {
+    await server.close()
+    throw err
+  }
+  const bind = server.bind.includes(':') ? `[${server.bind}]` : server.bind
+  out(`claudette-server v${server.version} listening on wss://${bind}:${server.port}`)
+  out(`Name: ${server.name}`)
+  out('')
+  out('Connection string (paste into Claudette):')
+  out(`  ${server.connectionString}`)
+  out('')
+  out(`Certificate fingerprint: ${server.fingerprint}`)
+  out('')
+  out('Ready for connections.')
+}
+
+try {
+  await program.parseAsync(process.argv)
+} catch (err) {
+  if (err instanceof CommanderError) {
+    process.exitCode = err.exitCode === 0 ? EXIT_OK : EXIT_USAGE
+  } else if (err instanceof UsageError) {
+    process.stderr.write(`error: ${err.message}\n`)
+    process.exitCode = err.exitCode
+  } else if (err instanceof AppError && err.expose) {
+    process.stderr.write(`error: ${err.message}\n`)
+    process.exitCode = EXIT_RUNTIME
+  } else {
+    const e = err as NodeJS.ErrnoException
+    process.stderr.write(`error: ${e.code === 'EADDRINUSE' ? `address already in use (${e.message.replace(/^listen EADDRINUSE: address already in use /, '')})` : e.message ?? String(err)}\n`)
+    process.exitCode = EXIT_RUNTIME
+  }
+}

@@ -1,0 +1,69 @@
+// Offline administration of a server home (what the CLI subcommands use). Works whether or
+// not a server is running against the same home: the running server picks the changes up
+// within a second (it watches server.toml and the database).
+import { hostname } from 'node:os'
+import { join } from 'node:path'
+import { ensurePrivateDir, newToken } from './core/files.js'
+import { resolveServerHome } from './core/home.js'
+import { DeviceSessions } from './plugins/auth/sessions.js'
+import type { DeviceSessionInfo } from './plugins/auth/types.js'
+import { CONFIG_FILE, DB_FILE, configFile, loadOrCreateConfig, openStore } from './plugins/store/index.js'
+import type { ServerConfig } from './plugins/store/types.js'
+
+export interface Admin {
+  readonly home: string
+  readonly configFile: string
+  config (): Promise<ServerConfig>
+  /** claudette://<host>:<configured port>/<pairing token> */
+  connectionString (): Promise<string>
+  /** New pairing token; every device session is revoked. */
+  regenerateToken (): Promise<{ connectionString: string, revoked: number }>
+  /** Saves explicitly given run settings to server.toml. */
+  updateServer (patch: Partial<ServerConfig['server']>): Promise<ServerConfig>
+  readonly sessions: {
+    list (): DeviceSessionInfo[]
+    /** Revokes by full id or unique prefix; returns the revoked id, or null if none matched. */
+    revoke (idOrPrefix: string): string | null
+  }
+  close (): void
+}
+
+export async function openAdmin (opts: { home?: string, config?: string, connectHost?: string } = {}): Promise<Admin> {
+  const home = resolveServerHome(opts.home)
+  await ensurePrivateDir(home)
+  const cf = configFile(opts.config ?? join(home, CONFIG_FILE))
+  await loadOrCreateConfig(cf)
+  const store = openStore(join(home, DB_FILE))
+  const sessions = new DeviceSessions(store)
+  const host = opts.connectHost ?? hostname()
+  const connectionString = (c: ServerConfig): string => `claudette://${host}:${c.server.port}/${c.auth.pairing_token}`
+
+  return {
+    home,
+    configFile: cf.file,
+    config: () => cf.read(),
+    connectionString: async () => connectionString(await cf.read()),
+    async regenerateToken () {
+      const c = await cf.read()
+      c.auth.pairing_token = newToken()
+      await cf.write(c)
+      const revoked = sessions.revokeAll()
+      return { connectionString: connectionString(c), revoked }
+    },
+    async updateServer (patch) {
+      const c = await cf.read()
+      const next = { ...c, server: { ...c.server, ...patch } }
+      if (JSON.stringify(next) !== JSON.stringify(c)) await cf.write(next)
+      return next
+    },
+    sessions: {
+      list: () => sessions.list(),
+      revoke (idOrPrefix) {
+        const id = sessions.resolveId(idOrPrefix)
+        if (id === null) return null
+        return sessions.revoke(id) ? id : null
+      },
+    },
+    close: () => store.close(),
+  }
+}

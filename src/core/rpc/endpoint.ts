@@ -1,0 +1,254 @@
+import type { FastifyBaseLogger, FastifyInstance, FastifyPluginAsync } from 'fastify'
+import type { WebSocket } from 'ws'
+import { AppError } from '../errors.js'
+import { DisposableStore, Emitter, toDisposable } from '../lifecycle.js'
+import type { Token } from '../tokens.js'
+import type { AuthSession, Authenticator } from './auth.js'
+import { CloseCode, serializeEvent, type ConnectionHub, type RpcConnection } from './hub.js'
+import type { RpcContext, RpcRegistry } from './registry.js'
+
+export interface EndpointOptions {
+  registry: RpcRegistry
+  hub: ConnectionHub
+  authenticator: Authenticator
+  /** Close a connection that has not authenticated after this long. */
+  authTimeoutMs: number
+  /** Ping interval; a peer that misses one ping is dropped. 0 turns it off. */
+  heartbeatMs: number
+  maxConnections: number
+  maxConnectionsPerIp: number
+}
+
+/** Per-connection failed attempts before the socket is dropped (reference rule). */
+const MAX_ATTEMPTS = 3
+/** Unauthenticated parse errors that count as one failure toward the per-address limit. */
+const PARSE_ERRORS_PER_FAILURE = 5
+
+const reply = (id: unknown, result: unknown): string =>
+  `{"id":${JSON.stringify(id ?? null)},"result":${JSON.stringify(result ?? null)}}`
+
+// Key order is alphabetical at every level, as the reference server prints it.
+const replyError = (id: unknown, code: number, message: string, data?: unknown): string =>
+  `{"error":${JSON.stringify(data === undefined ? { code, message } : { code, data, message })},"id":${JSON.stringify(id ?? null)}}`
+
+class WsConnection implements RpcConnection {
+  session: AuthSession | null = null
+  readonly disposables = new DisposableStore()
+  readonly #onClose = new Emitter<void>()
+  readonly #onDrain = new Emitter<void>()
+  readonly onClose = this.#onClose.event
+  readonly onDrain = this.#onDrain.event
+  readonly #state = new Map<symbol, unknown>()
+  alive = true
+
+  constructor (readonly id: number, readonly remoteAddress: string, readonly socket: WebSocket, log: FastifyBaseLogger) {
+    const raw = (socket as unknown as { _socket?: NodeJS.EventEmitter })._socket
+    const onDrain = (): void => this.#onDrain.fire()
+    raw?.on('drain', onDrain)
+    this.disposables.add(toDisposable(() => { raw?.off('drain', onDrain) }))
+    this.#log = log
+  }
+
+  readonly #log: FastifyBaseLogger
+  get log (): FastifyBaseLogger { return this.#log }
+
+  get isOpen (): boolean { return this.socket.readyState === this.socket.OPEN }
+  get bufferedAmount (): number { return this.socket.bufferedAmount }
+
+  sendText (text: string): void { if (this.isOpen) this.socket.send(text) }
+  sendEvent (event: string, payload: unknown): void { this.sendText(serializeEvent(event, payload)) }
+  sendBinary (data: Uint8Array, cb?: (err?: Error) => void): void {
+    if (this.isOpen) this.socket.send(data, { binary: true }, cb)
+    else cb?.(new Error('connection closed'))
+  }
+
+  close (code: number, reason: string): void {
+    if (this.socket.readyState === this.socket.CLOSED) return
+    this.socket.close(code, reason)
+    // A peer that never answers the close handshake must not keep the socket alive.
+    setTimeout(() => this.socket.terminate(), 1000).unref()
+  }
+
+  getState<T> (key: Token<T>): T | undefined { return this.#state.get(key) as T | undefined }
+  setState<T> (key: Token<T>, value: T): void { this.#state.set(key, value) }
+
+  closed (): void {
+    this.#onClose.fire()
+    this.#onClose.dispose()
+    this.#onDrain.dispose()
+    void this.disposables.dispose()
+  }
+}
+
+/**
+ * The WSS endpoint: framing, ids, the in-band `authenticate` handshake, dispatch and error
+ * mapping. Any path upgrades (the Claudette clients dial `/`).
+ */
+export const rpcEndpoint: FastifyPluginAsync<EndpointOptions> = async (app: FastifyInstance, opts) => {
+  const { registry, hub, authenticator } = opts
+  let nextId = 1
+
+  const heartbeat = opts.heartbeatMs > 0
+    ? setInterval(() => {
+      for (const c of hub.all() as WsConnection[]) {
+        if (!c.alive) { c.socket.terminate(); continue }
+        c.alive = false
+        try { c.socket.ping() } catch { /* closing */ }
+      }
+    }, opts.heartbeatMs).unref()
+    : undefined
+  app.addHook('onClose', async () => { if (heartbeat) clearInterval(heartbeat) })
+
+  const handler = (socket: WebSocket, req: { socket: { remoteAddress?: string }, log: FastifyBaseLogger }): void => {
+    const remoteAddress = req.socket.remoteAddress ?? 'unknown'
+    const log = app.log.child({ conn: nextId })
+    const conn = new WsConnection(nextId++, remoteAddress, socket, log)
+    const info = { remoteAddress }
+
+    // Handlers are attached synchronously (before any await), so no frame is missed.
+    socket.on('error', (err) => log.debug({ err }, 'socket error'))
+    socket.on('pong', () => { conn.alive = true })
+
+    let refusal: string | null = null
+    if (hub.size >= opts.maxConnections) refusal = 'too many connections'
+    else if (hub.countFrom(remoteAddress) >= opts.maxConnectionsPerIp) refusal = 'too many connections from this address'
+    else refusal = authenticator.admit(info)
+    if (refusal !== null) {
+      log.warn({ remoteAddress, reason: refusal }, 'connection refused')
+      socket.close(CloseCode.TryAgainLater, refusal)
+      setTimeout(() => socket.terminate(), 1000).unref()
+      return
+    }
+
+    hub.add(conn)
+    log.debug({ remoteAddress }, 'connection opened')
+    const authTimer = setTimeout(() => {
+      log.info({ remoteAddress }, 'closing connection that did not authenticate in time')
+      conn.close(CloseCode.PolicyViolation, 'authentication timeout')
+    }, opts.authTimeoutMs).unref()
+
+    let attempts = 0
+    let parseErrors = 0
+    let queue: Promise<void> | null = null
+    let queued = 0
+
+    const ctxFor = (session: AuthSession): RpcContext => ({
+      session,
+      connection: conn,
+      log,
+      notify: (event, payload) => conn.sendEvent(event, payload),
+    })
+    let ctx: RpcContext | null = null
+
+    const dispatch = (id: unknown, method: string, params: unknown): void => {
+      let out: unknown
+      try {
+        out = registry.invoke(method, params, ctx!)
+      } catch (err) {
+        conn.sendText(errorFrame(id, err, method, log))
+        return
+      }
+      if (out instanceof Promise) {
+        out.then(
+          result => conn.sendText(reply(id, result)),
+          err => conn.sendText(errorFrame(id, err, method, log)),
+        )
+      } else {
+        conn.sendText(reply(id, out))
+      }
+    }
+
+    const fail = (id: unknown, code: number, message: string): void => {
+      attempts++
+      authenticator.recordFailure(info)
+      if (attempts >= MAX_ATTEMPTS) {
+        log.info({ remoteAddress }, 'authentication failed too often; dropping connection')
+        // The reference drops the socket without a close frame after the third failure.
+        socket.send(replyError(id, code, message), () => socket.terminate())
+      } else {
+        conn.sendText(replyError(id, code, message))
+      }
+    }
+
+    const handleText = async (text: string): Promise<void> => {
+      let msg: unknown
+      try {
+        msg = JSON.parse(text)
+      } catch (err) {
+        // Parse errors never count toward the 3 attempts (reference rule), but a flood of
+        // them before authenticating counts toward the per-address limit.
+        if (!conn.session && ++parseErrors % PARSE_ERRORS_PER_FAILURE === 0) authenticator.recordFailure(info)
+        conn.sendText(replyError(null, -32700, `Parse error: ${(err as Error).message}`))
+        return
+      }
+      const obj = msg !== null && typeof msg === 'object' && !Array.isArray(msg) ? msg as Record<string, unknown> : null
+      const id = obj && 'id' in obj ? obj.id : null
+      const method = obj && typeof obj.method === 'string' ? obj.method : ''
+      const params = obj ? obj.params : undefined
+
+      if (conn.session && ctx) { dispatch(id, method, params); return }
+      if (attempts >= MAX_ATTEMPTS) return
+      if (method !== 'authenticate') { fail(id, -1, 'Must authenticate first'); return }
+      let outcome
+      try {
+        outcome = await authenticator.authenticate(params, info)
+      } catch (err) {
+        log.error({ err }, 'authenticate failed unexpectedly')
+        outcome = { ok: false as const }
+      }
+      if (!conn.isOpen) return
+      if (!outcome.ok) { fail(id, -2, `Authentication failed (${attempts + 1}/${MAX_ATTEMPTS})`); return }
+      clearTimeout(authTimer)
+      conn.session = outcome.session
+      ctx = ctxFor(outcome.session)
+      log.info({ sessionId: outcome.session.id, remoteAddress }, 'authenticated')
+      conn.sendText(reply(id, outcome.result))
+      hub.markAuthenticated(conn)
+    }
+
+    const handleBinary = (data: Buffer): void => {
+      if (!conn.session || data.length === 0) return // before authenticate: ignored, as the reference does
+      const h = registry.binaryHandler(data[0]!)
+      if (!h) { log.debug({ type: data[0] }, 'unknown binary frame type ignored'); return }
+      try { h(data, conn) } catch (err) { log.error({ err }, 'binary frame handler failed') }
+    }
+
+    socket.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
+      conn.alive = true
+      const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data)
+      const run = (): void | Promise<void> => isBinary ? handleBinary(buf) : handleText(buf.toString('utf8'))
+      // After auth with nothing queued, dispatch at once (requests run concurrently and
+      // writes keep their arrival order). Before auth, frames are handled one at a time.
+      if (conn.session && queue === null) { void run(); return }
+      queued++
+      queue = (queue ?? Promise.resolve()).then(run).catch(err => { log.error({ err }, 'frame handling failed') }).finally(() => {
+        if (--queued === 0) queue = null
+      })
+    })
+
+    socket.on('close', () => {
+      clearTimeout(authTimer)
+      hub.remove(conn)
+      conn.closed()
+      if (!conn.session) log.debug({ remoteAddress }, 'connection closed during auth')
+      else log.debug({ remoteAddress, sessionId: conn.session.id }, 'disconnected')
+    })
+  }
+
+  // Any path upgrades; a plain HTTPS GET gets a short hint instead of an error page.
+  app.route({
+    method: 'GET',
+    url: '/*',
+    handler: async (_req, res) => res.type('text/plain').send('claudette-server: connect with a WebSocket client\n'),
+    wsHandler: handler as never,
+  })
+}
+
+function errorFrame (id: unknown, err: unknown, method: string, log: FastifyBaseLogger): string {
+  if (err instanceof AppError && err.expose) {
+    log.debug({ method, code: err.code }, 'rpc error')
+    return replyError(id, err.rpcCode, err.message, err.data)
+  }
+  log.error({ err, method }, 'rpc handler failed')
+  return replyError(id, -1, 'Internal error')
+}

@@ -1,0 +1,85 @@
+import { Emitter, type DisposableStore, type Event } from '../lifecycle.js'
+import type { Token } from '../tokens.js'
+import type { AuthSession } from './auth.js'
+
+/** Close codes the server uses (4000–4999 are application codes). */
+export const CloseCode = {
+  GoingAway: 1001,
+  PolicyViolation: 1008,
+  TryAgainLater: 1013,
+  SessionRevoked: 4001,
+} as const
+
+/** One WebSocket connection as services see it (no `ws` types leak out). */
+export interface RpcConnection {
+  readonly id: number
+  readonly remoteAddress: string
+  /** null until `authenticate` succeeds. */
+  readonly session: AuthSession | null
+  readonly isOpen: boolean
+  /** Bytes queued in the socket but not yet written (for flow control). */
+  readonly bufferedAmount: number
+  /** Fires when the socket's write buffer drains. */
+  readonly onDrain: Event<void>
+  readonly onClose: Event<void>
+  /** Disposed when the connection closes: put per-connection subscriptions here. */
+  readonly disposables: DisposableStore
+  sendEvent (event: string, payload: unknown): void
+  /** Sends an already-serialized JSON text frame (serialize once, send to many). */
+  sendText (text: string): void
+  sendBinary (data: Uint8Array, cb?: (err?: Error) => void): void
+  close (code: number, reason: string): void
+  /** Per-connection state owned by plugins, keyed by their own tokens. */
+  getState<T> (key: Token<T>): T | undefined
+  setState<T> (key: Token<T>, value: T): void
+}
+
+export const serializeEvent = (event: string, payload: unknown): string =>
+  `{"event":${JSON.stringify(event)},"payload":${JSON.stringify(payload ?? null)}}`
+
+/** Every live connection of one server; the place to broadcast from. */
+export class ConnectionHub {
+  readonly #connections = new Set<RpcConnection>()
+  readonly #onAuthenticated = new Emitter<RpcConnection>()
+  readonly #onClosed = new Emitter<RpcConnection>()
+  readonly onAuthenticated = this.#onAuthenticated.event
+  readonly onClosed = this.#onClosed.event
+
+  get size (): number { return this.#connections.size }
+  countFrom (remoteAddress: string): number {
+    let n = 0
+    for (const c of this.#connections) if (c.remoteAddress === remoteAddress) n++
+    return n
+  }
+
+  all (): RpcConnection[] { return [...this.#connections] }
+  authenticated (): RpcConnection[] { return this.all().filter(c => c.session !== null && c.isOpen) }
+  forSession (sessionId: string): RpcConnection[] { return this.authenticated().filter(c => c.session?.id === sessionId) }
+
+  /** Sends an event to every authenticated connection (serialized once). */
+  broadcast (event: string, payload: unknown, filter?: (c: RpcConnection) => boolean): void {
+    const text = serializeEvent(event, payload)
+    for (const c of this.authenticated()) if (!filter || filter(c)) c.sendText(text)
+  }
+
+  /** Closes every connection of a session (after revocation). Returns how many were closed. */
+  closeSession (sessionId: string, code: number, reason: string): number {
+    const conns = this.forSession(sessionId)
+    for (const c of conns) c.close(code, reason)
+    return conns.length
+  }
+
+  /** @internal used by the endpoint */
+  add (c: RpcConnection): void { this.#connections.add(c) }
+  /** @internal */
+  markAuthenticated (c: RpcConnection): void { this.#onAuthenticated.fire(c) }
+  /** @internal */
+  remove (c: RpcConnection): void {
+    if (this.#connections.delete(c)) this.#onClosed.fire(c)
+  }
+
+  dispose (): void {
+    this.#onAuthenticated.dispose()
+    this.#onClosed.dispose()
+  }
+}

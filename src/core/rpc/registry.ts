@@ -1,0 +1,99 @@
+import type { FastifyBaseLogger } from 'fastify'
+import type { Static, TSchema } from 'typebox'
+import { RpcDuplicateMethodError, RpcInvalidParamsError, RpcUnknownMethodError } from '../errors.js'
+import { compileChecker } from '../schema.js'
+import type { AuthSession } from './auth.js'
+import type { RpcConnection } from './hub.js'
+
+/** What a handler gets besides its params. */
+export interface RpcContext {
+  /** The device session the connection authenticated as. */
+  readonly session: AuthSession
+  /** The connection the request came on (send events to it, keep per-connection state). */
+  readonly connection: RpcConnection
+  readonly log: FastifyBaseLogger
+  /** Sends an event to the calling connection only. Use the ConnectionHub to broadcast. */
+  notify (event: string, payload: unknown): void
+}
+
+export type RpcHandler<P> = (params: P, ctx: RpcContext) => unknown
+
+/** A method contributed by a plugin: `params` is a TypeBox schema or plain JSON Schema. */
+export interface RpcMethod<S extends TSchema = TSchema> {
+  readonly name: string
+  readonly params?: S
+  readonly handler: RpcHandler<Static<S>>
+}
+
+/** A method with its params type erased, for method tables. */
+export interface AnyRpcMethod {
+  readonly name: string
+  readonly params?: TSchema
+  readonly handler: RpcHandler<any>
+}
+
+/** Declares a method with its handler's params typed from the schema. */
+export const defineMethod = <S extends TSchema>(method: RpcMethod<S>): AnyRpcMethod => method as AnyRpcMethod
+
+/** A binary frame handler for frames whose first byte is `type` (after authentication only). */
+export type BinaryHandler = (frame: Buffer, connection: RpcConnection) => void
+
+interface CompiledMethod {
+  readonly name: string
+  readonly check: (value: unknown) => { ok: true, value: unknown } | { ok: false, issues: Array<{ path: string, message: string }> }
+  readonly handler: RpcHandler<unknown>
+}
+
+const METHOD_NAME = /^[a-z][a-z0-9_]*$/
+
+/**
+ * The per-server table of RPC methods. Services never see the socket: the endpoint
+ * validates params with the method's compiled schema, then calls the handler.
+ */
+export class RpcRegistry {
+  readonly #methods = new Map<string, CompiledMethod>()
+  readonly #binary = new Map<number, BinaryHandler>()
+  readonly #capabilities = new Set<string>()
+
+  register<S extends TSchema> (method: RpcMethod<S>): void
+  register (method: { name: string, params?: Record<string, unknown>, handler: RpcHandler<any> }): void
+  register (method: { name: string, params?: unknown, handler: RpcHandler<any> }): void {
+    if (typeof method?.name !== 'string' || !METHOD_NAME.test(method.name)) {
+      throw new TypeError(`RPC method name must match ${METHOD_NAME} (got ${JSON.stringify(method?.name)})`)
+    }
+    if (typeof method.handler !== 'function') throw new TypeError(`RPC method '${method.name}' needs a handler function`)
+    if (this.#methods.has(method.name) || method.name === 'authenticate') throw new RpcDuplicateMethodError(method.name)
+    const schema = (method.params ?? { type: 'object' }) as TSchema
+    this.#methods.set(method.name, { name: method.name, check: compileChecker(schema), handler: method.handler })
+  }
+
+  /** Registers several methods at once (a plugin's method table). */
+  registerAll (methods: readonly AnyRpcMethod[]): void {
+    for (const m of methods) this.register(m)
+  }
+
+  has (name: string): boolean { return this.#methods.has(name) }
+  get names (): string[] { return [...this.#methods.keys()].sort() }
+
+  /** Validates params and runs the handler. Throws RpcUnknownMethodError / RpcInvalidParamsError. */
+  invoke (name: string, params: unknown, ctx: RpcContext): unknown {
+    const method = this.#methods.get(name)
+    if (!method) throw new RpcUnknownMethodError(name)
+    // Missing or null params mean "all defaults", as in the reference server.
+    const checked = method.check(params ?? {})
+    if (!checked.ok) throw new RpcInvalidParamsError(name, checked.issues)
+    return method.handler(checked.value, ctx)
+  }
+
+  registerBinary (type: number, handler: BinaryHandler): void {
+    if (!Number.isInteger(type) || type < 0 || type > 255) throw new TypeError('binary frame type must be a byte')
+    if (this.#binary.has(type)) throw new TypeError(`binary frame type ${type} is already registered`)
+    this.#binary.set(type, handler)
+  }
+
+  binaryHandler (type: number): BinaryHandler | undefined { return this.#binary.get(type) }
+
+  /** Capabilities announced by `server_info` (e.g. "pty-binary"). */
+  addCapability (name: string): void { this.#capabilities.add(name) }
+  get capabilities (): string[] { return [...this.#capabilities].sort() }
+}

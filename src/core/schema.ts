@@ -1,0 +1,52 @@
+import type { TSchema } from 'typebox'
+import { Compile } from 'typebox/compile'
+import { Value } from 'typebox/value'
+
+export interface SchemaIssue { path: string, message: string }
+
+/** Turns TypeBox/AJV-style errors into `{path, message}` with dotted parameter names. */
+export function describeErrors (errors: Iterable<{ keyword: string, instancePath: string, message: string, params?: unknown }>): SchemaIssue[] {
+  const out: SchemaIssue[] = []
+  for (const e of errors) {
+    let path = e.instancePath.replace(/^\//, '').replaceAll('/', '.')
+    let message = e.message
+    const params = e.params as { requiredProperties?: string[], additionalProperties?: string[] } | undefined
+    if (e.keyword === 'required' && params?.requiredProperties?.length) {
+      const name = params.requiredProperties[0]!
+      path = path ? `${path}.${name}` : name
+      message = 'is required'
+    } else if (e.keyword === 'additionalProperties' && params?.additionalProperties?.length) {
+      const name = params.additionalProperties[0]!
+      path = path ? `${path}.${name}` : name
+      message = 'is not a known option'
+    }
+    if (out.some(o => o.path === path)) continue
+    out.push({ path, message })
+  }
+  return out
+}
+
+/**
+ * A compiled checker that applies schema defaults (on a copy) and reports issues.
+ * Accepts TypeBox schemas and plain JSON Schema objects alike.
+ */
+export function compileChecker<T> (schema: TSchema | Record<string, unknown>): (value: unknown) => { ok: true, value: T } | { ok: false, issues: SchemaIssue[] } {
+  const compiled = Compile(schema as TSchema)
+  return (value) => {
+    const withDefaults = Value.Default(schema as TSchema, structuredCloneSafe(value))
+    if (compiled.Check(withDefaults)) return { ok: true, value: withDefaults as T }
+    return { ok: false, issues: describeErrors(compiled.Errors(withDefaults) as never) }
+  }
+}
+
+// Option objects may hold functions and class instances (providers, plugins, streams):
+// structuredClone would throw on those, so copy plain objects one level at a time.
+function structuredCloneSafe (value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(structuredCloneSafe)
+  if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    const out: Record<string, unknown> = {}
+    for (const [k, v] of Object.entries(value)) out[k] = structuredCloneSafe(v)
+    return out
+  }
+  return value
+}

@@ -1,0 +1,27 @@
+import type { FastifyBaseLogger } from 'fastify'
+import type { DependencyContainer } from './di.js'
+import type { RpcRegistry } from './rpc/registry.js'
+import type { ConnectionHub } from './rpc/hub.js'
+import type { Authenticator } from './rpc/auth.js'
+
+/** A typed DI token: the symbol carries the type of what it resolves to. */
+export type Token<T> = symbol & { readonly __type?: T }
+export const token = <T>(name: string): Token<T> => Symbol(name) as Token<T>
+export const resolve = <T>(di: DependencyContainer, t: Token<T>): T => di.resolve<T>(t)
+
+/** Facts about the running server that several plugins and the RPC layer need. */
+export interface ServerFacts {
+  readonly version: string
+  readonly home: string
+  /** Display name (server.toml `[server] name`, or the `name` option). */
+  name: string
+}
+
+/** Tokens core itself provides. Plugins declare their own tokens in their types.ts. */
+export const CORE = {
+  Log: token<FastifyBaseLogger>('Log'),
+  Rpc: token<RpcRegistry>('RpcRegistry'),
+  Hub: token<ConnectionHub>('ConnectionHub'),
+  Authenticator: token<Authenticator>('Authenticator'),
+  Facts: token<ServerFacts>('ServerFacts'),
+} as const

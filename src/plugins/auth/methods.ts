@@ -1,0 +1,27 @@
+import { Type } from 'typebox'
+import { defineMethod, type AnyRpcMethod } from '../../core/rpc/registry.js'
+import { SessionNotFoundError } from './errors.js'
+import type { AuthService } from './service.js'
+import type { DeviceSessions } from './sessions.js'
+
+/** Device management over the wire (our additions): any paired device may list and revoke. */
+export function authMethods (service: AuthService, sessions: DeviceSessions): AnyRpcMethod[] {
+  return [
+    defineMethod({
+      name: 'list_sessions',
+      params: Type.Object({}),
+      handler: (_p, ctx) => sessions.list().map(s => ({ ...s, current: s.id === ctx.session.id })),
+    }),
+    defineMethod({
+      name: 'revoke_session',
+      params: Type.Object({ session_id: Type.String({ minLength: 1, maxLength: 200 }) }),
+      handler: (p) => {
+        const id = sessions.resolveId(p.session_id)
+        if (id === null) throw new SessionNotFoundError(p.session_id)
+        // Closing our own connection must wait until the reply has been written.
+        setImmediate(() => service.revoke(id))
+        return null
+      },
+    }),
+  ]
+}

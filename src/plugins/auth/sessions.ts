@@ -1,0 +1,76 @@
+import { createHash, randomUUID } from 'node:crypto'
+import { newToken } from '../../core/files.js'
+import type { Migration, Store } from '../store/types.js'
+import type { DeviceSessionInfo } from './types.js'
+
+export const AUTH_MIGRATIONS: readonly Migration[] = [
+  `CREATE TABLE device_sessions (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL,
+     token_hash TEXT NOT NULL UNIQUE,   -- SHA-256 hex of the session token; the token itself is never stored
+     created_at TEXT NOT NULL,
+     last_seen TEXT NOT NULL,
+     last_address TEXT
+   )`,
+]
+
+export const hashToken = (t: string): string => createHash('sha256').update(t, 'utf8').digest('hex')
+const nowIso = (): string => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
+
+/**
+ * Device sessions in SQLite. Lookup is by the SHA-256 of the presented token, an indexed
+ * equality on a value an attacker cannot steer byte by byte, so timing reveals nothing useful.
+ */
+export class DeviceSessions {
+  readonly #byHash
+  readonly #insert
+  readonly #touch
+  readonly #list
+  readonly #delete
+  readonly #deleteAll
+  readonly #ids
+
+  constructor (store: Store) {
+    store.migrate('auth', AUTH_MIGRATIONS)
+    const db = store.db
+    this.#byHash = db.prepare<[string], { id: string, name: string }>('SELECT id, name FROM device_sessions WHERE token_hash = ?')
+    this.#insert = db.prepare('INSERT INTO device_sessions (id, name, token_hash, created_at, last_seen, last_address) VALUES (?, ?, ?, ?, ?, ?)')
+    this.#touch = db.prepare('UPDATE device_sessions SET last_seen = ?, last_address = ? WHERE id = ?')
+    this.#list = db.prepare<[], DeviceSessionInfo>('SELECT id, name, created_at, last_seen, last_address FROM device_sessions ORDER BY created_at, id')
+    this.#delete = db.prepare('DELETE FROM device_sessions WHERE id = ?')
+    this.#deleteAll = db.prepare('DELETE FROM device_sessions')
+    this.#ids = db.prepare<[], { id: string }>('SELECT id FROM device_sessions')
+  }
+
+  /** Creates a session and returns its token: the only time the raw token exists server-side. */
+  create (name: string, address: string | null): { session: DeviceSessionInfo, token: string } {
+    const token = newToken()
+    const now = nowIso()
+    const session = { id: randomUUID(), name, created_at: now, last_seen: now, last_address: address }
+    this.#insert.run(session.id, name, hashToken(token), now, now, address)
+    return { session, token }
+  }
+
+  /** Finds the session for a token and records that it was seen. */
+  verify (token: string, address: string | null): { id: string, name: string } | null {
+    const row = this.#byHash.get(hashToken(token))
+    if (!row) return null
+    this.#touch.run(nowIso(), address, row.id)
+    return row
+  }
+
+  list (): DeviceSessionInfo[] { return this.#list.all() }
+  ids (): Set<string> { return new Set(this.#ids.all().map(r => r.id)) }
+
+  /** Accepts a full id or a unique prefix of at least 4 characters. */
+  resolveId (idOrPrefix: string): string | null {
+    const all = this.#ids.all().map(r => r.id)
+    if (all.includes(idOrPrefix)) return idOrPrefix
+    if (idOrPrefix.length < 4) return null
+    const matches = all.filter(id => id.startsWith(idOrPrefix))
+    return matches.length === 1 ? matches[0]! : null
+  }
+
+  revoke (id: string): boolean { return this.#delete.run(id).changes > 0 }
+  revokeAll (): number { return this.#deleteAll.run().changes }
+}

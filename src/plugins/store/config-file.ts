@@ -1,0 +1,68 @@
+import { readFile } from 'node:fs/promises'
+import { hostname } from 'node:os'
+import { parse, stringify, TomlError } from 'smol-toml'
+import { ConfigFileError } from '../../core/errors.js'
+import { newToken, writeFileAtomic } from '../../core/files.js'
+import type { ConfigFile, ServerConfig } from './types.js'
+
+export const CONFIG_FILE = 'server.toml'
+export const DEFAULT_PORT = 7683
+export const DEFAULT_BIND = '0.0.0.0'
+
+export const defaultConfig = (): ServerConfig => ({
+  server: { name: hostname(), port: DEFAULT_PORT, bind: DEFAULT_BIND },
+  auth: { pairing_token: newToken() },
+})
+
+/** server.toml: read strictly (clear errors with line/column), written atomically with mode 0600. */
+export function configFile (file: string): ConfigFile {
+  return {
+    file,
+    async read (): Promise<ServerConfig> {
+      const text = await readFile(file, 'utf8')
+      return parseConfig(file, text)
+    },
+    async write (config: ServerConfig): Promise<void> {
+      await writeFileAtomic(file, '# claudette-server configuration. Keep this file private: it holds the pairing token.\n' + stringify(config) + '\n', 0o600)
+    },
+  }
+}
+
+/** Reads the config, creating it with defaults (and a fresh pairing token) when missing. */
+export async function loadOrCreateConfig (cf: ConfigFile): Promise<{ config: ServerConfig, created: boolean }> {
+  try {
+    return { config: await cf.read(), created: false }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+      if (err instanceof ConfigFileError) throw err
+      throw new ConfigFileError(cf.file, `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err })
+    }
+  }
+  const config = defaultConfig()
+  await cf.write(config)
+  return { config, created: true }
+}
+
+export function parseConfig (file: string, text: string): ServerConfig {
+  let doc: Record<string, unknown>
+  try {
+    doc = parse(text) as Record<string, unknown>
+  } catch (err) {
+    if (err instanceof TomlError) throw new ConfigFileError(file, `invalid TOML at line ${err.line}, column ${err.column}: ${err.message.split('\n')[0]}`, { cause: err })
+    throw new ConfigFileError(file, `invalid TOML: ${(err as Error).message}`, { cause: err })
+  }
+  const server = (doc.server ?? {}) as Record<string, unknown>
+  const auth = (doc.auth ?? {}) as Record<string, unknown>
+  const def = defaultConfig()
+  const name = server.name ?? def.server.name
+  const port = server.port ?? def.server.port
+  const bind = server.bind ?? def.server.bind
+  const token = auth.pairing_token
+  if (typeof name !== 'string' || name.trim() === '') throw new ConfigFileError(file, '[server] name must be a non-empty string')
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigFileError(file, '[server] port must be an integer from 0 to 65535')
+  if (typeof bind !== 'string' || bind === '') throw new ConfigFileError(file, '[server] bind must be an address string')
+  if (typeof token !== 'string' || token.length < 16 || token.includes('/')) {
+    throw new ConfigFileError(file, '[auth] pairing_token is missing or invalid (run `claudette-server regenerate-token`)')
+  }
+  return { server: { name, port, bind }, auth: { pairing_token: token } }
+}

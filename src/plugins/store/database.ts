@@ -1,0 +1,55 @@
+import { closeSync, chmodSync, openSync } from 'node:fs'
+import Sqlite from 'better-sqlite3'
+import { StoreOpenError } from './errors.js'
+import type { Database, Migration, Store } from './types.js'
+
+export const DB_FILE = 'claudette.db'
+
+/**
+ * Opens (creating 0600) the SQLite database in WAL mode. synchronous=FULL: every commit is
+ * on disk before it returns, so neither kill -9 nor power loss loses a committed write.
+ */
+export function openStore (file: string): Store & { close (): void } {
+  let db: Database
+  try {
+    closeSync(openSync(file, 'a', 0o600)) // create with the right mode; SQLite's -wal/-shm copy it
+    chmodSync(file, 0o600)
+    db = new Sqlite(file)
+    db.pragma('journal_mode = WAL')
+    db.pragma('synchronous = FULL')
+    db.pragma('foreign_keys = ON')
+    db.pragma('busy_timeout = 5000') // the CLI and a running server share the file
+    db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      owner TEXT PRIMARY KEY, version INTEGER NOT NULL, applied_at TEXT NOT NULL DEFAULT (datetime('now')))`)
+  } catch (err) {
+    throw new StoreOpenError(file, `cannot open database: ${(err as Error).message}`, { cause: err })
+  }
+  const getVersion = db.prepare<[string], { version: number }>('SELECT version FROM schema_migrations WHERE owner = ?')
+  const setVersion = db.prepare('INSERT INTO schema_migrations (owner, version) VALUES (?, ?) ON CONFLICT(owner) DO UPDATE SET version = excluded.version, applied_at = datetime(\'now\')')
+  let closed = false
+  return {
+    db,
+    file,
+    migrate (owner: string, steps: readonly Migration[]): void {
+      const current = getVersion.get(owner)?.version ?? 0
+      if (current > steps.length) {
+        throw new StoreOpenError(file, `database schema of '${owner}' is version ${current}, newer than this server knows (${steps.length}); upgrade claudette-server`)
+      }
+      for (let v = current; v < steps.length; v++) {
+        const step = steps[v]!
+        db.transaction(() => {
+          if (typeof step === 'string') db.exec(step)
+          else step(db)
+          setVersion.run(owner, v + 1)
+        }).immediate()
+      }
+    },
+    dataVersion: () => db.pragma('data_version', { simple: true }) as number,
+    close () {
+      if (closed) return
+      closed = true
+      try { db.pragma('wal_checkpoint(TRUNCATE)') } catch { /* another process may hold it */ }
+      db.close()
+    },
+  }
+}

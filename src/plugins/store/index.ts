@@ -1,0 +1,22 @@
+import { join } from 'node:path'
+import type { FastifyPluginAsync } from 'fastify'
+import fp from 'fastify-plugin'
+import { DB_FILE, openStore } from './database.js'
+import { STORE, type ConfigFile } from './types.js'
+
+export interface StorePluginOptions {
+  home: string
+  config: ConfigFile
+}
+
+/** Opens the database for this server and closes it last among the services. */
+const storePlugin: FastifyPluginAsync<StorePluginOptions> = async (app, opts) => {
+  const store = openStore(join(opts.home, DB_FILE))
+  app.di.registerInstance(STORE.Store, store)
+  app.di.registerInstance(STORE.Config, opts.config)
+  app.addHook('onClose', async () => store.close())
+}
+
+export default fp(storePlugin, { name: 'store', fastify: '5.x', decorators: { fastify: ['di'] } })
+export { openStore, DB_FILE } from './database.js'
+export { configFile, loadOrCreateConfig, CONFIG_FILE, DEFAULT_PORT, DEFAULT_BIND } from './config-file.js'

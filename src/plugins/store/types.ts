@@ -1,0 +1,37 @@
+import type BetterSqlite3 from 'better-sqlite3'
+import { token } from '../../core/tokens.js'
+
+export type Database = BetterSqlite3.Database
+
+/** One migration step: SQL text, or a function for steps SQL alone cannot express. */
+export type Migration = string | ((db: Database) => void)
+
+/** The server's embedded database (SQLite, WAL) with per-owner versioned migrations. */
+export interface Store {
+  readonly db: Database
+  readonly file: string
+  /**
+   * Applies the owner's migrations that have not run yet, each in its own transaction.
+   * Steps are append-only: never edit or reorder a released step.
+   */
+  migrate (owner: string, steps: readonly Migration[]): void
+  /** SQLite's data_version: changes when another process commits (for live reload). */
+  dataVersion (): number
+}
+
+/** server.toml as parsed. */
+export interface ServerConfig {
+  server: { name: string, port: number, bind: string }
+  auth: { pairing_token: string }
+}
+
+export interface ConfigFile {
+  readonly file: string
+  read (): Promise<ServerConfig>
+  write (config: ServerConfig): Promise<void>
+}
+
+export const STORE = {
+  Store: token<Store>('Store'),
+  Config: token<ConfigFile>('ConfigFile'),
+} as const

@@ -1,0 +1,18 @@
+import { token } from '../../core/tokens.js'
+
+/** The server's TLS identity: a self-signed certificate and its key, pinned by clients. */
+export interface TlsIdentity {
+  readonly keyPem: string
+  readonly certPem: string
+  /** Lowercase hex SHA-256 of the leaf certificate's DER (64 chars): what clients pin. */
+  readonly fingerprint: string
+  readonly notAfter: Date
+  readonly keyFile: string
+  readonly certFile: string
+  /** True when this start generated the identity. */
+  readonly created: boolean
+}
+
+export const TLS = {
+  Identity: token<TlsIdentity>('TlsIdentity'),
+} as const

@@ -1,0 +1,52 @@
+import type { Writable } from 'node:stream'
+import type { FastifyBaseLogger, FastifyPluginAsync } from 'fastify'
+import { Type, type Static } from 'typebox'
+
+const MiB = 1024 * 1024
+
+/** Options of createServer(). Unknown keys are rejected, so a typo is an error, not a no-op. */
+export const ServerOptions = Type.Object({
+  /** State directory (created 0700). Default: $CLAUDETTE_SERVER_HOME or the platform config dir. */
+  home: Type.Optional(Type.String({ minLength: 1 })),
+  /** server.toml location. Default: <home>/server.toml. */
+  config: Type.Optional(Type.String({ minLength: 1 })),
+  /** TCP port; 0 picks a free one. Default: server.toml's, else 7683. */
+  port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+  /** Address to listen on (IP or host name). Default: server.toml's, else 0.0.0.0. */
+  bind: Type.Optional(Type.String({ minLength: 1 })),
+  /** Display name. Default: server.toml's, else the host name. */
+  name: Type.Optional(Type.String({ minLength: 1, maxLength: 63 })),
+  /** Host put in the connection string. Default: the machine's host name. */
+  connectHost: Type.Optional(Type.String({ minLength: 1 })),
+  /** Advertise on the LAN with mDNS (true/false or the mdns plugin's options). */
+  mdns: Type.Optional(Type.Unknown()),
+  logLevel: Type.Union([
+    Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'),
+    Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent'),
+  ], { default: 'info' }),
+  /** Where JSON log lines go (default: stderr). */
+  logStream: Type.Optional(Type.Unsafe<Writable>({})),
+  /** An existing pino logger to use instead (logLevel/logStream are then ignored). */
+  loggerInstance: Type.Optional(Type.Unsafe<FastifyBaseLogger>({})),
+  /** Largest accepted WebSocket message. */
+  maxPayload: Type.Integer({ minimum: 1024, maximum: 64 * MiB, default: 16 * MiB }),
+  /** An unauthenticated connection is closed after this long. */
+  authTimeoutMs: Type.Integer({ minimum: 100, default: 10_000 }),
+  /** A TLS handshake that takes longer is aborted. */
+  tlsHandshakeTimeoutMs: Type.Integer({ minimum: 100, default: 10_000 }),
+  /** Server ping interval; a peer that misses a ping is dropped (0 = off). */
+  heartbeatMs: Type.Integer({ minimum: 0, default: 30_000 }),
+  maxConnections: Type.Integer({ minimum: 1, default: 512 }),
+  maxConnectionsPerIp: Type.Integer({ minimum: 1, default: 64 }),
+  /** Options of the built-in plugins, each validated by its plugin. */
+  auth: Type.Optional(Type.Unknown()),
+  repos: Type.Optional(Type.Unknown()),
+  terminals: Type.Optional(Type.Unknown()),
+  agents: Type.Optional(Type.Unknown()),
+  /** Extra Fastify plugins (custom providers, methods), registered after the built-ins. */
+  plugins: Type.Optional(Type.Array(Type.Unsafe<FastifyPluginAsync<any>>({}))),
+}, { additionalProperties: false })
+
+export type ServerOptions = Static<typeof ServerOptions>
+/** What callers pass: everything optional. */
+export type ServerOptionsInput = Partial<ServerOptions>

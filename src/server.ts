@@ -1,0 +1,143 @@
+// Composition root: the one file that names every plugin.
+import './core/augment.js'
+import { hostname } from 'node:os'
+import { join } from 'node:path'
+import websocket from '@fastify/websocket'
+import Fastify, { LogController, type FastifyInstance } from 'fastify'
+import { rootContainer } from './core/di.js'
+import { ensurePrivateDir } from './core/files.js'
+import { resolveServerHome } from './core/home.js'
+import { REDACT_PATHS } from './core/logging.js'
+import { parseOptions } from './core/options.js'
+import { coreMethods } from './core/rpc/core-methods.js'
+import { rpcEndpoint } from './core/rpc/endpoint.js'
+import { CloseCode, ConnectionHub } from './core/rpc/hub.js'
+import { RpcRegistry } from './core/rpc/registry.js'
+import { CORE, resolve, type ServerFacts } from './core/tokens.js'
+import { VERSION } from './core/version.js'
+import authPlugin from './plugins/auth/index.js'
+import { AUTH } from './plugins/auth/types.js'
+import storePlugin, { CONFIG_FILE, configFile, loadOrCreateConfig } from './plugins/store/index.js'
+import tlsPlugin, { loadOrCreateTlsIdentity } from './plugins/tls/index.js'
+import { ServerOptions, type ServerOptionsInput } from './server-options.js'
+
+/** A server instance: what createServer() returns. */
+export interface ClaudetteServer {
+  /** The Fastify instance (plugins, hooks, inject). */
+  readonly app: FastifyInstance
+  readonly home: string
+  readonly name: string
+  readonly version: string
+  /** The bound port after listen() (the configured one before). */
+  readonly port: number
+  /** The address it listens on. */
+  readonly bind: string
+  /** claudette://<host>:<port>/<pairing token>: give it only to devices you want to pair. */
+  readonly connectionString: string
+  /** Lowercase hex SHA-256 of the certificate DER (64 chars). */
+  readonly fingerprint: string
+  listen (): Promise<void>
+  /** Stops accepting, closes clients with 1001, releases every resource. Idempotent. */
+  close (): Promise<void>
+}
+
+export async function createServer (input: ServerOptionsInput = {}): Promise<ClaudetteServer> {
+  const opts = parseOptions(ServerOptions, input, 'server', { pluginOptions: false })
+  const home = resolveServerHome(opts.home)
+  await ensurePrivateDir(home)
+  const cf = configFile(opts.config ?? join(home, CONFIG_FILE))
+  const { config } = await loadOrCreateConfig(cf)
+  // https options are fixed when Fastify is constructed, so the identity comes first.
+  const identity = await loadOrCreateTlsIdentity(home)
+
+  const facts: ServerFacts & { fingerprint: string } = {
+    version: VERSION,
+    home,
+    name: opts.name ?? config.server.name,
+    fingerprint: identity.fingerprint,
+  }
+  const bind = opts.bind ?? config.server.bind
+  const configuredPort = opts.port ?? config.server.port
+
+  const app = Fastify({
+    https: {
+      key: identity.keyPem,
+      cert: identity.certPem,
+      minVersion: 'TLSv1.2',
+      handshakeTimeout: opts.tlsHandshakeTimeoutMs,
+    } as never,
+    forceCloseConnections: true,
+    // Connections are logged by the RPC endpoint; per-request lines would only add noise.
+    logController: new LogController({ disableRequestLogging: true }),
+    ...(opts.loggerInstance
+      ? { loggerInstance: opts.loggerInstance }
+      : { logger: { level: opts.logLevel, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, stream: opts.logStream ?? process.stderr } }),
+  })
+
+  // One container per server; the global root stays empty so two servers share nothing.
+  const di = rootContainer.createChildContainer()
+  const registry = new RpcRegistry()
+  const hub = new ConnectionHub()
+  app.decorate('di', di)
+  app.decorate('rpc', registry)
+  // Registered first, so it runs last (onClose is LIFO): the container is the safety net.
+  app.addHook('onClose', async () => { hub.dispose(); await di.dispose() })
+  di.registerInstance(CORE.Log, app.log)
+  di.registerInstance(CORE.Rpc, registry)
+  di.registerInstance(CORE.Hub, hub)
+  di.registerInstance(CORE.Facts, facts)
+  registry.registerAll(coreMethods(facts, registry))
+
+  await app.register(websocket, {
+    options: { maxPayload: opts.maxPayload },
+    // Claudette clients get a proper close (1001) when the server shuts down.
+    preClose: function (this: FastifyInstance, done: (err?: Error) => void) {
+      for (const c of hub.all()) c.close(CloseCode.GoingAway, 'server shutting down')
+      this.websocketServer.close(() => done())
+    } as never,
+  })
+  await app.register(tlsPlugin, { identity })
+  await app.register(storePlugin, { home, config: cf })
+  await app.register(authPlugin, (opts.auth ?? {}) as object)
+  for (const plugin of opts.plugins ?? []) await app.register(plugin)
+  await app.register(rpcEndpoint, {
+    registry,
+    hub,
+    authenticator: resolve(di, CORE.Authenticator),
+    authTimeoutMs: opts.authTimeoutMs,
+    heartbeatMs: opts.heartbeatMs,
+    maxConnections: opts.maxConnections,
+    maxConnectionsPerIp: opts.maxConnectionsPerIp,
+  })
+  await app.ready()
+
+  const auth = resolve(di, AUTH.Service)
+  const connectHost = opts.connectHost ?? hostname()
+  let closing: Promise<void> | null = null
+  let listening = false
+  const port = (): number => {
+    const addr = listening ? app.server.address() : null
+    return addr && typeof addr === 'object' ? addr.port : configuredPort
+  }
+  return {
+    app,
+    home,
+    version: VERSION,
+    bind,
+    fingerprint: identity.fingerprint,
+    get name () { return facts.name },
+    get port () { return port() },
+    get connectionString () {
+      const host = connectHost.includes(':') && !connectHost.startsWith('[') ? `[${connectHost}]` : connectHost
+      return `claudette://${host}:${port()}/${auth.pairingToken}`
+    },
+    async listen () {
+      await app.listen({ host: bind, port: configuredPort })
+      listening = true
+    },
+    close () {
+      closing ??= app.close().then(() => { listening = false })
+      return closing
+    },
+  }
+}

@@ -1,0 +1,25 @@
+// Test helpers: real servers on 127.0.0.1:0 with a fresh temp home each. Helpers, not mocks.
+import { createServer, type ClaudetteServer, type ServerOptionsInput } from '../../src/index.js'
+
+export interface TestContext {
+  testdir (files?: object): string
+  teardown (fn: () => unknown): void
+}
+
+/** Starts a real server (TLS, WSS, SQLite) on loopback with a fresh home; closed on teardown. */
+export async function startServer (t: TestContext, opts: ServerOptionsInput = {}): Promise<ClaudetteServer> {
+  const server = await createServer({
+    home: opts.home ?? t.testdir(),
+    bind: '127.0.0.1',
+    port: 0,
+    mdns: false,
+    logLevel: 'warn',
+    connectHost: '127.0.0.1',
+    ...opts,
+  })
+  t.teardown(() => server.close())
+  await server.listen()
+  return server
+}
+
+export const pairingToken = (server: ClaudetteServer): string => server.connectionString.split('/').pop()!
