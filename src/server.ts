@@ -99,6 +99,7 @@ export async function createServer (input: ServerOptionsInput = {}): Promise<Cla
   await app.register(tlsPlugin, { identity })
   await app.register(storePlugin, { home, config: cf })
   await app.register(authPlugin, (opts.auth ?? {}) as object)
+  // Feature plugins, in dependency order (each validates its own options section).
   for (const plugin of opts.plugins ?? []) await app.register(plugin)
   await app.register(rpcEndpoint, {
     registry,

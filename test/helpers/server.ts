@@ -1,10 +1,10 @@
 // Test helpers: real servers on 127.0.0.1:0 with a fresh temp home each. Helpers, not mocks.
 import { createServer, type ClaudetteServer, type ServerOptionsInput } from '../../src/index.js'
 
-export interface TestContext {
-  testdir (files?: object): string
-  teardown (fn: () => unknown): void
-}
+import type { Test } from 'tap'
+
+/** The tap test object (fresh temp dirs, teardown). */
+export type TestContext = Test
 
 /** Starts a real server (TLS, WSS, SQLite) on loopback with a fresh home; closed on teardown. */
 export async function startServer (t: TestContext, opts: ServerOptionsInput = {}): Promise<ClaudetteServer> {
