@@ -1,6 +1,5 @@
 import type { TSchema } from 'typebox'
 import { Compile } from 'typebox/compile'
-import { Value } from 'typebox/value'
 
 export interface SchemaIssue { path: string, message: string }
 
@@ -33,10 +32,27 @@ export function describeErrors (errors: Iterable<{ keyword: string, instancePath
 export function compileChecker<T> (schema: TSchema | Record<string, unknown>): (value: unknown) => { ok: true, value: T } | { ok: false, issues: SchemaIssue[] } {
   const compiled = Compile(schema as TSchema)
   return (value) => {
-    const withDefaults = Value.Default(schema as TSchema, structuredCloneSafe(value))
+    const withDefaults = applyDefaults(schema as Record<string, unknown>, structuredCloneSafe(value))
     if (compiled.Check(withDefaults)) return { ok: true, value: withDefaults as T }
     return { ok: false, issues: describeErrors(compiled.Errors(withDefaults) as never) }
   }
+}
+
+/**
+ * Fills in `default`s of object properties, recursively, on an already-copied value. Works on
+ * any JSON Schema (TypeBox's Value.Default ignores plain schemas without its internal kind).
+ */
+function applyDefaults (schema: Record<string, unknown>, value: unknown): unknown {
+  if (value === undefined && 'default' in schema) return structuredCloneSafe(schema.default)
+  const props = schema.properties as Record<string, Record<string, unknown>> | undefined
+  if (props && value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    const obj = value as Record<string, unknown>
+    for (const [k, sub] of Object.entries(props)) {
+      const next = applyDefaults(sub, obj[k])
+      if (next !== undefined) obj[k] = next
+    }
+  }
+  return value
 }
 
 // Option objects may hold functions and class instances (providers, plugins, streams):
