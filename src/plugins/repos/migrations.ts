@@ -1,0 +1,65 @@
+import type { Migration } from '../store/types.js'
+
+/**
+ * Tables owned by the repos plugin (Store.migrate owner 'repos'). Append-only: never edit a
+ * released step. The agents plugin adds its own tables (messages, checkpoints) and may add
+ * columns to chat_sessions in its own 'agents' migrations.
+ *
+ * workspaces.repository_id has no foreign key on purpose: with a custom RepoProvider the
+ * repositories live outside this database.
+ */
+export const REPOS_MIGRATIONS: readonly Migration[] = [
+  `CREATE TABLE repositories (
+     id TEXT PRIMARY KEY,
+     path TEXT NOT NULL UNIQUE,
+     name TEXT NOT NULL,
+     path_slug TEXT NOT NULL,
+     icon TEXT,
+     created_at TEXT NOT NULL DEFAULT (datetime('now')),
+     setup_script TEXT,
+     custom_instructions TEXT,
+     sort_order INTEGER NOT NULL DEFAULT 0,
+     branch_rename_preferences TEXT,
+     setup_script_auto_run INTEGER NOT NULL DEFAULT 0,
+     archive_script TEXT,
+     archive_script_auto_run INTEGER NOT NULL DEFAULT 0,
+     base_branch TEXT,
+     default_remote TEXT,
+     required_inputs TEXT            -- JSON array of input fields, or NULL
+   );
+   CREATE TABLE workspaces (
+     id TEXT PRIMARY KEY,
+     repository_id TEXT NOT NULL,
+     name TEXT NOT NULL,
+     branch_name TEXT NOT NULL,
+     worktree_path TEXT,             -- NULL while archived
+     status TEXT NOT NULL DEFAULT 'Active' CHECK (status IN ('Active', 'Archived')),
+     status_line TEXT NOT NULL DEFAULT '',
+     created_at TEXT NOT NULL DEFAULT (datetime('now')),
+     sort_order INTEGER NOT NULL DEFAULT 0,
+     input_values TEXT,              -- JSON object string -> string, or NULL
+     UNIQUE (repository_id, name)
+   );
+   CREATE INDEX workspaces_by_repo ON workspaces (repository_id, sort_order, created_at);
+   CREATE TABLE chat_sessions (
+     id TEXT PRIMARY KEY,
+     workspace_id TEXT NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
+     session_id TEXT,                -- the agent CLI's resume id
+     name TEXT NOT NULL DEFAULT 'New chat',
+     name_edited INTEGER NOT NULL DEFAULT 0,
+     turn_count INTEGER NOT NULL DEFAULT 0,
+     sort_order INTEGER NOT NULL DEFAULT 0,
+     status TEXT NOT NULL DEFAULT 'Active' CHECK (status IN ('Active', 'Archived')),
+     created_at TEXT NOT NULL DEFAULT (datetime('now')),
+     archived_at TEXT,
+     cli_invocation TEXT
+   );
+   CREATE INDEX chat_sessions_by_workspace ON chat_sessions (workspace_id, status, sort_order, created_at);
+   CREATE TABLE app_settings (
+     key TEXT PRIMARY KEY,
+     value TEXT NOT NULL
+   );`,
+]
+
+/** UTC `YYYY-MM-DD HH:MM:SS`, the same format as SQLite's datetime('now'). */
+export const sqlNow = (d = new Date()): string => d.toISOString().slice(0, 19).replace('T', ' ')
