@@ -17,6 +17,7 @@ import { CORE, resolve, type ServerFacts } from './core/tokens.js'
 import { VERSION } from './core/version.js'
 import authPlugin from './plugins/auth/index.js'
 import { AUTH } from './plugins/auth/types.js'
+import mdnsPlugin, { mdnsPluginOptions } from './plugins/mdns/index.js'
 import storePlugin, { CONFIG_FILE, configFile, loadOrCreateConfig } from './plugins/store/index.js'
 import tlsPlugin, { loadOrCreateTlsIdentity } from './plugins/tls/index.js'
 import { ServerOptions, type ServerOptionsInput } from './server-options.js'
@@ -100,6 +101,8 @@ export async function createServer (input: ServerOptionsInput = {}): Promise<Cla
   await app.register(storePlugin, { home, config: cf })
   await app.register(authPlugin, (opts.auth ?? {}) as object)
   // Feature plugins, in dependency order (each validates its own options section).
+  const mdns = mdnsPluginOptions(opts.mdns)
+  if (mdns) await app.register(mdnsPlugin, mdns)
   for (const plugin of opts.plugins ?? []) await app.register(plugin)
   await app.register(rpcEndpoint, {
     registry,

@@ -1,0 +1,168 @@
+import { hostname as osHostname } from 'node:os'
+import type { CiaoService, Responder } from '@homebridge/ciao'
+import type { FastifyBaseLogger } from 'fastify'
+import { inject, injectable } from '../../core/di.js'
+import type { Disposable } from '../../core/lifecycle.js'
+import { CORE, token, type ServerFacts } from '../../core/tokens.js'
+import { TLS, type TlsIdentity } from '../tls/types.js'
+import { MdnsAdvertiseError } from './errors.js'
+import type { MdnsOptions } from './options.js'
+import { SERVICE_TYPE, type MdnsState, type MdnsStatus } from './types.js'
+
+export const MDNS_OPTIONS = token<MdnsOptions>('MdnsOptions')
+
+/** A DNS label holds at most 63 bytes; we keep room for a conflict suffix such as ` (2)`. */
+const MAX_INSTANCE_BYTES = 58
+/** Characters of the certificate fingerprint that go out in TXT `fingerprint` (wire doc §1.2). */
+export const FINGERPRINT_PREFIX_LENGTH = 16
+
+/** The machine's host name as one DNS label (`build.example.com` → `build`). */
+export const shortHostname = (name = osHostname()): string => {
+  const label = name.split('.')[0]!.replace(/[^A-Za-z0-9-]/g, '-').replace(/^-+|-+$/g, '')
+  return label === '' ? 'claudette' : label.slice(0, 63)
+}
+
+/**
+ * `<server name> (<hostname>)` (wire doc §8.4). The server-name part is shortened, on a
+ * character boundary, when the whole would not fit one DNS label.
+ */
+export function instanceName (serverName: string, host: string): string {
+  const tail = ` (${host})`
+  let name = serverName
+  while (name.length > 0 && Buffer.byteLength(name + tail) > MAX_INSTANCE_BYTES) name = [...name].slice(0, -1).join('')
+  return name.trimEnd() + tail
+}
+
+/** TXT record (wire doc §8.4): `version` (unless turned off), `name`, `fingerprint` (first 16 hex). */
+export function txtRecord (facts: { name: string, version: string }, fingerprint: string, includeVersion: boolean): Record<string, string> {
+  const txt: Record<string, string> = {}
+  if (includeVersion) txt.version = facts.version
+  txt.name = facts.name
+  txt.fingerprint = fingerprint.slice(0, FINGERPRINT_PREFIX_LENGTH).toLowerCase()
+  return txt
+}
+
+const isLoopback = (address: string): boolean =>
+  address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.') || address === 'localhost'
+const isWildcard = (address: string): boolean => address === '0.0.0.0' || address === '::' || address === ''
+
+/**
+ * Advertises the server as `_claudette._tcp` with @homebridge/ciao. Started once the server
+ * listens (so the real port is known), stopped with goodbye packets before it closes.
+ * Nothing here throws into the server: a failure is logged and recorded in `status()`.
+ */
+@injectable()
+export class MdnsAdvertiser implements Disposable {
+  #status: MdnsStatus = { state: 'idle' }
+  #responder: Responder | null = null
+  #service: CiaoService | null = null
+  #starting: Promise<void> | null = null
+  #stopping: Promise<void> | null = null
+  readonly #log: FastifyBaseLogger
+
+  constructor (
+    @inject(MDNS_OPTIONS) private readonly opts: MdnsOptions,
+    @inject(CORE.Facts) private readonly facts: ServerFacts,
+    @inject(TLS.Identity) private readonly identity: TlsIdentity,
+    @inject(CORE.Log) log: FastifyBaseLogger,
+  ) {
+    this.#log = log.child({ plugin: 'mdns' })
+  }
+
+  status (): MdnsStatus { return this.#status }
+
+  /**
+   * Starts advertising `port`. `bindAddress` is where the server listens: loopback is not
+   * advertised, and a specific address restricts the advertisement to its interface (unless
+   * the `interface` option says otherwise). Resolves when the first announcement is out or
+   * advertising failed; never rejects.
+   */
+  start (port: number, bindAddress: string): Promise<void> {
+    this.#starting ??= this.#start(port, bindAddress).catch((err: unknown) => {
+      const error = err instanceof MdnsAdvertiseError ? err : new MdnsAdvertiseError(`mDNS advertisement failed: ${(err as Error)?.message ?? String(err)}`, { cause: err })
+      this.#set('failed', { reason: error.message })
+      this.#log.warn({ err: error }, 'mdns advertisement failed; the server keeps running without it')
+      return this.#release()
+    })
+    return this.#starting
+  }
+
+  async #start (port: number, bindAddress: string): Promise<void> {
+    if (this.#stopping) return
+    if (isLoopback(bindAddress)) {
+      this.#set('skipped', { reason: `the server listens on ${bindAddress} only` })
+      this.#log.info({ bind: bindAddress }, 'mdns not advertised: the server listens on loopback only')
+      return
+    }
+    const iface = this.opts.interface ?? (isWildcard(bindAddress) ? undefined : bindAddress)
+    const host = this.opts.hostname ?? shortHostname()
+    const name = instanceName(this.facts.name, host)
+    const txt = txtRecord(this.facts, this.identity.fingerprint, this.opts.includeVersion)
+    // Loaded on demand: a server with mDNS off never loads the library or opens a socket.
+    const ciao = await import('@homebridge/ciao')
+    if (this.#stopping) return
+    let responder: Responder
+    try {
+      responder = ciao.getResponder(iface === undefined ? {} : { interface: iface })
+    } catch (err) {
+      throw new MdnsAdvertiseError(`mDNS responder could not start${iface ? ` on ${iface}` : ''}: ${(err as Error).message}`, { cause: err })
+    }
+    this.#responder = responder
+    const service = responder.createService({ name, type: SERVICE_TYPE, port, hostname: host, txt })
+    this.#service = service
+    service.on('name-change', (renamed: string) => {
+      this.#log.warn({ from: this.#status.instanceName, to: renamed }, 'mdns name conflict on the network; advertising under a new name')
+      this.#set(this.#status.state, { instanceName: renamed })
+    })
+    service.on('hostname-change', (renamed: string) => {
+      const newHost = renamed.replace(/\.$/, '')
+      this.#log.warn({ from: this.#status.host, to: newHost }, 'mdns host name conflict on the network; advertising under a new host name')
+      this.#set(this.#status.state, { host: newHost })
+    })
+    this.#set('probing', { instanceName: name, host: `${host}.local`, port, txt })
+    this.#log.debug({ instanceName: name, port, interface: iface }, 'mdns probing')
+    await service.advertise()
+    if (this.#stopping) return
+    this.#set('announced', {})
+    this.#log.info({ instanceName: this.#status.instanceName, host: this.#status.host, port, txt, interface: iface }, 'mdns advertised')
+  }
+
+  /** Sends goodbye packets (bounded by `goodbyeTimeoutMs`) and closes the responder. Idempotent. */
+  stop (): Promise<void> {
+    this.#stopping ??= this.#stop()
+    return this.#stopping
+  }
+
+  async #stop (): Promise<void> {
+    const service = this.#service
+    const wasUp = service !== null && this.#status.state !== 'failed'
+    if (service && !service.isDestroyed()) {
+      let timer: NodeJS.Timeout | undefined
+      const deadline = new Promise<void>(resolve => { timer = setTimeout(resolve, this.opts.goodbyeTimeoutMs); timer.unref() })
+      try {
+        await Promise.race([service.end().catch((err: unknown) => { this.#log.debug({ err }, 'mdns goodbye failed') }), deadline])
+      } finally {
+        clearTimeout(timer)
+      }
+    }
+    await this.#release()
+    if (wasUp) this.#log.info({ instanceName: this.#status.instanceName }, 'mdns goodbye sent')
+    if (this.#status.state !== 'failed' && this.#status.state !== 'skipped') this.#set('stopped', {})
+  }
+
+  async #release (): Promise<void> {
+    const service = this.#service
+    const responder = this.#responder
+    this.#service = null
+    this.#responder = null
+    try { if (service && !service.isDestroyed()) await service.destroy() } catch (err) { this.#log.debug({ err }, 'mdns service destroy failed') }
+    // The responder is shared per process and ref-counted: each server shuts it down exactly once.
+    try { if (responder) await responder.shutdown() } catch (err) { this.#log.debug({ err }, 'mdns responder shutdown failed') }
+  }
+
+  dispose (): Promise<void> { return this.stop() }
+
+  #set (state: MdnsState, patch: Partial<MdnsStatus>): void {
+    this.#status = { ...this.#status, ...patch, state }
+  }
+}
