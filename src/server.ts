@@ -20,6 +20,7 @@ import { AUTH } from './plugins/auth/types.js'
 import mdnsPlugin, { mdnsPluginOptions } from './plugins/mdns/index.js'
 import storePlugin, { CONFIG_FILE, configFile, loadOrCreateConfig } from './plugins/store/index.js'
 import tlsPlugin, { loadOrCreateTlsIdentity } from './plugins/tls/index.js'
+import terminalsPlugin from './plugins/terminals/index.js'
 import { ServerOptions, type ServerOptionsInput } from './server-options.js'
 
 /** A server instance: what createServer() returns. */
@@ -101,6 +102,7 @@ export async function createServer (input: ServerOptionsInput = {}): Promise<Cla
   await app.register(storePlugin, { home, config: cf })
   await app.register(authPlugin, (opts.auth ?? {}) as object)
   // Feature plugins, in dependency order (each validates its own options section).
+  await app.register(terminalsPlugin, (opts.terminals ?? {}) as object)
   const mdns = mdnsPluginOptions(opts.mdns)
   if (mdns) await app.register(mdnsPlugin, mdns)
   for (const plugin of opts.plugins ?? []) await app.register(plugin)

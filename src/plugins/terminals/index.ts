@@ -1,0 +1,37 @@
+import type { FastifyPluginAsync } from 'fastify'
+import fp from 'fastify-plugin'
+import { ConfigError } from '../../core/errors.js'
+import { parseOptions } from '../../core/options.js'
+import { CORE, resolve } from '../../core/tokens.js'
+import { terminalMethods, ptyInputHandler } from './methods.js'
+import { NodePtyProvider } from './node-pty-provider.js'
+import { TerminalsOptions } from './options.js'
+import { directoryPlacer } from './placement.js'
+import { TERM_OPTIONS, TERM_PLACER, TerminalRegistry } from './registry.js'
+import { PtyFrame, TERM } from './types.js'
+
+/** Terminals: owned, persistent, replayable, multi-attach ptys with a binary fast path. */
+const terminalsPlugin: FastifyPluginAsync<Partial<TerminalsOptions>> = async (app, raw) => {
+  const opts = parseOptions(TerminalsOptions, raw, 'terminals')
+  if (opts.lowWaterMark >= opts.highWaterMark) {
+    throw new ConfigError('invalid terminals option lowWaterMark must be below highWaterMark')
+  }
+  const provider = opts.provider ?? new NodePtyProvider(opts.shell ?? process.env.SHELL ?? '/bin/sh', opts.shellArgs)
+  app.di.registerInstance(TERM_OPTIONS, opts)
+  app.di.registerInstance(TERM.Provider, provider)
+  app.di.registerInstance(TERM_PLACER, directoryPlacer(app.di))
+  app.di.registerSingleton(TERM.Registry, TerminalRegistry)
+  const registry = resolve(app.di, TERM.Registry)
+
+  const rpc = resolve(app.di, CORE.Rpc)
+  rpc.registerAll(terminalMethods(registry, opts))
+  rpc.registerBinary(PtyFrame.Input, ptyInputHandler(registry))
+  rpc.addCapability('pty-binary')
+
+  app.addHook('preClose', async () => { registry.beginClose() })
+  app.addHook('onClose', async () => { await registry.dispose() })
+}
+
+export default fp(terminalsPlugin, { name: 'terminals', fastify: '5.x', dependencies: ['auth'], decorators: { fastify: ['di'] } })
+export { TerminalsOptions } from './options.js'
+export { NodePtyProvider } from './node-pty-provider.js'
