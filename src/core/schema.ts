@@ -29,10 +29,11 @@ export function describeErrors (errors: Iterable<{ keyword: string, instancePath
  * A compiled checker that applies schema defaults (on a copy) and reports issues.
  * Accepts TypeBox schemas and plain JSON Schema objects alike.
  */
-export function compileChecker<T> (schema: TSchema | Record<string, unknown>): (value: unknown) => { ok: true, value: T } | { ok: false, issues: SchemaIssue[] } {
+export function compileChecker<T> (schema: TSchema | Record<string, unknown>, { copy = true } = {}): (value: unknown) => { ok: true, value: T } | { ok: false, issues: SchemaIssue[] } {
   const compiled = Compile(schema as TSchema)
   return (value) => {
-    const withDefaults = applyDefaults(schema as Record<string, unknown>, structuredCloneSafe(value))
+    // Defaults are written into the value: copy it unless the caller owns it (freshly parsed JSON).
+    const withDefaults = applyDefaults(schema as Record<string, unknown>, copy ? structuredCloneSafe(value) : value)
     if (compiled.Check(withDefaults)) return { ok: true, value: withDefaults as T }
     return { ok: false, issues: describeErrors(compiled.Errors(withDefaults) as never) }
   }

@@ -40,6 +40,7 @@ export type BinaryHandler = (frame: Buffer, connection: RpcConnection) => void
 
 interface CompiledMethod {
   readonly name: string
+  readonly schema: TSchema
   readonly check: (value: unknown) => { ok: true, value: unknown } | { ok: false, issues: Array<{ path: string, message: string }> }
   readonly handler: RpcHandler<unknown>
 }
@@ -54,6 +55,7 @@ export class RpcRegistry {
   readonly #methods = new Map<string, CompiledMethod>()
   readonly #binary = new Map<number, BinaryHandler>()
   readonly #capabilities = new Set<string>()
+  #capabilityList: string[] = []
 
   register<S extends TSchema> (method: RpcMethod<S>): void
   register (method: { name: string, params?: Record<string, unknown>, handler: RpcHandler<any> }): void
@@ -64,7 +66,7 @@ export class RpcRegistry {
     if (typeof method.handler !== 'function') throw new TypeError(`RPC method '${method.name}' needs a handler function`)
     if (this.#methods.has(method.name) || method.name === 'authenticate') throw new RpcDuplicateMethodError(method.name)
     const schema = (method.params ?? { type: 'object' }) as TSchema
-    this.#methods.set(method.name, { name: method.name, check: compileChecker(schema), handler: method.handler })
+    this.#methods.set(method.name, { name: method.name, schema, check: compileChecker(schema, { copy: false }), handler: method.handler })
   }
 
   /** Registers several methods at once (a plugin's method table). */
@@ -74,6 +76,8 @@ export class RpcRegistry {
 
   has (name: string): boolean { return this.#methods.has(name) }
   get names (): string[] { return [...this.#methods.keys()].sort() }
+  /** The params schema a method was registered with (for docs, clients and fuzzing). */
+  schemaOf (name: string): TSchema | undefined { return this.#methods.get(name)?.schema }
 
   /** Validates params and runs the handler. Throws RpcUnknownMethodError / RpcInvalidParamsError. */
   invoke (name: string, params: unknown, ctx: RpcContext): unknown {
@@ -94,6 +98,10 @@ export class RpcRegistry {
   binaryHandler (type: number): BinaryHandler | undefined { return this.#binary.get(type) }
 
   /** Capabilities announced by `server_info` (e.g. "pty-binary"). */
-  addCapability (name: string): void { this.#capabilities.add(name) }
-  get capabilities (): string[] { return [...this.#capabilities].sort() }
+  addCapability (name: string): void {
+    this.#capabilities.add(name)
+    this.#capabilityList = [...this.#capabilities].sort()
+  }
+
+  get capabilities (): readonly string[] { return this.#capabilityList }
 }
