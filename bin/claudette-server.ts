@@ -2,6 +2,7 @@
 // The server CLI: argument parsing, signals, banner and exit codes. No business logic:
 // everything it does goes through the package's public entry.
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
+import QRCode from 'qrcode'
 import { AppError, createServer, openAdmin, VERSION, type Admin, type ClaudetteServer } from '../src/index.js'
 
 const EXIT_OK = 0
@@ -19,11 +20,21 @@ interface GlobalOptions {
   mdnsInterface?: string
   logLevel: string
   json?: boolean
+  pairingTtl?: number
+  singleUsePairing?: boolean
 }
 
 const parsePort = (v: string): number => {
   if (!/^\d+$/.test(v) || Number(v) > 65535) throw new InvalidArgumentError('must be an integer from 0 to 65535.')
   return Number(v)
+}
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
+/** "90s", "10m", "1h", "2d", "500ms"; a bare number is seconds. */
+const parseDuration = (v: string): number => {
+  const m = /^(\d+)(ms|s|m|h|d)?$/.exec(v.trim())
+  const ms = m ? Number(m[1]) * DURATION_UNITS[m[2] ?? 's']! : NaN
+  if (!Number.isSafeInteger(ms) || ms < 1000) throw new InvalidArgumentError('must be a duration of at least 1s, such as 90s, 10m, 1h or 2d.')
+  return ms
 }
 const parseName = (v: string): string => {
   if (v.trim() === '' || v.length > 63) throw new InvalidArgumentError('must be 1 to 63 characters.')
@@ -43,6 +54,8 @@ program
   .option('--mdns-interface <if>', 'advertise on this network interface only')
   .addOption(new Option('--log-level <level>', 'log level for stderr').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
   .option('--json', 'machine-readable output for commands')
+  .option('--pairing-ttl <duration>', 'the pairing token stops pairing after this long and is replaced by a new one (e.g. 10m, 1h; default: never)', parseDuration)
+  .option('--single-use-pairing', 'replace the pairing token after each successful pairing')
   .showSuggestionAfterError(true)
   .exitOverride()
   .configureOutput({
@@ -67,6 +80,21 @@ program.command('show-connection-string')
   .action(() => withAdmin(async admin => {
     const cs = await admin.connectionString()
     out(globals().json ? JSON.stringify({ connection_string: cs }) : cs)
+  }))
+
+program.command('qr')
+  .description('print the connection string as a QR code (scan it with the Claudette mobile app)')
+  .action(() => withAdmin(async admin => {
+    const cs = await admin.connectionString()
+    // On a terminal: black on white with ANSI colours (scanners need dark modules on light);
+    // piped: plain block characters.
+    const qr = await QRCode.toString(cs, process.stdout.isTTY === true
+      ? { type: 'terminal', small: true, errorCorrectionLevel: 'M' }
+      : { type: 'utf8', errorCorrectionLevel: 'M', margin: 2 })
+    if (globals().json) { out(JSON.stringify({ connection_string: cs, qr })); return }
+    out(qr.trimEnd())
+    out('')
+    out(cs)
   }))
 
 program.command('regenerate-token')
@@ -129,6 +157,10 @@ async function run (): Promise<void> {
     name: g.name,
     mdns: g.mdns ? { interface: g.mdnsInterface } : false,
     logLevel: g.logLevel as 'info',
+    auth: {
+      ...(g.pairingTtl !== undefined ? { pairingTtlMs: g.pairingTtl } : {}),
+      ...(g.singleUsePairing === true ? { singleUsePairing: true } : {}),
+    },
   })
   let stopping = false
   const stop = (signal: string): void => {

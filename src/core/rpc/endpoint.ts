@@ -1,3 +1,4 @@
+import type { Server as NetServer, Socket } from 'node:net'
 import type { FastifyBaseLogger, FastifyInstance, FastifyPluginAsync } from 'fastify'
 import type { WebSocket } from 'ws'
 import { AppError } from '../errors.js'
@@ -23,13 +24,36 @@ export interface EndpointOptions {
 const MAX_ATTEMPTS = 3
 /** Unauthenticated parse errors that count as one failure toward the per-address limit. */
 const PARSE_ERRORS_PER_FAILURE = 5
+/** Deepest params accepted (no real method nests this deep; deeper values are a stack-exhaustion attempt). */
+export const MAX_PARAMS_DEPTH = 64
+/** Raw sockets (TLS handshakes, requests before the upgrade) allowed above the WebSocket caps. */
+const SOCKET_HEADROOM = 8
+
+/** The id as JSON; an id that cannot be serialized (nested too deeply) is echoed as null. */
+const idJson = (id: unknown): string => {
+  try { return JSON.stringify(id ?? null) ?? 'null' } catch { return 'null' }
+}
 
 const reply = (id: unknown, result: unknown): string =>
-  `{"id":${JSON.stringify(id ?? null)},"result":${JSON.stringify(result ?? null)}}`
+  `{"id":${idJson(id)},"result":${JSON.stringify(result ?? null)}}`
 
 // Key order is alphabetical at every level, as the reference server prints it.
 const replyError = (id: unknown, code: number, message: string, data?: unknown): string =>
-  `{"error":${JSON.stringify(data === undefined ? { code, message } : { code, data, message })},"id":${JSON.stringify(id ?? null)}}`
+  `{"error":${JSON.stringify(data === undefined ? { code, message } : { code, data, message })},"id":${idJson(id)}}`
+
+/** True when `value` nests deeper than `max` levels (iterative: deep input cannot exhaust the stack). */
+export function nestedDeeperThan (value: unknown, max: number): boolean {
+  if (value === null || typeof value !== 'object') return false
+  const stack: Array<[unknown, number]> = [[value, 1]]
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!
+    if (depth > max) return true
+    for (const child of Array.isArray(v) ? v : Object.values(v as object)) {
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1])
+    }
+  }
+  return false
+}
 
 class WsConnection implements RpcConnection {
   session: AuthSession | null = null
@@ -87,6 +111,48 @@ class WsConnection implements RpcConnection {
 export const rpcEndpoint: FastifyPluginAsync<EndpointOptions> = async (app: FastifyInstance, opts) => {
   const { registry, hub, authenticator } = opts
   let nextId = 1
+  // Each limit is logged once when it starts refusing, not once per refused socket.
+  const limitLogged = new Set<string>()
+  const logLimitOnce = (key: string, fields: Record<string, unknown>, msg: string): void => {
+    if (limitLogged.has(key)) return
+    limitLogged.add(key)
+    app.log.warn(fields, msg)
+  }
+
+  // Below the WebSocket layer: raw sockets that never upgrade (slow TLS handshakes, idle TLS
+  // connections, pending HTTP requests) are bounded too. The TLS handshake timeout is set on
+  // the https server itself; here an idle socket that has not upgraded within authTimeoutMs is
+  // dropped (ws clears the socket timeout on upgrade), and sockets are capped per address.
+  const server = app.server as unknown as NetServer
+  server.maxConnections = opts.maxConnections + SOCKET_HEADROOM
+  const socketsPerIp = new Map<string, number>()
+  const onTcp = (socket: Socket): void => {
+    const ip = socket.remoteAddress ?? 'unknown'
+    const n = (socketsPerIp.get(ip) ?? 0) + 1
+    if (n > opts.maxConnectionsPerIp + SOCKET_HEADROOM) {
+      logLimitOnce(`tcp:${ip}`, { remoteAddress: ip, limit: opts.maxConnectionsPerIp }, 'too many sockets from one address; dropping new ones')
+      socket.destroy()
+      return
+    }
+    socketsPerIp.set(ip, n)
+    socket.once('close', () => {
+      const left = (socketsPerIp.get(ip) ?? 1) - 1
+      if (left <= 0) { socketsPerIp.delete(ip); limitLogged.delete(`tcp:${ip}`) } else socketsPerIp.set(ip, left)
+    })
+  }
+  const onSecure = (socket: Socket): void => {
+    socket.setTimeout(opts.authTimeoutMs)
+    socket.once('timeout', () => { if (!socket.destroyed) socket.destroy() })
+  }
+  const onDrop = (): void => logLimitOnce('tcp:max', { limit: server.maxConnections }, 'socket limit reached; dropping new sockets')
+  server.on('connection', onTcp)
+  server.on('secureConnection', onSecure)
+  server.on('drop', onDrop)
+  app.addHook('onClose', async () => {
+    server.off('connection', onTcp)
+    server.off('secureConnection', onSecure)
+    server.off('drop', onDrop)
+  })
 
   const heartbeat = opts.heartbeatMs > 0
     ? setInterval(() => {
@@ -110,11 +176,14 @@ export const rpcEndpoint: FastifyPluginAsync<EndpointOptions> = async (app: Fast
     socket.on('pong', () => { conn.alive = true })
 
     let refusal: string | null = null
-    if (hub.size >= opts.maxConnections) refusal = 'too many connections'
-    else if (hub.countFrom(remoteAddress) >= opts.maxConnectionsPerIp) refusal = 'too many connections from this address'
-    else refusal = authenticator.admit(info)
+    let limit = ''
+    if (hub.size >= opts.maxConnections) { refusal = 'too many connections'; limit = 'ws:max' } else if (hub.countFrom(remoteAddress) >= opts.maxConnectionsPerIp) {
+      refusal = 'too many connections from this address'
+      limit = `ws:${remoteAddress}`
+    } else refusal = authenticator.admit(info)
     if (refusal !== null) {
-      log.warn({ remoteAddress, reason: refusal }, 'connection refused')
+      if (limit !== '') logLimitOnce(limit, { remoteAddress, reason: refusal }, 'connection limit reached; refusing new connections')
+      else log.debug({ remoteAddress, reason: refusal }, 'connection refused')
       socket.close(CloseCode.TryAgainLater, refusal)
       setTimeout(() => socket.terminate(), 1000).unref()
       return
@@ -141,6 +210,10 @@ export const rpcEndpoint: FastifyPluginAsync<EndpointOptions> = async (app: Fast
     let ctx: RpcContext | null = null
 
     const dispatch = (id: unknown, method: string, params: unknown): void => {
+      if (nestedDeeperThan(params, MAX_PARAMS_DEPTH)) {
+        conn.sendText(replyError(id, -1, `Invalid parameter 'params': nested deeper than ${MAX_PARAMS_DEPTH} levels`))
+        return
+      }
       let out: unknown
       try {
         out = registry.invoke(method, params, ctx!)
@@ -150,11 +223,11 @@ export const rpcEndpoint: FastifyPluginAsync<EndpointOptions> = async (app: Fast
       }
       if (out instanceof Promise) {
         out.then(
-          result => conn.sendText(reply(id, result)),
+          result => conn.sendText(resultFrame(id, result, method, log)),
           err => conn.sendText(errorFrame(id, err, method, log)),
         )
       } else {
-        conn.sendText(reply(id, out))
+        conn.sendText(resultFrame(id, out, method, log))
       }
     }
 
@@ -170,7 +243,8 @@ export const rpcEndpoint: FastifyPluginAsync<EndpointOptions> = async (app: Fast
       }
     }
 
-    const handleText = async (text: string): Promise<void> => {
+    /** Parses a text frame into the request triple, or answers the parse error and returns null. */
+    const parseFrame = (text: string): { id: unknown, method: string, params: unknown } | null => {
       let msg: unknown
       try {
         msg = JSON.parse(text)
@@ -179,13 +253,26 @@ export const rpcEndpoint: FastifyPluginAsync<EndpointOptions> = async (app: Fast
         // them before authenticating counts toward the per-address limit.
         if (!conn.session && ++parseErrors % PARSE_ERRORS_PER_FAILURE === 0) authenticator.recordFailure(info)
         conn.sendText(replyError(null, -32700, `Parse error: ${(err as Error).message}`))
-        return
+        return null
       }
       const obj = msg !== null && typeof msg === 'object' && !Array.isArray(msg) ? msg as Record<string, unknown> : null
-      const id = obj && 'id' in obj ? obj.id : null
-      const method = obj && typeof obj.method === 'string' ? obj.method : ''
-      const params = obj ? obj.params : undefined
+      return {
+        id: obj && 'id' in obj ? obj.id : null,
+        method: obj && typeof obj.method === 'string' ? obj.method : '',
+        params: obj ? obj.params : undefined,
+      }
+    }
 
+    // The hot path after authentication: synchronous, no promise per frame.
+    const handleAuthedText = (text: string): void => {
+      const req = parseFrame(text)
+      if (req) dispatch(req.id, req.method, req.params)
+    }
+
+    const handleText = async (text: string): Promise<void> => {
+      const req = parseFrame(text)
+      if (!req) return
+      const { id, method, params } = req
       if (conn.session && ctx) { dispatch(id, method, params); return }
       if (attempts >= MAX_ATTEMPTS) return
       if (method !== 'authenticate') { fail(id, -1, 'Must authenticate first'); return }
@@ -216,10 +303,16 @@ export const rpcEndpoint: FastifyPluginAsync<EndpointOptions> = async (app: Fast
     socket.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
       conn.alive = true
       const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data)
-      const run = (): void | Promise<void> => isBinary ? handleBinary(buf) : handleText(buf.toString('utf8'))
       // After auth with nothing queued, dispatch at once (requests run concurrently and
       // writes keep their arrival order). Before auth, frames are handled one at a time.
-      if (conn.session && queue === null) { void run(); return }
+      if (conn.session && queue === null) {
+        try {
+          if (isBinary) handleBinary(buf)
+          else handleAuthedText(buf.toString('utf8'))
+        } catch (err) { log.error({ err }, 'frame handling failed') }
+        return
+      }
+      const run = (): void | Promise<void> => isBinary ? handleBinary(buf) : handleText(buf.toString('utf8'))
       queued++
       queue = (queue ?? Promise.resolve()).then(run).catch(err => { log.error({ err }, 'frame handling failed') }).finally(() => {
         if (--queued === 0) queue = null
@@ -242,6 +335,11 @@ export const rpcEndpoint: FastifyPluginAsync<EndpointOptions> = async (app: Fast
     handler: async (_req, res) => res.type('text/plain').send('claudette-server: connect with a WebSocket client\n'),
     wsHandler: handler as never,
   })
+}
+
+/** A result that cannot be serialized (a handler bug) becomes an error reply, never a dropped request. */
+function resultFrame (id: unknown, result: unknown, method: string, log: FastifyBaseLogger): string {
+  try { return reply(id, result) } catch (err) { return errorFrame(id, err, method, log) }
 }
 
 function errorFrame (id: unknown, err: unknown, method: string, log: FastifyBaseLogger): string {

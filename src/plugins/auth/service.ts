@@ -4,6 +4,7 @@ import { inject, injectable } from '../../core/di.js'
 import type { Disposable } from '../../core/lifecycle.js'
 import type { AuthOutcome, AuthRequestInfo, Authenticator } from '../../core/rpc/auth.js'
 import { CloseCode, type ConnectionHub } from '../../core/rpc/hub.js'
+import { newToken } from '../../core/files.js'
 import { CORE, token, type ServerFacts } from '../../core/tokens.js'
 import { STORE, type ConfigFile, type Store } from '../store/types.js'
 import { safeEqual } from './compare.js'
@@ -25,10 +26,14 @@ interface IpRecord { failures: number[], lockedUntil: number }
 @injectable()
 export class AuthService implements Authenticator, Disposable {
   #pairingToken = ''
+  /** When this server first saw the current pairing token (for the pairing TTL). */
+  #pairingSince = 0
   #configStamp = ''
   #dataVersion = -1
   #timer: NodeJS.Timeout | undefined
   #reloading = false
+  /** Config reads and writes run one after another, so a reload never undoes a rotation. */
+  #configChain: Promise<void> = Promise.resolve()
   readonly #ips = new Map<string, IpRecord>()
 
   constructor (
@@ -85,10 +90,16 @@ export class AuthService implements Authenticator, Disposable {
     }
     // A bad session token falls through to the pairing token in the same request (reference rule).
     if (typeof p.pairing_token === 'string' && this.#pairingToken !== '' && safeEqual(p.pairing_token, this.#pairingToken)) {
+      if (this.#pairingExpired(Date.now())) {
+        this.#rotatePairingToken('expired')
+        return { ok: false }
+      }
       const raw = typeof p.client_name === 'string' ? p.client_name.trim() : ''
       const name = raw === '' ? 'Unknown client' : [...raw].slice(0, MAX_CLIENT_NAME).join('')
       const { session, token } = this.sessions.create(name, info.remoteAddress)
       this.log.info({ sessionId: session.id, clientName: name, remoteAddress: info.remoteAddress }, 'paired device')
+      // Rotated synchronously, before any other request can be handled: one pairing per token.
+      if (this.opts.singleUsePairing) this.#rotatePairingToken('used')
       return { ok: true, session: { id: session.id, name }, result: { server_name: this.facts.name, session_token: token } }
     }
     return { ok: false }
@@ -110,7 +121,8 @@ export class AuthService implements Authenticator, Disposable {
     if (this.#reloading) return
     this.#reloading = true
     try {
-      await this.#reloadConfig(false)
+      if (this.#pairingExpired(Date.now())) this.#rotatePairingToken('expired')
+      await this.#serially(() => this.#reloadConfig(false))
       const v = this.store.dataVersion()
       if (v !== this.#dataVersion) {
         this.#dataVersion = v
@@ -135,16 +147,57 @@ export class AuthService implements Authenticator, Disposable {
   }
 
   async #reloadConfig (force: boolean): Promise<void> {
-    let st
-    try { st = await stat(this.config.file) } catch { return }
-    const stamp = `${st.ino}:${st.size}:${st.mtimeMs}`
+    const stamp = await this.#stamp()
+    if (stamp === null) return
     if (!force && stamp === this.#configStamp) return
     const cfg = await this.config.read()
     const changed = this.#pairingToken !== '' && cfg.auth.pairing_token !== this.#pairingToken
+    if (changed || this.#pairingToken === '') this.#pairingSince = Date.now()
     this.#pairingToken = cfg.auth.pairing_token
     this.#configStamp = stamp
     if (changed) this.log.info('pairing token changed on disk; the old one no longer pairs')
   }
+
+  async #stamp (): Promise<string | null> {
+    try {
+      const st = await stat(this.config.file)
+      return `${st.ino}:${st.size}:${st.mtimeMs}`
+    } catch { return null }
+  }
+
+  #serially (fn: () => Promise<void>): Promise<void> {
+    const run = this.#configChain.then(fn)
+    this.#configChain = run.catch(() => {})
+    return run
+  }
+
+  #pairingExpired (now: number): boolean {
+    return this.opts.pairingTtlMs > 0 && this.#pairingToken !== '' && now - this.#pairingSince >= this.opts.pairingTtlMs
+  }
+
+  /**
+   * Replaces the pairing token in memory at once, then in server.toml (so `qr` and
+   * `show-connection-string` show the new one). A token the CLI wrote meanwhile wins.
+   */
+  #rotatePairingToken (why: 'used' | 'expired'): void {
+    const old = this.#pairingToken
+    const next = newToken()
+    this.#pairingToken = next
+    this.#pairingSince = Date.now()
+    this.log.info({ reason: why }, why === 'used'
+      ? 'pairing token used; replaced by a new one (single-use pairing; `claudette-server qr` shows it)'
+      : 'pairing token expired; replaced by a new one (`claudette-server qr` shows it)')
+    void this.#serially(async () => {
+      const cfg = await this.config.read()
+      if (cfg.auth.pairing_token !== old) return // changed by the CLI meanwhile: the reload adopts it
+      cfg.auth.pairing_token = next
+      await this.config.write(cfg)
+      this.#configStamp = (await this.#stamp()) ?? ''
+    }).catch(err => { this.log.warn({ err }, 'could not save the new pairing token; it is valid until the server stops') })
+  }
+
+  /** Resolves when pending config writes (pairing token rotation) are on disk. */
+  async flush (): Promise<void> { await this.#configChain }
 
   #prune (now: number): void {
     for (const [ip, rec] of this.#ips) {
@@ -152,8 +205,9 @@ export class AuthService implements Authenticator, Disposable {
     }
   }
 
-  dispose (): void {
+  async dispose (): Promise<void> {
     if (this.#timer) clearInterval(this.#timer)
     this.#timer = undefined
+    await this.#configChain
   }
 }
