@@ -18,6 +18,7 @@ import { VERSION } from './core/version.js'
 import authPlugin from './plugins/auth/index.js'
 import { AUTH } from './plugins/auth/types.js'
 import mdnsPlugin, { mdnsPluginOptions } from './plugins/mdns/index.js'
+import reposPlugin from './plugins/repos/index.js'
 import storePlugin, { CONFIG_FILE, configFile, loadOrCreateConfig } from './plugins/store/index.js'
 import tlsPlugin, { loadOrCreateTlsIdentity } from './plugins/tls/index.js'
 import terminalsPlugin from './plugins/terminals/index.js'
@@ -102,6 +103,8 @@ export async function createServer (input: ServerOptionsInput = {}): Promise<Cla
   await app.register(storePlugin, { home, config: cf })
   await app.register(authPlugin, (opts.auth ?? {}) as object)
   // Feature plugins, in dependency order (each validates its own options section).
+  // The repos provider object is the embedder's: passed as given (not the validated copy).
+  await app.register(reposPlugin, (input.repos ?? {}) as object)
   await app.register(terminalsPlugin, (opts.terminals ?? {}) as object)
   const mdns = mdnsPluginOptions(opts.mdns)
   if (mdns) await app.register(mdnsPlugin, mdns)

@@ -1,0 +1,176 @@
+// Diffs of a workspace: the file list per layer (committed, staged, unstaged, untracked) and
+// one file's hunks. Paths reach git after `--` with literal pathspecs; nothing follows symlinks.
+import { lstat, open } from 'node:fs/promises'
+import { join } from 'node:path'
+import { git } from './git.js'
+import type { DiffFile, DiffFileStatus, DiffHunk, DiffLayer, DiffLine, FileDiff, StagedDiffFiles } from './types.js'
+
+/** Flags for every diff we run: no external diff drivers or textconv filters from repo config. */
+const DIFF_FLAGS = ['--no-color', '--no-ext-diff', '--no-textconv']
+const MAX_DIFF_BYTES = 16 * 1024 * 1024
+const MAX_COUNTED_UNTRACKED = 2000
+const MAX_COUNTED_BYTES = 4 * 1024 * 1024
+
+/** The commit a workspace's branch forked from: merge-base of the default branch and HEAD. */
+export async function mergeBase (worktree: string, baseBranch: string | null, remote = 'origin'): Promise<string> {
+  const candidates = baseBranch ? [baseBranch, `${remote}/${baseBranch}`] : []
+  for (const base of candidates) {
+    try {
+      const out = await git(['merge-base', '--', base, 'HEAD'], { cwd: worktree, timeoutMs: 30_000 })
+      const mb = out.stdout.trim()
+      if (mb) return mb
+    } catch { /* try the next candidate */ }
+  }
+  // No usable base: compare against HEAD itself (nothing committed on the branch).
+  return (await git(['rev-parse', '--verify', 'HEAD^{commit}'], { cwd: worktree, timeoutMs: 30_000 })).stdout.trim()
+}
+
+function statusOf (code: string, from: string | undefined): DiffFileStatus {
+  switch (code[0]) {
+    case 'A': case 'C': return 'Added'
+    case 'D': return 'Deleted'
+    case 'R': return { Renamed: { from: from ?? '' } }
+    default: return 'Modified'
+  }
+}
+
+/** `git diff -z --name-status` and `--numstat` over the same range, merged per path. */
+async function listDiff (worktree: string, range: readonly string[]): Promise<DiffFile[]> {
+  const [names, nums] = await Promise.all([
+    git(['diff', ...DIFF_FLAGS, '-M', '-z', '--name-status', ...range, '--'], { cwd: worktree, maxBuffer: MAX_DIFF_BYTES }),
+    git(['diff', ...DIFF_FLAGS, '-M', '-z', '--numstat', ...range, '--'], { cwd: worktree, maxBuffer: MAX_DIFF_BYTES }),
+  ])
+  const counts = new Map<string, { a: number | null, d: number | null }>()
+  const nt = nums.stdout.split('\0')
+  for (let i = 0; i < nt.length;) {
+    const rec = nt[i++]
+    if (!rec) continue
+    const [a, d, p] = rec.split('\t')
+    let path = p ?? ''
+    if (path === '') { i++; path = nt[i++] ?? '' } // rename: "a\td\t" NUL old NUL new
+    counts.set(path, { a: a === '-' ? null : Number(a), d: d === '-' ? null : Number(d) })
+  }
+  const files: DiffFile[] = []
+  const t = names.stdout.split('\0')
+  for (let i = 0; i < t.length;) {
+    const code = t[i++]
+    if (!code) continue
+    let from: string | undefined
+    if (code[0] === 'R' || code[0] === 'C') from = t[i++]
+    const path = t[i++] ?? ''
+    const c = counts.get(path)
+    files.push({ additions: c?.a ?? null, deletions: c?.d ?? null, path, status: statusOf(code, code[0] === 'R' ? from : undefined) })
+  }
+  return files
+}
+
+/** Untracked files (respecting .gitignore) as Added, with line counts for small text files. */
+async function listUntracked (worktree: string): Promise<DiffFile[]> {
+  const out = await git(['ls-files', '--others', '--exclude-standard', '-z', '--'], { cwd: worktree, maxBuffer: MAX_DIFF_BYTES })
+  const paths = out.stdout.split('\0').filter(Boolean)
+  const files: DiffFile[] = []
+  for (const [i, path] of paths.entries()) {
+    const additions = i < MAX_COUNTED_UNTRACKED ? await countLines(join(worktree, path)) : null
+    files.push({ additions, deletions: 0, path, status: 'Added' })
+  }
+  return files
+}
+
+/** Line count of a regular file (never follows a symlink); null for binary or large files. */
+async function countLines (file: string): Promise<number | null> {
+  let st
+  try { st = await lstat(file) } catch { return null }
+  if (st.isSymbolicLink()) return 1 // git shows a link as one line: its target
+  if (!st.isFile() || st.size > MAX_COUNTED_BYTES) return null
+  const fh = await open(file, 'r')
+  try {
+    const buf = await fh.readFile()
+    if (buf.subarray(0, 8000).includes(0)) return null
+    if (buf.length === 0) return 0
+    let n = 0
+    for (const b of buf) if (b === 10) n++
+    return buf[buf.length - 1] === 10 ? n : n + 1
+  } finally { await fh.close() }
+}
+
+const byPath = (a: DiffFile, b: DiffFile): number => a.path < b.path ? -1 : a.path > b.path ? 1 : 0
+
+/** `load_diff_files`: the combined list (merge-base → working tree, untracked included) and the four layers. */
+export async function diffFiles (worktree: string, base: string): Promise<{ files: DiffFile[], staged_files: StagedDiffFiles }> {
+  const [committed, staged, unstaged, untracked, combined] = await Promise.all([
+    listDiff(worktree, [base, 'HEAD']),
+    listDiff(worktree, ['--cached']),
+    listDiff(worktree, []),
+    listUntracked(worktree),
+    listDiff(worktree, [base]),
+  ])
+  const seen = new Set(combined.map(f => f.path))
+  const files = [...combined, ...untracked.filter(f => !seen.has(f.path))].sort(byPath)
+  return { files, staged_files: { committed, staged, unstaged, untracked } }
+}
+
+/** Is `rel` an untracked file of the worktree? */
+async function isUntracked (worktree: string, rel: string): Promise<boolean> {
+  const out = await git(['ls-files', '--others', '--exclude-standard', '-z', '--', rel], { cwd: worktree })
+  return out.stdout.split('\0').includes(rel)
+}
+
+async function noIndexDiff (worktree: string, rel: string): Promise<string> {
+  return (await git(['diff', ...DIFF_FLAGS, '--no-index', '--', '/dev/null', rel], { cwd: worktree, okCodes: [1], maxBuffer: MAX_DIFF_BYTES })).stdout
+}
+
+/**
+ * `load_file_diff`: one file's diff in the requested layer. `rel` and `base` must already be
+ * validated (relative, confined; a commit id or safe ref).
+ */
+export async function fileDiff (worktree: string, rel: string, base: string, layer: DiffLayer | string | null | undefined): Promise<FileDiff> {
+  let text: string
+  const run = async (range: string[]): Promise<string> =>
+    (await git(['diff', ...DIFF_FLAGS, ...range, '--', rel], { cwd: worktree, maxBuffer: MAX_DIFF_BYTES })).stdout
+  switch (layer) {
+    case 'committed': text = await run([base, 'HEAD']); break
+    case 'staged': text = await run(['--cached']); break
+    case 'unstaged': text = await run([]); break
+    case 'untracked': text = await noIndexDiff(worktree, rel); break
+    default:
+      text = await run([base])
+      if (text === '' && await isUntracked(worktree, rel)) text = await noIndexDiff(worktree, rel)
+  }
+  return parseUnifiedDiff(text, rel)
+}
+
+const HUNK = /^@@ -(\d+)(?:,\d+)? \+(\d+)(?:,\d+)? @@/
+
+/** Parses one file's unified diff into the wire FileDiff. */
+export function parseUnifiedDiff (text: string, path: string): FileDiff {
+  const hunks: DiffHunk[] = []
+  let isBinary = false
+  let hunk: DiffHunk | null = null
+  let oldNo = 0
+  let newNo = 0
+  const lines = text.split('\n')
+  if (lines.at(-1) === '') lines.pop()
+  for (const line of lines) {
+    const m = HUNK.exec(line)
+    if (m) {
+      oldNo = Number(m[1])
+      newNo = Number(m[2])
+      hunk = { header: line, lines: [], new_start: newNo, old_start: oldNo }
+      hunks.push(hunk)
+      continue
+    }
+    if (!hunk) {
+      if (line.startsWith('Binary files ') || line === 'GIT binary patch') isBinary = true
+      continue
+    }
+    let l: DiffLine
+    const c = line[0]
+    if (c === '+') l = { content: line.slice(1), line_type: 'Added', new_line_number: newNo++, old_line_number: null }
+    else if (c === '-') l = { content: line.slice(1), line_type: 'Removed', new_line_number: null, old_line_number: oldNo++ }
+    else if (c === ' ' || line === '') l = { content: line.slice(1), line_type: 'Context', new_line_number: newNo++, old_line_number: oldNo++ }
+    else if (c === '\\') continue // "\ No newline at end of file"
+    else { hunk = null; if (line.startsWith('Binary files ')) isBinary = true; continue } // next file header
+    hunk.lines.push(l)
+  }
+  return { hunks, is_binary: isBinary, path }
+}

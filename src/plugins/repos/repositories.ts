@@ -1,0 +1,172 @@
+// Repositories: the built-in SQLite RepoProvider, checking that a path is a git work tree,
+// default-branch detection, and turning a provider's RepoInfo into the wire Repository.
+import { randomUUID } from 'node:crypto'
+import { realpath, stat } from 'node:fs/promises'
+import { basename, isAbsolute } from 'node:path'
+import type { Store } from '../store/types.js'
+import { NotAGitRepositoryError, RepoExistsError, RepoNotFoundError } from './errors.js'
+import { git, isSafeRefName } from './git.js'
+import { REPOS_MIGRATIONS, sqlNow } from './migrations.js'
+import { resolveInsideRoot } from './paths.js'
+import type { AddRepositoryRequest, InputField, RepoInfo, RepoProvider, Repository } from './types.js'
+
+/** Lowercase ASCII slug of a name: letters, digits and single dashes. */
+export function slugify (name: string): string {
+  const s = name.normalize('NFKD').replace(/[^\x00-\x7f]/g, '').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '')
+  return s.slice(0, 60).replace(/-+$/, '') || 'repo'
+}
+
+/**
+ * Checks that `path` (absolute) is the top of a non-bare git work tree and returns its realpath.
+ * Clear errors: missing path, not a directory, not a git repository, bare repository.
+ */
+export async function inspectRepositoryPath (path: string): Promise<string> {
+  if (!isAbsolute(path) || path.includes('\0')) throw new NotAGitRepositoryError(`Repository path must be an absolute path: ${path.replace(/\0/g, '\\0')}`)
+  let st
+  try { st = await stat(path) } catch { throw new NotAGitRepositoryError(`Path does not exist: ${path}`) }
+  if (!st.isDirectory()) throw new NotAGitRepositoryError(`Not a directory: ${path}`)
+  const real = await realpath(path)
+  let out
+  try {
+    out = await git(['rev-parse', '--is-bare-repository', '--is-inside-work-tree', '--show-toplevel'], { cwd: real, timeoutMs: 15_000 })
+  } catch {
+    throw new NotAGitRepositoryError(`Not a git repository: ${path}`)
+  }
+  const [bare, inside, top] = out.stdout.split('\n')
+  if (bare === 'true' || inside !== 'true' || !top) throw new NotAGitRepositoryError(`Not a git work tree (bare repositories are not supported): ${path}`)
+  const realTop = await realpath(top)
+  if (realTop !== real) throw new NotAGitRepositoryError(`Not the top of a git work tree: ${path} (the repository starts at ${realTop})`)
+  return real
+}
+
+/**
+ * The branch new workspaces start from: `base_branch` if set, else the remote's HEAD branch,
+ * else the main work tree's current branch, else `main`/`master` if one exists. Null if none.
+ */
+export async function detectDefaultBranch (repoPath: string, opts: { baseBranch?: string | null, defaultRemote?: string | null } = {}): Promise<string | null> {
+  if (opts.baseBranch && isSafeRefName(opts.baseBranch)) return opts.baseBranch
+  const remote = opts.defaultRemote && isSafeRefName(opts.defaultRemote) ? opts.defaultRemote : 'origin'
+  const tryGit = async (args: string[]): Promise<string | null> => {
+    try { return (await git(args, { cwd: repoPath, timeoutMs: 15_000 })).stdout.trim() || null } catch { return null }
+  }
+  const remoteHead = await tryGit(['symbolic-ref', '--quiet', '--short', `refs/remotes/${remote}/HEAD`])
+  if (remoteHead?.startsWith(`${remote}/`)) return remoteHead.slice(remote.length + 1)
+  const current = await tryGit(['symbolic-ref', '--quiet', '--short', 'HEAD'])
+  if (current) return current
+  for (const b of ['main', 'master']) {
+    if (await tryGit(['rev-parse', '--verify', '--quiet', `refs/heads/${b}`])) return b
+  }
+  return null
+}
+
+const isDir = async (p: string): Promise<boolean> => {
+  try { return (await stat(p)).isDirectory() } catch { return false }
+}
+
+/** A provider's RepoInfo as the wire Repository (defaults filled, keys in wire order, path checked). */
+export async function toRepository (info: RepoInfo): Promise<Repository> {
+  return {
+    archive_script: info.archive_script ?? null,
+    archive_script_auto_run: info.archive_script_auto_run ?? false,
+    base_branch: info.base_branch ?? null,
+    branch_rename_preferences: info.branch_rename_preferences ?? null,
+    created_at: info.created_at ?? sqlNow(new Date(0)),
+    custom_instructions: info.custom_instructions ?? null,
+    default_remote: info.default_remote ?? null,
+    icon: info.icon ?? null,
+    id: info.id,
+    name: info.name,
+    path: info.path,
+    path_slug: info.path_slug ?? slugify(info.name),
+    path_valid: await isDir(info.path),
+    required_inputs: info.required_inputs ?? null,
+    setup_script: info.setup_script ?? null,
+    setup_script_auto_run: info.setup_script_auto_run ?? false,
+    sort_order: info.sort_order ?? 0,
+  }
+}
+
+interface RepoRow {
+  id: string, path: string, name: string, path_slug: string, icon: string | null, created_at: string,
+  setup_script: string | null, custom_instructions: string | null, sort_order: number,
+  branch_rename_preferences: string | null, setup_script_auto_run: number, archive_script: string | null,
+  archive_script_auto_run: number, base_branch: string | null, default_remote: string | null, required_inputs: string | null
+}
+
+const parseInputs = (json: string | null): InputField[] | null => {
+  if (!json) return null
+  try {
+    const v = JSON.parse(json) as unknown
+    return Array.isArray(v) ? v as InputField[] : null
+  } catch { return null }
+}
+
+const fromRow = (r: RepoRow): RepoInfo => ({
+  id: r.id,
+  path: r.path,
+  name: r.name,
+  path_slug: r.path_slug,
+  icon: r.icon,
+  created_at: r.created_at,
+  setup_script: r.setup_script,
+  custom_instructions: r.custom_instructions,
+  sort_order: r.sort_order,
+  branch_rename_preferences: r.branch_rename_preferences,
+  setup_script_auto_run: r.setup_script_auto_run === 1,
+  archive_script: r.archive_script,
+  archive_script_auto_run: r.archive_script_auto_run === 1,
+  base_branch: r.base_branch,
+  default_remote: r.default_remote,
+  required_inputs: parseInputs(r.required_inputs),
+})
+
+/** The built-in RepoProvider: repositories registered in this server's SQLite database. */
+export class SqliteRepoProvider implements RepoProvider {
+  readonly kind = 'sqlite'
+  readonly #store: Store
+
+  constructor (store: Store) {
+    store.migrate('repos', REPOS_MIGRATIONS)
+    this.#store = store
+  }
+
+  async list (): Promise<readonly RepoInfo[]> {
+    return this.#store.db.prepare<[], RepoRow>('SELECT * FROM repositories ORDER BY sort_order, created_at, id').all().map(fromRow)
+  }
+
+  async get (id: string): Promise<RepoInfo> {
+    const row = this.#store.db.prepare<[string], RepoRow>('SELECT * FROM repositories WHERE id = ?').get(id)
+    if (!row) throw new RepoNotFoundError(id)
+    return fromRow(row)
+  }
+
+  async resolveInside (repoId: string, relPath: string): Promise<string> {
+    const repo = await this.get(repoId)
+    return resolveInsideRoot(repo.path, relPath, 'the repository')
+  }
+
+  /** `path` must already be a checked realpath (inspectRepositoryPath). */
+  async add (req: AddRepositoryRequest): Promise<RepoInfo> {
+    const db = this.#store.db
+    const name = (req.name ?? '').trim() || basename(req.path)
+    const insert = db.transaction((): string => {
+      const existing = db.prepare<[string], { id: string }>('SELECT id FROM repositories WHERE path = ?').get(req.path)
+      if (existing) throw new RepoExistsError(req.path, existing.id)
+      const slugs = new Set(db.prepare<[], { path_slug: string }>('SELECT path_slug FROM repositories').all().map(r => r.path_slug))
+      const base = slugify(name)
+      let slug = base
+      for (let i = 2; slugs.has(slug); i++) slug = `${base}-${i}`
+      const order = db.prepare<[], { n: number | null }>('SELECT MAX(sort_order) AS n FROM repositories').get()?.n ?? -1
+      const id = randomUUID()
+      db.prepare('INSERT INTO repositories (id, path, name, path_slug, created_at, sort_order) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(id, req.path, name, slug, sqlNow(), order + 1)
+      return id
+    })
+    return this.get(insert.immediate())
+  }
+
+  async remove (id: string): Promise<void> {
+    const res = this.#store.db.prepare('DELETE FROM repositories WHERE id = ?').run(id)
+    if (res.changes === 0) throw new RepoNotFoundError(id)
+  }
+}

@@ -1,0 +1,498 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { lstat, mkdir, readFile, realpath, rm, stat } from 'node:fs/promises'
+import { dirname, join, normalize } from 'node:path'
+import type { FastifyBaseLogger } from 'fastify'
+import { inject, injectable } from '../../core/di.js'
+import { Emitter, toDisposable, type Disposable } from '../../core/lifecycle.js'
+import type { ConnectionHub } from '../../core/rpc/hub.js'
+import { CORE, token } from '../../core/tokens.js'
+import { STORE, type Store } from '../store/types.js'
+import {
+  GitCommandError, InvalidRefError, InvalidWorkspaceNameError, MissingInputError, NotAGitRepositoryError, PathNotAllowedError,
+  PlanFileError, RepoExistsError, RepoInUseError, RepoNotFoundError, RepoOperationUnsupportedError, WorkspaceExistsError,
+  WorkspaceNoWorktreeError, WorkspaceNotFoundError, WorkspaceStateError,
+} from './errors.js'
+import { diffFiles, fileDiff, mergeBase } from './diff.js'
+import { assertSafeRef, git, isCommitId, isSafeRefName, isValidWorkspaceName, KeyedMutex } from './git.js'
+import { sqlNow } from './migrations.js'
+import type { ReposOptions } from './options.js'
+import { checkAbsolutePath, isInside, resolveInsideRoot } from './paths.js'
+import { detectDefaultBranch, inspectRepositoryPath, slugify, toRepository } from './repositories.js'
+import { AppSettings } from './settings.js'
+import {
+  REPOS, WORKSPACE_CHANGED_EVENT,
+  type CreateWorkspaceResult, type DiffFilesResult, type FileDiff, type InitialData, type RepoProvider, type Repository,
+  type RestoreWorkspaceResult, type SetupResult, type Workspace, type WorkspaceDirectory,
+} from './types.js'
+
+/** The parsed plugin options, with the worktree base resolved to an existing real directory. */
+export type ResolvedReposOptions = Omit<ReposOptions, 'provider'> & { worktreeBaseDir: string }
+export const REPOS_OPTIONS = token<ResolvedReposOptions>('ReposOptions')
+
+interface WorkspaceRow {
+  id: string, repository_id: string, name: string, branch_name: string, worktree_path: string | null,
+  status: 'Active' | 'Archived', status_line: string, created_at: string, sort_order: number, input_values: string | null
+}
+
+const parseValues = (json: string | null): Record<string, string> | null => {
+  if (!json) return null
+  try {
+    const v = JSON.parse(json) as unknown
+    return v !== null && typeof v === 'object' && !Array.isArray(v) ? v as Record<string, string> : null
+  } catch { return null }
+}
+
+/** A DB row as the wire Workspace (keys in the reference's alphabetical order). */
+const toWorkspace = (r: WorkspaceRow): Workspace => ({
+  agent_status: r.status === 'Active' ? 'Idle' : 'Stopped',
+  branch_name: r.branch_name,
+  created_at: r.created_at,
+  id: r.id,
+  input_values: parseValues(r.input_values),
+  name: r.name,
+  repository_id: r.repository_id,
+  sort_order: r.sort_order,
+  status: r.status,
+  status_line: r.status_line,
+  worktree_path: r.worktree_path,
+})
+
+const isDir = async (p: string): Promise<boolean> => {
+  try { return (await stat(p)).isDirectory() } catch { return false }
+}
+
+const MAX_SETUP_OUTPUT = 1024 * 1024
+type ArchiveHook = (workspace: Workspace) => void | Promise<void>
+type Contributor = () => Promise<Partial<InitialData>> | Partial<InitialData>
+
+/**
+ * Workspaces (git worktrees) on top of a RepoProvider: create/archive/restore with rollback,
+ * diffs, path confinement, settings. Operations on one repository are serialized.
+ */
+@injectable()
+export class WorkspaceService implements WorkspaceDirectory, Disposable {
+  readonly settings: AppSettings
+  readonly #locks = new KeyedMutex()
+  readonly #archiveHooks = new Set<ArchiveHook>()
+  readonly #contributors = new Set<Contributor>()
+  readonly #onDidChange: Emitter<Workspace>
+  readonly onDidChangeWorkspace
+  readonly #scripts = new Set<ChildProcess>()
+  #closed = false
+
+  constructor (
+    @inject(STORE.Store) private readonly store: Store,
+    @inject(REPOS.Provider) readonly provider: RepoProvider,
+    @inject(CORE.Hub) private readonly hub: ConnectionHub,
+    @inject(CORE.Log) private readonly log: FastifyBaseLogger,
+    @inject(REPOS_OPTIONS) private readonly opts: ResolvedReposOptions,
+  ) {
+    this.settings = new AppSettings(store, { worktree_base_dir: () => opts.worktreeBaseDir })
+    this.#onDidChange = new Emitter<Workspace>(err => this.log.warn({ err }, 'workspace-changed listener failed'))
+    this.onDidChangeWorkspace = this.#onDidChange.event
+  }
+
+  get worktreeBaseDir (): string { return this.opts.worktreeBaseDir }
+
+  // ------------------------------------------------------------------ repositories
+
+  async listRepositories (): Promise<Repository[]> {
+    return Promise.all((await this.provider.list()).map(toRepository))
+  }
+
+  async getRepository (id: string): Promise<Repository | null> {
+    try {
+      return await toRepository(await this.provider.get(id))
+    } catch (err) {
+      if (err instanceof RepoNotFoundError) return null
+      throw err
+    }
+  }
+
+  async #requireRepo (id: string): Promise<Repository> {
+    const repo = id === '' ? null : await this.getRepository(id)
+    if (!repo) throw new RepoNotFoundError(id)
+    return repo
+  }
+
+  async addRepository (path: string, name?: string): Promise<Repository> {
+    if (!this.provider.add) throw new RepoOperationUnsupportedError('Adding repositories is not supported by this server\'s repository provider')
+    const real = await inspectRepositoryPath(path)
+    if (isInside(this.opts.worktreeBaseDir, real)) throw new NotAGitRepositoryError(`Cannot register a workspace worktree as a repository: ${path}`)
+    const existing = (await this.provider.list()).find(r => r.path === real)
+    if (existing) throw new RepoExistsError(real, existing.id)
+    const info = await this.provider.add({ path: real, ...(name?.trim() ? { name: name.trim() } : {}) })
+    this.log.info({ repositoryId: info.id, path: real }, 'repository added')
+    return toRepository(info)
+  }
+
+  async removeRepository (id: string): Promise<Repository> {
+    const repo = await this.#requireRepo(id)
+    if (!this.provider.remove) throw new RepoOperationUnsupportedError('Removing repositories is not supported by this server\'s repository provider')
+    const remove = this.provider.remove.bind(this.provider)
+    return this.#locks.run(repo.id, async () => {
+      const active = this.#db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM workspaces WHERE repository_id = ? AND status = \'Active\'').get(repo.id)!.n
+      if (active > 0) throw new RepoInUseError(repo.id, active)
+      // Archived workspaces go with it (their branches stay in git).
+      this.#db.prepare('DELETE FROM workspaces WHERE repository_id = ?').run(repo.id)
+      await remove(repo.id)
+      this.log.info({ repositoryId: repo.id }, 'repository removed')
+      return repo
+    })
+  }
+
+  // ------------------------------------------------------------------ workspaces
+
+  get #db () { return this.store.db }
+
+  #row (id: string): WorkspaceRow | undefined {
+    return this.#db.prepare<[string], WorkspaceRow>('SELECT * FROM workspaces WHERE id = ?').get(id)
+  }
+
+  #rows (): WorkspaceRow[] {
+    return this.#db.prepare<[], WorkspaceRow>('SELECT * FROM workspaces ORDER BY repository_id, sort_order, created_at, id').all()
+  }
+
+  async getWorkspace (id: string): Promise<Workspace | null> {
+    const r = this.#row(id)
+    return r ? toWorkspace(r) : null
+  }
+
+  async listWorkspaces (): Promise<Workspace[]> { return this.#rows().map(toWorkspace) }
+
+  async loadInitialData (): Promise<InitialData> {
+    const repositories = await this.listRepositories()
+    const workspaces = await Promise.all(this.#rows().map(async r => {
+      const w = toWorkspace(r)
+      if (w.status === 'Active' && w.worktree_path && await isDir(w.worktree_path)) {
+        try {
+          w.branch_name = (await git(['symbolic-ref', '--quiet', '--short', 'HEAD'], { cwd: w.worktree_path, timeoutMs: 15_000 })).stdout.trim() || '(detached)'
+        } catch { w.branch_name = '(detached)' }
+      }
+      return w
+    }))
+    const default_branches: Record<string, string> = {}
+    await Promise.all(repositories.filter(r => r.path_valid).map(async r => {
+      const b = await detectDefaultBranch(r.path, { baseBranch: r.base_branch, defaultRemote: r.default_remote })
+      if (b) default_branches[r.id] = b
+    }))
+    const data: InitialData = { default_branches, last_messages: [], repositories, workspaces, worktree_base_dir: this.opts.worktreeBaseDir }
+    for (const fn of [...this.#contributors]) {
+      try {
+        Object.assign(data, await fn())
+      } catch (err) {
+        this.log.warn({ err }, 'load_initial_data contributor failed')
+      }
+    }
+    return data
+  }
+
+  async createWorkspace (p: { repository_id: string, name: string, input_values?: Record<string, string> }): Promise<CreateWorkspaceResult> {
+    const repo = await this.#requireRepo(p.repository_id)
+    if (!isValidWorkspaceName(p.name)) throw new InvalidWorkspaceNameError(p.name)
+    const inputs = this.#checkInputs(repo, p.input_values)
+    if (!repo.path_valid) throw new NotAGitRepositoryError(`Repository path is missing or not a directory: ${repo.path}`)
+    const branch = assertSafeRef(this.opts.branchPrefix + p.name, 'branch name')
+    const { workspace, sessionId } = await this.#locks.run(repo.id, () => this.#createLocked(repo, p.name, branch, inputs))
+    this.#changed(workspace)
+    const setup = await this.#runSetup(repo, workspace)
+    return { default_session_id: sessionId, setup_result: setup, workspace }
+  }
+
+  #checkInputs (repo: Repository, given: Record<string, string> | undefined): Record<string, string> | null {
+    const values: Record<string, string> = { ...(given ?? {}) }
+    for (const field of repo.required_inputs ?? []) {
+      if (values[field.key] !== undefined) continue
+      if (field.default !== undefined) values[field.key] = String(field.default)
+      else if (field.required !== false) throw new MissingInputError(field.key)
+    }
+    return Object.keys(values).length > 0 ? values : null
+  }
+
+  #worktreePath (repo: Repository, name: string): string {
+    return join(this.opts.worktreeBaseDir, slugify(repo.path_slug), name)
+  }
+
+  async #refExists (cwd: string, ref: string): Promise<boolean> {
+    try {
+      await git(['rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`], { cwd, timeoutMs: 15_000 })
+      return true
+    } catch { return false }
+  }
+
+  async #createLocked (repo: Repository, name: string, branch: string, inputs: Record<string, string> | null): Promise<{ workspace: Workspace, sessionId: string }> {
+    const taken = this.#db.prepare<[string, string], { id: string }>('SELECT id FROM workspaces WHERE repository_id = ? AND name = ?').get(repo.id, name)
+    if (taken) throw new WorkspaceExistsError(`Workspace '${name}' already exists in this repository`)
+    if (await this.#refExists(repo.path, `refs/heads/${branch}`)) throw new WorkspaceExistsError(`Branch '${branch}' already exists`)
+    const path = this.#worktreePath(repo, name)
+    if (existsSync(path)) throw new WorkspaceExistsError(`Worktree path already exists: ${path}`)
+    const defaultBranch = await detectDefaultBranch(repo.path, { baseBranch: repo.base_branch, defaultRemote: repo.default_remote })
+    const remote = repo.default_remote && isSafeRefName(repo.default_remote) ? repo.default_remote : 'origin'
+    const candidates = defaultBranch ? [`refs/heads/${defaultBranch}`, `refs/remotes/${remote}/${defaultBranch}`, 'HEAD'] : ['HEAD']
+    let base: string | null = null
+    for (const c of candidates) if (await this.#refExists(repo.path, c)) { base = c; break }
+    if (!base) throw new GitCommandError('Repository has no commits to start a workspace from', null)
+
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 })
+    try {
+      await git(['worktree', 'add', '--no-track', '-b', branch, '--', path, base], { cwd: repo.path })
+      return this.#insertWorkspace(repo, name, branch, path, inputs)
+    } catch (err) {
+      await this.#rollbackCreate(repo.path, path, branch)
+      this.log.warn({ err, repositoryId: repo.id, name }, 'create_workspace failed; rolled back')
+      throw err
+    }
+  }
+
+  #insertWorkspace (repo: Repository, name: string, branch: string, path: string, inputs: Record<string, string> | null): { workspace: Workspace, sessionId: string } {
+    const db = this.#db
+    return db.transaction(() => {
+      const order = db.prepare<[string], { n: number | null }>('SELECT MAX(sort_order) AS n FROM workspaces WHERE repository_id = ?').get(repo.id)?.n ?? -1
+      const id = randomUUID()
+      const now = sqlNow()
+      db.prepare(`INSERT INTO workspaces (id, repository_id, name, branch_name, worktree_path, status, status_line, created_at, sort_order, input_values)
+                  VALUES (?, ?, ?, ?, ?, 'Active', '', ?, ?, ?)`).run(id, repo.id, name, branch, path, now, order + 1, inputs ? JSON.stringify(inputs) : null)
+      const sessionId = randomUUID()
+      db.prepare(`INSERT INTO chat_sessions (id, workspace_id, session_id, name, name_edited, turn_count, sort_order, status, created_at, archived_at, cli_invocation)
+                  VALUES (?, ?, NULL, 'New chat', 0, 0, 0, 'Active', ?, NULL, NULL)`).run(sessionId, id, now)
+      return { workspace: toWorkspace(this.#row(id)!), sessionId }
+    }).immediate()
+  }
+
+  /** Undoes a half-made workspace: the worktree, its directory and the new branch. Never throws. */
+  async #rollbackCreate (repoPath: string, path: string, branch: string): Promise<void> {
+    const quiet = async (fn: () => Promise<unknown>): Promise<void> => { try { await fn() } catch { /* best effort */ } }
+    await quiet(() => git(['worktree', 'remove', '--force', '--', path], { cwd: repoPath }))
+    if (isInside(this.opts.worktreeBaseDir, path)) await quiet(() => rm(path, { recursive: true, force: true }))
+    await quiet(() => git(['worktree', 'prune'], { cwd: repoPath }))
+    await quiet(() => git(['branch', '-D', '--', branch], { cwd: repoPath }))
+  }
+
+  async #runSetup (repo: Repository, ws: Workspace): Promise<SetupResult | null> {
+    const script = repo.setup_script?.trim()
+    if (!script || !ws.worktree_path || this.#closed) return null
+    const env = { ...process.env, ...await this.workspaceEnv(ws.id) }
+    return new Promise(resolve => {
+      const child = spawn('/bin/sh', ['-c', script], { cwd: ws.worktree_path!, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+      this.#scripts.add(child)
+      let output = ''
+      let timedOut = false
+      const onData = (b: Buffer): void => { if (output.length < MAX_SETUP_OUTPUT) output += b.toString('utf8') }
+      child.stdout!.on('data', onData)
+      child.stderr!.on('data', onData)
+      const kill = (): void => { try { process.kill(-child.pid!, 'SIGKILL') } catch { child.kill('SIGKILL') } }
+      const timer = setTimeout(() => { timedOut = true; kill() }, this.opts.setupTimeoutMs)
+      timer.unref()
+      const done = (code: number | null): void => {
+        clearTimeout(timer)
+        this.#scripts.delete(child)
+        resolve({ exit_code: code, output: output.slice(0, MAX_SETUP_OUTPUT), script, source: 'settings', success: code === 0 && !timedOut, timed_out: timedOut })
+      }
+      child.on('error', err => { output += String(err.message); done(null) })
+      child.on('close', code => done(code))
+    })
+  }
+
+  async archiveWorkspace (id: string): Promise<null> {
+    const row = this.#row(id)
+    if (!row) throw new WorkspaceNotFoundError(id)
+    const repo = await this.#requireRepo(row.repository_id)
+    const ws = await this.#locks.run(repo.id, async () => {
+      const cur = this.#row(id)
+      if (!cur) throw new WorkspaceNotFoundError(id)
+      if (cur.status === 'Archived') throw new WorkspaceStateError('Workspace is already archived')
+      for (const hook of [...this.#archiveHooks]) {
+        try { await hook(toWorkspace(cur)) } catch (err) { this.log.warn({ err, workspaceId: id }, 'archive hook failed') }
+      }
+      const path = cur.worktree_path
+      if (path && existsSync(path)) {
+        try {
+          await git(['worktree', 'remove', '--force', '--', path], { cwd: repo.path })
+        } catch (err) {
+          // Not (or no longer) a registered worktree: remove the directory only if it is ours.
+          if (!isInside(this.opts.worktreeBaseDir, path)) throw err
+          await rm(path, { recursive: true, force: true })
+        }
+      }
+      try { await git(['worktree', 'prune'], { cwd: repo.path }) } catch { /* nothing to prune */ }
+      this.#db.prepare('UPDATE workspaces SET status = \'Archived\', worktree_path = NULL WHERE id = ?').run(id)
+      this.log.info({ workspaceId: id }, 'workspace archived')
+      return toWorkspace(this.#row(id)!)
+    })
+    this.#changed(ws)
+    return null
+  }
+
+  async restoreWorkspace (id: string): Promise<RestoreWorkspaceResult> {
+    const row = this.#row(id)
+    if (!row) throw new WorkspaceNotFoundError(id)
+    const repo = await this.#requireRepo(row.repository_id)
+    const ws = await this.#locks.run(repo.id, async () => {
+      const cur = this.#row(id)
+      if (!cur) throw new WorkspaceNotFoundError(id)
+      if (cur.status === 'Active') throw new WorkspaceStateError('Workspace is already active')
+      const branch = cur.branch_name
+      if (!isSafeRefName(branch) || !await this.#refExists(repo.path, `refs/heads/${branch}`)) {
+        throw new GitCommandError(`Branch '${branch}' no longer exists; the workspace cannot be restored`, null)
+      }
+      const path = this.#worktreePath(repo, cur.name)
+      if (existsSync(path)) throw new WorkspaceExistsError(`Worktree path already exists: ${path}`)
+      await mkdir(dirname(path), { recursive: true, mode: 0o700 })
+      try {
+        await git(['worktree', 'add', '--', path, branch], { cwd: repo.path })
+        this.#db.prepare('UPDATE workspaces SET status = \'Active\', worktree_path = ? WHERE id = ?').run(path, id)
+      } catch (err) {
+        try { await git(['worktree', 'remove', '--force', '--', path], { cwd: repo.path }) } catch { /* not created */ }
+        await rm(path, { recursive: true, force: true })
+        try { await git(['worktree', 'prune'], { cwd: repo.path }) } catch { /* best effort */ }
+        throw err
+      }
+      this.log.info({ workspaceId: id }, 'workspace restored')
+      return toWorkspace(this.#row(id)!)
+    })
+    this.#changed(ws)
+    return { workspace: ws, worktree_path: ws.worktree_path! }
+  }
+
+  #changed (ws: Workspace): void {
+    this.#onDidChange.fire(ws)
+    this.hub.broadcast(WORKSPACE_CHANGED_EVENT, { workspace: ws })
+  }
+
+  // ------------------------------------------------------------------ diffs and files
+
+  /** The active workspace and its existing worktree, with the reference errors in their order. */
+  async #activeWorkspace (id: string): Promise<{ ws: Workspace, path: string, repo: Repository }> {
+    const row = this.#row(id)
+    if (!row) throw new WorkspaceNotFoundError(id)
+    if (row.status !== 'Active' || !row.worktree_path || !await isDir(row.worktree_path)) throw new WorkspaceNoWorktreeError(id)
+    const repo = await this.#requireRepo(row.repository_id)
+    return { ws: toWorkspace(row), path: row.worktree_path, repo }
+  }
+
+  async #mergeBase (repo: Repository, worktree: string): Promise<string> {
+    const b = await detectDefaultBranch(repo.path, { baseBranch: repo.base_branch, defaultRemote: repo.default_remote })
+    const remote = repo.default_remote && isSafeRefName(repo.default_remote) ? repo.default_remote : 'origin'
+    return mergeBase(worktree, b, remote)
+  }
+
+  async loadDiffFiles (workspaceId: string): Promise<DiffFilesResult> {
+    const { path, repo } = await this.#activeWorkspace(workspaceId)
+    const mb = await this.#mergeBase(repo, path)
+    const { files, staged_files } = await diffFiles(path, mb)
+    return { files, merge_base: mb, staged_files }
+  }
+
+  /** A worktree path from a client: must be (the realpath of) an active workspace of this server. */
+  async #worktreeFromClient (p: string): Promise<{ path: string, row: WorkspaceRow }> {
+    checkAbsolutePath(p, 'worktree path')
+    let real: string
+    try { real = await realpath(p) } catch { throw new PathNotAllowedError('Invalid worktree path: not a workspace of this server') }
+    for (const row of this.#rows()) {
+      if (row.status !== 'Active' || !row.worktree_path) continue
+      let wt: string
+      try { wt = await realpath(row.worktree_path) } catch { continue }
+      if (wt === real) return { path: wt, row }
+    }
+    throw new PathNotAllowedError('Invalid worktree path: not a workspace of this server')
+  }
+
+  async loadFileDiff (p: { worktree_path: string, file_path: string, merge_base: string, diff_layer?: string | null }): Promise<FileDiff> {
+    const { path, row } = await this.#worktreeFromClient(p.worktree_path)
+    await resolveInsideRoot(path, p.file_path)
+    const rel = normalize(p.file_path).replace(/\/+$/, '')
+    const layer = p.diff_layer ?? null
+    let base = p.merge_base
+    if (layer !== 'staged' && layer !== 'unstaged' && layer !== 'untracked') {
+      if (base === '') base = await this.#mergeBase(await this.#requireRepo(row.repository_id), path)
+      else if (!isCommitId(base) && !isSafeRefName(base)) throw new InvalidRefError(`Invalid merge base: '${base.length > 100 ? base.slice(0, 100) + '…' : base}'`)
+    }
+    return fileDiff(path, rel, base, layer)
+  }
+
+  async readPlanFile (p: string): Promise<string> {
+    checkAbsolutePath(p)
+    let real: string
+    try { real = await realpath(p) } catch { throw new PlanFileError('Plan file not found') }
+    const roots = await this.#activeWorktrees()
+    if (!roots.some(r => isInside(r, real))) throw new PathNotAllowedError('Plan file must be inside an active workspace of this server')
+    const st = await lstat(real)
+    if (!st.isFile()) throw new PlanFileError('Plan file is not a regular file')
+    if (st.size > this.opts.maxPlanFileBytes) throw new PlanFileError(`Plan file too large (${st.size} bytes; at most ${this.opts.maxPlanFileBytes})`)
+    return readFile(real, 'utf8')
+  }
+
+  async #activeWorktrees (): Promise<string[]> {
+    const out: string[] = []
+    for (const row of this.#rows()) {
+      if (row.status !== 'Active' || !row.worktree_path) continue
+      try { out.push(await realpath(row.worktree_path)) } catch { /* gone */ }
+    }
+    return out
+  }
+
+  // ------------------------------------------------------------------ WorkspaceDirectory
+
+  async confinePath (p: string): Promise<string> {
+    checkAbsolutePath(p)
+    let real: string
+    try { real = await realpath(p) } catch { throw new PathNotAllowedError(`Path does not exist: ${p}`) }
+    const roots = await this.#activeWorktrees()
+    for (const repo of await this.provider.list()) {
+      try { roots.push(await realpath(repo.path)) } catch { /* missing repository */ }
+    }
+    if (roots.some(r => isInside(r, real))) return real
+    throw new PathNotAllowedError(`Path not allowed: ${p} is outside the registered repositories and workspaces`)
+  }
+
+  async resolveInWorkspace (workspaceId: string, relPath: string): Promise<string> {
+    const { path } = await this.#activeWorkspace(workspaceId)
+    return resolveInsideRoot(path, relPath)
+  }
+
+  async workspaceEnv (workspaceId: string): Promise<Record<string, string>> {
+    const ws = await this.getWorkspace(workspaceId)
+    if (!ws) return {}
+    const repo = await this.getRepository(ws.repository_id)
+    const env: Record<string, string> = {
+      CLAUDETTE_WORKSPACE_NAME: ws.name,
+      CLAUDETTE_WORKSPACE_ID: ws.id,
+      CLAUDETTE_WORKSPACE_PATH: ws.worktree_path ?? '',
+      CLAUDETTE_BRANCH_NAME: ws.branch_name,
+    }
+    if (repo) {
+      env.CLAUDETTE_ROOT_PATH = repo.path
+      env.CLAUDETTE_DEFAULT_BRANCH = (repo.path_valid ? await detectDefaultBranch(repo.path, { baseBranch: repo.base_branch, defaultRemote: repo.default_remote }) : null) ?? ''
+    }
+    return env
+  }
+
+  addArchiveHook (hook: ArchiveHook): Disposable {
+    this.#archiveHooks.add(hook)
+    return toDisposable(() => { this.#archiveHooks.delete(hook) })
+  }
+
+  addInitialDataContributor (fn: Contributor): Disposable {
+    this.#contributors.add(fn)
+    return toDisposable(() => { this.#contributors.delete(fn) })
+  }
+
+  async dispose (): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    for (const child of this.#scripts) {
+      try { process.kill(-child.pid!, 'SIGKILL') } catch { child.kill('SIGKILL') }
+    }
+    // Let git operations in flight finish, so no worktree is left half made.
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([this.#locks.drain(), new Promise(resolve => { timer = setTimeout(resolve, 10_000); timer.unref() })])
+    clearTimeout(timer)
+    this.#onDidChange.dispose()
+    this.#archiveHooks.clear()
+    this.#contributors.clear()
+  }
+}
+
+export const REPOS_SERVICE = token<WorkspaceService>('WorkspaceService')

@@ -1,0 +1,62 @@
+// Helpers for the repos tests: real git repositories in fresh temp dirs, and a paired server.
+import { execFileSync } from 'node:child_process'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import type { ClaudetteServer, ServerOptionsInput } from '../../../src/index.js'
+import { TestClient } from '../../helpers/client.js'
+import { startServer, type TestContext } from '../../helpers/server.js'
+
+/** Env for the tests' own git calls (the server's calls must work without it). */
+export const GIT_ENV = {
+  ...process.env,
+  GIT_AUTHOR_NAME: 'Test Author',
+  GIT_AUTHOR_EMAIL: 'author@example.com',
+  GIT_COMMITTER_NAME: 'Test Committer',
+  GIT_COMMITTER_EMAIL: 'committer@example.com',
+  GIT_CONFIG_NOSYSTEM: '1',
+}
+
+export function gitIn (cwd: string, ...args: string[]): string {
+  return execFileSync('git', args, { cwd, env: GIT_ENV, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+}
+
+export function writeFile (root: string, rel: string, content: string): void {
+  mkdirSync(dirname(join(root, rel)), { recursive: true })
+  writeFileSync(join(root, rel), content)
+}
+
+/** A repository on branch `main` with a few commits (README, src/a.txt, src/b.txt). */
+export function makeRepo (t: TestContext, name = 'project'): string {
+  const root = join(t.testdir(), name)
+  mkdirSync(root, { recursive: true })
+  gitIn(root, 'init', '-q', '-b', 'main')
+  writeFile(root, 'README.md', '# project\n')
+  gitIn(root, 'add', '.')
+  gitIn(root, 'commit', '-q', '-m', 'initial')
+  writeFile(root, 'src/a.txt', 'one\ntwo\nthree\n')
+  writeFile(root, 'src/b.txt', 'bee\n')
+  gitIn(root, 'add', '.')
+  gitIn(root, 'commit', '-q', '-m', 'add sources')
+  writeFile(root, 'src/a.txt', 'one\ntwo\nthree\nfour\n')
+  gitIn(root, 'commit', '-q', '-am', 'four')
+  return root
+}
+
+/** A started server and a paired client. */
+export async function setup (t: TestContext, opts: ServerOptionsInput = {}): Promise<{ server: ClaudetteServer, client: TestClient }> {
+  const server = await startServer(t, opts)
+  const client = await TestClient.paired(t, server)
+  return { server, client }
+}
+
+/** Registers `path` over the wire and returns the Repository. */
+export async function addRepo (client: TestClient, path: string, name?: string): Promise<any> {
+  return client.call('add_repository', name === undefined ? { path } : { path, name })
+}
+
+/** The error message of a call that must fail. */
+export async function errorOf (client: TestClient, method: string, params?: unknown): Promise<string> {
+  const res = await client.request(method, params)
+  if (!res.error) throw new Error(`${method} unexpectedly succeeded: ${JSON.stringify(res.result)}`)
+  return res.error.message as string
+}
