@@ -13,3 +13,5 @@ export { StoreOpenError } from './plugins/store/errors.js'
 export { SessionNotFoundError } from './plugins/auth/errors.js'
 export { VERSION } from './core/version.js'
 export { openAdmin, type Admin } from './admin.js'
+// The client SDK (ClaudetteClient, pair, TrustStore, parseConnectionString, client errors).
+export * from './client/index.js'

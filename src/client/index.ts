@@ -1,0 +1,19 @@
+// The client SDK: connection strings, the trust store, pairing and the reconnecting client.
+export {
+  ClaudetteClient, backoffDelay,
+  type AttachResult, type BackoffOptions, type ClaudetteMethods, type ClientEvent, type ClientOptions, type ClientState,
+  type PtyExit, type PtyInfo, type RequestOptions, type ServerInfo, type SessionInfo, type StateChange,
+} from './client.js'
+export {
+  DEFAULT_PORT, MIN_FINGERPRINT_PREFIX, fingerprintMatches, formatConnectionString, formatHostPort,
+  normalizeFingerprint, parseConnectionString, type ConnectionInfo,
+} from './connection-string.js'
+export {
+  ClientSdkError, ConnectError, ConnectionClosedError, ConnectionStringError, FingerprintFormatError,
+  FingerprintMismatchError, PairingRefusedError, RemoteError, RequestTimeoutError, ServerNotFoundError,
+  SessionRevokedError, TrustStoreError,
+} from './errors.js'
+export { pair, type PairOptions, type PairResult } from './pair.js'
+export { ReplayDeduper } from './replay.js'
+export { openSocket, type OpenSocketOptions, type OpenedSocket } from './transport.js'
+export { TRUST_FILE, TrustStore, redactServer, resolveClientHome, type TrustedServer, type TrustedServerInfo } from './trust-store.js'

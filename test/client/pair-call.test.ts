@@ -1,0 +1,76 @@
+// Pairing by connection string pins the certificate (TOFU) and stores the session; a client
+// built from the store then authenticates with the session token and calls methods.
+import { stat } from 'node:fs/promises'
+import t from 'tap'
+import { ClaudetteClient, pair, RemoteError, TrustStore, PairingRefusedError } from '../../src/index.js'
+import { startServer } from '../helpers/server.js'
+
+t.test('pair (trust on first use), store, then call with the session token', async t => {
+  const server = await startServer(t, { name: 'Work Box' })
+  const home = t.testdir()
+  const store = await TrustStore.open(home)
+  const res = await pair({ connectionString: server.connectionString, store, clientName: 'laptop' })
+  t.equal(res.trust, 'first-use')
+  t.equal(res.replaced, false)
+  t.equal(res.server.fingerprint, server.fingerprint, 'pinned the fingerprint seen in the handshake')
+  t.equal(res.server.name, 'Work Box')
+  t.equal(res.server.host, '127.0.0.1')
+  t.equal(res.server.port, server.port)
+  t.match(res.server.sessionToken, /^[A-Za-z0-9_-]{43}$/)
+
+  t.equal((await stat(home)).mode & 0o777, 0o700, 'client home is 0700')
+  t.equal((await stat(store.file)).mode & 0o777, 0o600, 'trust store is 0600')
+
+  const again = await TrustStore.open(home)
+  const entry = again.get('Work Box')
+  t.equal(entry.id, res.server.id)
+  const client = ClaudetteClient.fromTrusted(entry, {}, again)
+  t.teardown(() => client.close())
+  const states: string[] = []
+  client.on('state', s => states.push(s.state))
+  await client.connect()
+  t.same(states, ['connecting', 'open'])
+  const info = await client.request('server_info')
+  t.equal(info.name, 'Work Box')
+  t.equal(info.fingerprint, server.fingerprint)
+  const sessions = await client.request('list_sessions')
+  t.equal(sessions.length, 1)
+  t.equal(sessions[0]!.name, 'laptop')
+  t.equal(sessions[0]!.current, true)
+
+  await t.rejects(client.request('no_such_method', {}), { constructor: RemoteError, message: 'Unknown method: no_such_method', rpcCode: -1 })
+  await t.rejects(client.request('revoke_session', { session_id: 12 } as never), { code: 'ERR_RPC_REMOTE', message: /session_id/ })
+  t.equal(client.state, 'open', 'server errors do not drop the connection')
+
+  // Re-pairing the same host:port replaces the entry (same id) and is checked against the pin.
+  const re = await pair({ connectionString: server.connectionString, store: again })
+  t.equal(re.trust, 'existing-pin')
+  t.equal(re.replaced, true)
+  t.equal(re.server.id, entry.id)
+  t.equal(again.list().length, 1)
+})
+
+t.test('a wrong pairing token is refused with a clear error and nothing is stored', async t => {
+  const server = await startServer(t)
+  const store = await TrustStore.open(t.testdir())
+  const cs = server.connectionString.replace(/\/[^/]+$/, '/not-the-token')
+  await t.rejects(pair({ connectionString: cs, store }), { constructor: PairingRefusedError, message: /refused the pairing token \(Authentication failed \(1\/3\)\)/ })
+  t.same(store.list(), [])
+})
+
+t.test('requests time out with ERR_RPC_TIMEOUT and the connection stays usable', async t => {
+  const server = await startServer(t, {
+    plugins: [async (app: any) => {
+      app.rpc.register({ name: 'slow', params: { type: 'object' }, handler: () => new Promise(resolve => setTimeout(() => resolve('late'), 400)) })
+    }],
+  })
+  const store = await TrustStore.open(t.testdir())
+  const { server: s } = await pair({ connectionString: server.connectionString, store })
+  const client = ClaudetteClient.fromTrusted(s)
+  t.teardown(() => client.close())
+  await client.connect()
+  await t.rejects(client.request('slow', {}, { timeoutMs: 50 }), { code: 'ERR_RPC_TIMEOUT', message: 'slow: no response within 50 ms' })
+  t.equal(await client.request('slow', {}, { timeoutMs: 5000 }), 'late')
+  client.close()
+  await t.rejects(client.request('server_info'), { code: 'ERR_RPC_CONNECTION_CLOSED' })
+})
