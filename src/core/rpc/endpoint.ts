@@ -233,7 +233,6 @@ export const rpcEndpoint: FastifyPluginAsync<EndpointOptions> = async (app: Fast
 
     const fail = (id: unknown, code: number, message: string): void => {
       attempts++
-      authenticator.recordFailure(info)
       if (attempts >= MAX_ATTEMPTS) {
         log.info({ remoteAddress }, 'authentication failed too often; dropping connection')
         // The reference drops the socket without a close frame after the third failure.
@@ -241,6 +240,8 @@ export const rpcEndpoint: FastifyPluginAsync<EndpointOptions> = async (app: Fast
       } else {
         conn.sendText(replyError(id, code, message))
       }
+      // After the reply: a lockout closes this connection too, and the reply goes out first.
+      authenticator.recordFailure(info)
     }
 
     /** Parses a text frame into the request triple, or answers the parse error and returns null. */
@@ -251,8 +252,8 @@ export const rpcEndpoint: FastifyPluginAsync<EndpointOptions> = async (app: Fast
       } catch (err) {
         // Parse errors never count toward the 3 attempts (reference rule), but a flood of
         // them before authenticating counts toward the per-address limit.
-        if (!conn.session && ++parseErrors % PARSE_ERRORS_PER_FAILURE === 0) authenticator.recordFailure(info)
         conn.sendText(replyError(null, -32700, `Parse error: ${(err as Error).message}`))
+        if (!conn.session && ++parseErrors % PARSE_ERRORS_PER_FAILURE === 0) authenticator.recordFailure(info)
         return null
       }
       const obj = msg !== null && typeof msg === 'object' && !Array.isArray(msg) ? msg as Record<string, unknown> : null

@@ -1,0 +1,47 @@
+// Caps on concurrent connections, global and per address, refuse with a reason (1013) and
+// free their slot when a connection closes; raw sockets that never upgrade are capped too.
+import { once } from 'node:events'
+import net from 'node:net'
+import t from 'tap'
+import { connectFrom, sleep, startSecureServer } from './security-support.js'
+
+t.test('per-address and global connection caps', async t => {
+  const { server, logs } = await startSecureServer(t, { maxConnections: 3, maxConnectionsPerIp: 2 })
+  const a1 = await connectFrom(t, server, '127.0.0.1')
+  const a2 = await connectFrom(t, server, '127.0.0.1')
+  const a3 = await connectFrom(t, server, '127.0.0.1')
+  t.same(await a3.closed, { code: 1013, reason: 'too many connections from this address' })
+  const b1 = await connectFrom(t, server, '127.0.0.2')
+  t.equal(b1.ws.readyState, b1.ws.OPEN, 'another address still connects')
+  const c1 = await connectFrom(t, server, '127.0.0.3')
+  t.same(await c1.closed, { code: 1013, reason: 'too many connections' }, 'the global cap')
+
+  a1.close()
+  await a1.closed
+  await sleep(50)
+  const c2 = await connectFrom(t, server, '127.0.0.3')
+  t.equal(c2.ws.readyState, c2.ws.OPEN, 'a closed connection frees its slot')
+  t.equal(a2.ws.readyState, a2.ws.OPEN)
+  const lines = logs.text.split('\n').filter(l => l.includes('connection limit reached'))
+  t.equal(lines.length, 2, 'each limit is logged once')
+  logs.check(t)
+})
+
+t.test('raw sockets from one address are capped below the WebSocket layer', async t => {
+  const { server, logs } = await startSecureServer(t, { maxConnectionsPerIp: 2, maxConnections: 100 })
+  const socks: net.Socket[] = []
+  const closedEarly: number[] = []
+  for (let i = 0; i < 20; i++) {
+    const s = net.connect({ host: '127.0.0.1', port: server.port, localAddress: '127.0.0.4' })
+    s.on('error', () => {})
+    s.on('close', () => closedEarly.push(i))
+    socks.push(s)
+    await once(s, 'connect')
+  }
+  t.teardown(() => { for (const s of socks) s.destroy() })
+  await sleep(300)
+  t.equal(closedEarly.length, 20 - (2 + 8), 'sockets beyond the cap plus handshake headroom are dropped')
+  const other = await connectFrom(t, server, '127.0.0.5')
+  t.equal(other.ws.readyState, other.ws.OPEN, 'other addresses are unaffected')
+  logs.check(t)
+})
