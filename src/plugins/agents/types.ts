@@ -1,0 +1,204 @@
+// The agents plugin's public contract: the provider interfaces (STYLE.md §2.5), the wire DTOs
+// of claudette-wire.md §6.2/§6.3/§7 that this plugin owns, and its DI tokens.
+import { Type, type Static, type TSchema } from 'typebox'
+import type { Disposable, Event } from '../../core/lifecycle.js'
+import { token } from '../../core/tokens.js'
+import { ChatMessage, ChatSession } from '../repos/types.js'
+import type { AgentRegistry } from './registry.js'
+import type { AgentStore } from './store.js'
+
+const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()])
+
+// ---------------------------------------------------------------------------------------------
+// Provider interfaces
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * How much the agent may do without asking. The wire's `permission_level` maps onto it:
+ * `"full"` → `bypass`, `"standard"` → `standard`, anything else → `readonly`; a missing level
+ * is the server's `defaultPermissionLevel` (`standard` unless the operator changes it).
+ */
+export type PermissionLevel = 'bypass' | 'standard' | 'readonly'
+
+/** Everything a provider needs to start one agent process for one chat session. */
+export interface AgentStartRequest {
+  /** The workspace's worktree (absolute, already confined by the repos plugin). */
+  readonly cwd: string
+  readonly workspaceId: string
+  readonly chatSessionId: string
+  /**
+   * The agent CLI's own conversation id. `resume` true: continue that conversation
+   * (`claude --resume <id>`); false: start a new one under this id (`--session-id <id>`).
+   */
+  readonly agentSessionId: string
+  readonly resume: boolean
+  readonly permissionLevel: PermissionLevel
+  /** Applied on a new conversation only (the reference ignores it on resume). */
+  readonly model?: string
+  readonly planMode: boolean
+  readonly effort?: string
+  readonly fastMode: boolean
+  readonly thinkingEnabled: boolean
+  readonly chromeEnabled: boolean
+  readonly disable1mContext: boolean
+  /** The repository's custom instructions (appended to the system prompt on a new conversation). */
+  readonly customInstructions?: string
+  /** Extra environment (the CLAUDETTE_WORKSPACE_* variables). */
+  readonly env: Readonly<Record<string, string>>
+}
+
+/** One user turn (or steering message) written to the agent. */
+export interface AgentInput {
+  /** The prompt, with @-mentioned files already expanded. */
+  readonly content: string
+}
+
+/** The reply to a `can_use_tool` control request (Claude Code's PermissionResult). */
+export type AgentAnswer =
+  | { readonly behavior: 'allow', readonly updatedInput: unknown }
+  | { readonly behavior: 'deny', readonly message: string }
+
+/**
+ * What a running agent reports, in order. `stream` carries one parsed stream-json object as the
+ * CLI printed it (the registry normalises it for the wire); `exit` is always the last event.
+ */
+export type AgentEvent =
+  | { readonly type: 'stream', readonly message: Record<string, unknown> }
+  | { readonly type: 'stderr', readonly line: string }
+  | { readonly type: 'exit', readonly code: number | null, readonly signal: string | null }
+
+/** Provider-level state of a live agent process (for logs and `get_chat_snapshot`). */
+export interface AgentSnapshot {
+  readonly kind: string
+  readonly pid: number | null
+  readonly alive: boolean
+  /** Shell-quoted command line with sensitive values redacted. */
+  readonly commandLine: string
+}
+
+/** A provider starts agent processes of one kind ('claude-code', a configured command, …). */
+export interface AgentProvider {
+  readonly kind: string
+  /**
+   * Starts the agent. Resolves once the process is running (not when it is ready); rejects with
+   * AgentSpawnError when it cannot be started. Must not block other sessions while it waits.
+   */
+  start (req: AgentStartRequest): Promise<AgentSession>
+}
+
+/** One live agent process. dispose() stops it (SIGTERM, then SIGKILL) and resolves after exit. */
+export interface AgentSession extends Disposable {
+  readonly id: string
+  /** Fired for every event, in order; fanned out by the registry to every connection. */
+  readonly onEvent: Event<AgentEvent>
+  /** Writes a user turn. Rejects with AgentStdinError when the process cannot take it. */
+  send (msg: AgentInput): Promise<void>
+  /** Answers the control request `requestId` (a `can_use_tool` prompt). */
+  answer (requestId: string, reply: AgentAnswer): Promise<void>
+  snapshot (): AgentSnapshot
+}
+
+// ---------------------------------------------------------------------------------------------
+// Wire shapes owned by this plugin (field names exactly as the Claudette clients read them)
+// ---------------------------------------------------------------------------------------------
+
+export { ChatMessage, ChatSession }
+
+export const ConversationCheckpoint = Type.Object({
+  chat_session_id: Type.String(),
+  commit_hash: Nullable(Type.String()),
+  created_at: Type.String(),
+  has_file_state: Type.Boolean(),
+  id: Type.String(),
+  message_count: Type.Integer(),
+  message_id: Type.String(),
+  turn_index: Type.Integer(),
+  workspace_id: Type.String(),
+})
+export type ConversationCheckpoint = Static<typeof ConversationCheckpoint>
+
+export const TurnToolActivity = Type.Object({
+  agent_description: Nullable(Type.String()),
+  agent_last_tool_name: Nullable(Type.String()),
+  agent_result_text: Nullable(Type.String()),
+  agent_status: Nullable(Type.String()),
+  agent_task_id: Nullable(Type.String()),
+  agent_thinking_blocks_json: Type.String(),
+  agent_tool_calls_json: Type.String(),
+  agent_tool_use_count: Nullable(Type.Integer()),
+  assistant_message_ordinal: Type.Integer(),
+  checkpoint_id: Type.String(),
+  id: Type.String(),
+  input_json: Type.String(),
+  result_text: Type.String(),
+  sort_order: Type.Integer(),
+  summary: Type.String(),
+  tool_name: Type.String(),
+  tool_use_id: Type.String(),
+  workflow_progress_json: Type.String(),
+})
+export type TurnToolActivity = Static<typeof TurnToolActivity>
+
+export const CompletedTurnData = Type.Object({
+  activities: Type.Array(TurnToolActivity),
+  checkpoint_id: Type.String(),
+  commit_hash: Nullable(Type.String()),
+  message_count: Type.Integer(),
+  message_id: Type.String(),
+  turn_index: Type.Integer(),
+})
+export type CompletedTurnData = Static<typeof CompletedTurnData>
+
+export const WssAttachment = Type.Object({
+  created_at: Type.String(),
+  filename: Type.String(),
+  height: Nullable(Type.Integer()),
+  id: Type.String(),
+  media_type: Type.String(),
+  message_id: Type.String(),
+  origin: Type.Union([Type.Literal('user'), Type.Literal('agent')]),
+  size_bytes: Type.Integer(),
+  text_content: Nullable(Type.String()),
+  tool_use_id: Nullable(Type.String()),
+  width: Nullable(Type.Integer()),
+})
+export type WssAttachment = Static<typeof WssAttachment>
+
+export const PendingControl = Type.Object({
+  input: Type.Unknown(),
+  kind: Type.Union([Type.Literal('ask_user_question'), Type.Literal('exit_plan_mode'), Type.Literal('unknown')]),
+  tool_name: Type.String(),
+  tool_use_id: Type.String(),
+})
+export type PendingControl = Static<typeof PendingControl>
+
+/** One recorded event of the running turn (our addition to the snapshot, for gapless recovery). */
+export interface LiveEvent { readonly event: string, readonly payload: { readonly seq: number } & Record<string, unknown> }
+
+/**
+ * `get_chat_snapshot`'s result (§6.3) plus `live` (our addition): the events of the turn in
+ * progress up to `seq`. A reconnecting client applies `live.events`, then every live event whose
+ * `payload.seq` is greater than `live.seq`, and so sees exactly the uninterrupted stream.
+ */
+export interface ChatSnapshot {
+  attachments: WssAttachment[]
+  completed_turns: CompletedTurnData[]
+  has_more: boolean
+  live: { complete: boolean, events: LiveEvent[], running: boolean, seq: number }
+  messages: ChatMessage[]
+  pending_controls: PendingControl[]
+  session: ChatSession
+  total_count: number
+}
+
+/** Event names (claudette-wire.md §7). */
+export const AGENT_STREAM_EVENT = 'agent-stream'
+export const AGENT_PERMISSION_PROMPT_EVENT = 'agent-permission-prompt'
+export const CHECKPOINT_CREATED_EVENT = 'checkpoint-created'
+
+export const AGENTS = {
+  Registry: token<AgentRegistry>('AgentRegistry'),
+  Store: token<AgentStore>('AgentStore'),
+  /** Every provider by kind ('claude-code', configured commands, the embedder's). */
+  Providers: token<ReadonlyMap<string, AgentProvider>>('AgentProviders'),
+} as const
