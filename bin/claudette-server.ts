@@ -127,6 +127,33 @@ sessions.command('revoke')
     out(globals().json ? JSON.stringify({ revoked }) : `Revoked session ${revoked}.`)
   }))
 
+const repo = program.command('repo').description('register, list or remove the git repositories this server shares')
+repo.command('add')
+  .description('register a git work tree (a running server sees it at once)')
+  .argument('<path>', 'the top directory of a git work tree')
+  .option('--name <name>', 'display name (default: the directory name)')
+  .action((path: string, o: { name?: string }) => withAdmin(async admin => {
+    const r = await admin.repos.add(path, o.name)
+    out(globals().json ? JSON.stringify(r, null, 2) : `Added repository ${r.name} (${r.id}) at ${r.path}`)
+  }))
+repo.command('list')
+  .description('list registered repositories')
+  .option('--json', 'machine-readable output')
+  .action((o: { json?: boolean }) => withAdmin(async admin => {
+    const list = await admin.repos.list()
+    if (o.json || globals().json) { out(JSON.stringify(list, null, 2)); return }
+    if (list.length === 0) { out('No repositories. Add one with: claudette-server repo add <path>'); return }
+    printTable(['ID', 'NAME', 'PATH', 'VALID'], list.map(r => [r.id, r.name, r.path, r.path_valid ? 'yes' : 'no']))
+  }))
+repo.command('remove')
+  .description('unregister a repository (full id or a unique prefix); its worktrees must be archived first')
+  .argument('<id>', 'repository id')
+  .action((id: string) => withAdmin(async admin => {
+    const removed = await admin.repos.remove(id)
+    if (removed === null) throw new UsageError(`no repository matches '${id}' (see 'claudette-server repo list')`, EXIT_RUNTIME)
+    out(globals().json ? JSON.stringify({ removed: removed.id }) : `Removed repository ${removed.name} (${removed.id}).`)
+  }))
+
 function printTable (head: string[], rows: string[][]): void {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map(r => r[i]!.length)))
   const line = (r: string[]): string => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()

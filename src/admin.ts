@@ -7,6 +7,7 @@ import { ensurePrivateDir, newToken } from './core/files.js'
 import { resolveServerHome } from './core/home.js'
 import { DeviceSessions } from './plugins/auth/sessions.js'
 import type { DeviceSessionInfo } from './plugins/auth/types.js'
+import { repoAdmin, type RepoAdmin } from './plugins/repos/admin.js'
 import { CONFIG_FILE, DB_FILE, configFile, loadOrCreateConfig, openStore } from './plugins/store/index.js'
 import type { ServerConfig } from './plugins/store/types.js'
 
@@ -25,6 +26,8 @@ export interface Admin {
     /** Revokes by full id or unique prefix; returns the revoked id, or null if none matched. */
     revoke (idOrPrefix: string): string | null
   }
+  /** Registered repositories (`repo add/list/remove`). */
+  readonly repos: RepoAdmin
   close (): void
 }
 
@@ -64,6 +67,7 @@ export async function openAdmin (opts: { home?: string, config?: string, connect
         return sessions.revoke(id) ? id : null
       },
     },
+    repos: repoAdmin(store),
     close: () => store.close(),
   }
 }

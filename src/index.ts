@@ -11,6 +11,18 @@ export { CORE, token, resolve, type Token } from './core/tokens.js'
 export { TlsIdentityError } from './plugins/tls/errors.js'
 export { StoreOpenError } from './plugins/store/errors.js'
 export { SessionNotFoundError } from './plugins/auth/errors.js'
+export {
+  RepoNotFoundError, WorkspaceNotFoundError, WorkspaceNoWorktreeError, InvalidWorkspaceNameError, WorkspaceExistsError,
+  WorkspaceStateError, MissingInputError, PathNotAllowedError, NotAGitRepositoryError, RepoExistsError, RepoInUseError,
+  RepoOperationUnsupportedError, InvalidRefError, GitCommandError, SettingNotAllowedError, PlanFileError,
+} from './plugins/repos/errors.js'
+export {
+  REPOS, WORKSPACE_CHANGED_EVENT, Repository, Workspace, ChatSession, ChatMessage, SetupResult, DiffFile, FileDiff, InitialData,
+  type RepoProvider, type RepoInfo, type AddRepositoryRequest, type WorkspaceDirectory, type WorkspaceChangedPayload,
+} from './plugins/repos/types.js'
+export { ReposOptions } from './plugins/repos/options.js'
+export { SqliteRepoProvider } from './plugins/repos/repositories.js'
+export type { RepoAdmin } from './plugins/repos/admin.js'
 export { VERSION } from './core/version.js'
 export { openAdmin, type Admin } from './admin.js'
 // The client SDK (ClaudetteClient, pair, TrustStore, parseConnectionString, client errors).

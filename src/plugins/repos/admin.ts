@@ -1,0 +1,43 @@
+// Offline repository administration (the `claudette-server repo …` commands). A running server
+// against the same home sees the changes at once: the built-in provider reads the database.
+import { resolve } from 'node:path'
+import type { Store } from '../store/types.js'
+import { RepoExistsError, RepoInUseError } from './errors.js'
+import { inspectRepositoryPath, SqliteRepoProvider, toRepository } from './repositories.js'
+import type { Repository } from './types.js'
+
+export interface RepoAdmin {
+  /** Registers a git work tree (a relative path is taken from the current directory). */
+  add (path: string, name?: string): Promise<Repository>
+  list (): Promise<Repository[]>
+  /** Removes by full id or a unique prefix (at least 4 characters); null if none matched. */
+  remove (idOrPrefix: string): Promise<Repository | null>
+}
+
+export function repoAdmin (store: Store): RepoAdmin {
+  const provider = new SqliteRepoProvider(store)
+  const list = async (): Promise<Repository[]> => Promise.all((await provider.list()).map(toRepository))
+  return {
+    async add (path, name) {
+      const real = await inspectRepositoryPath(resolve(path))
+      const existing = (await provider.list()).find(r => r.path === real)
+      if (existing) throw new RepoExistsError(real, existing.id)
+      return toRepository(await provider.add({ path: real, ...(name?.trim() ? { name: name.trim() } : {}) }))
+    },
+    list,
+    async remove (idOrPrefix) {
+      const all = await list()
+      const matches = all.filter(r => r.id === idOrPrefix || (idOrPrefix.length >= 4 && r.id.startsWith(idOrPrefix)))
+      const repo = matches.find(r => r.id === idOrPrefix) ?? (matches.length === 1 ? matches[0] : undefined)
+      if (!repo) return null
+      const db = store.db
+      db.transaction(() => {
+        const active = db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM workspaces WHERE repository_id = ? AND status = \'Active\'').get(repo.id)!.n
+        if (active > 0) throw new RepoInUseError(repo.id, active)
+        db.prepare('DELETE FROM workspaces WHERE repository_id = ?').run(repo.id)
+        db.prepare('DELETE FROM repositories WHERE id = ?').run(repo.id)
+      }).immediate()
+      return repo
+    },
+  }
+}
