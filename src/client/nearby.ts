@@ -79,6 +79,7 @@ interface Entry {
   firstSeen: Date
   lastSeen: Date
   up: boolean
+  signature?: string
   addressQueries: number
 }
 
@@ -305,8 +306,12 @@ export class NearbyBrowser implements Disposable {
       this.#query([{ name: e.host, type: 'A' }, { name: e.host, type: 'AAAA' }])
     }
     const server = this.#toServer(e)
+    // lastSeen alone is not a change: a refresh that confirms an entry stays silent.
+    const signature = JSON.stringify({ ...server, firstSeen: 0, lastSeen: 0 })
+    if (e.up && signature === e.signature) return
     const kind = e.up ? 'update' : 'up'
     e.up = true
+    e.signature = signature
     this.#onChange.fire({ kind, server })
   }
 

@@ -1,4 +1,4 @@
-import { hostname as osHostname } from 'node:os'
+import { hostname as osHostname, networkInterfaces } from 'node:os'
 import type { CiaoService, Responder } from '@homebridge/ciao'
 import type { FastifyBaseLogger } from 'fastify'
 import { inject, injectable } from '../../core/di.js'
@@ -41,6 +41,14 @@ export function txtRecord (facts: { name: string, version: string }, fingerprint
   txt.fingerprint = fingerprint.slice(0, FINGERPRINT_PREFIX_LENGTH).toLowerCase()
   return txt
 }
+
+/**
+ * Interfaces with an address that are not loopback. We hand ciao this list instead of letting it
+ * run `ip -o link show` itself: it reads names such as `eth0@if5` (veth pairs, containers, VLANs)
+ * literally and then finds no such interface. Interfaces that appear later need a restart.
+ */
+export const externalInterfaces = (): string[] =>
+  Object.entries(networkInterfaces()).filter(([, addrs]) => addrs?.some(a => !a.internal)).map(([name]) => name).sort()
 
 const isLoopback = (address: string): boolean =>
   address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.') || address === 'localhost'
@@ -95,6 +103,8 @@ export class MdnsAdvertiser implements Disposable {
       return
     }
     const iface = this.opts.interface ?? (isWildcard(bindAddress) ? undefined : bindAddress)
+    const interfaces = iface ?? externalInterfaces()
+    if (interfaces.length === 0) throw new MdnsAdvertiseError('no network interface to advertise on (only loopback found)')
     const host = this.opts.hostname ?? shortHostname()
     const name = instanceName(this.facts.name, host)
     const txt = txtRecord(this.facts, this.identity.fingerprint, this.opts.includeVersion)
@@ -103,7 +113,7 @@ export class MdnsAdvertiser implements Disposable {
     if (this.#stopping) return
     let responder: Responder
     try {
-      responder = ciao.getResponder(iface === undefined ? {} : { interface: iface })
+      responder = ciao.getResponder({ interface: interfaces })
     } catch (err) {
       throw new MdnsAdvertiseError(`mDNS responder could not start${iface ? ` on ${iface}` : ''}: ${(err as Error).message}`, { cause: err })
     }
@@ -120,11 +130,11 @@ export class MdnsAdvertiser implements Disposable {
       this.#set(this.#status.state, { host: newHost })
     })
     this.#set('probing', { instanceName: name, host: `${host}.local`, port, txt })
-    this.#log.debug({ instanceName: name, port, interface: iface }, 'mdns probing')
+    this.#log.debug({ instanceName: name, port, interfaces }, 'mdns probing')
     await service.advertise()
     if (this.#stopping) return
     this.#set('announced', {})
-    this.#log.info({ instanceName: this.#status.instanceName, host: this.#status.host, port, txt, interface: iface }, 'mdns advertised')
+    this.#log.info({ instanceName: this.#status.instanceName, host: this.#status.host, port, txt, interfaces }, 'mdns advertised')
   }
 
   /** Sends goodbye packets (bounded by `goodbyeTimeoutMs`) and closes the responder. Idempotent. */
