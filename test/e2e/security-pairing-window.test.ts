@@ -1,0 +1,110 @@
+// The pairing window: by default the pairing token is reusable (reference behaviour); with
+// singleUsePairing it is replaced after each pairing, with pairingTtlMs after it expires.
+// The replacement is saved to server.toml so `show-connection-string`/`qr` show it.
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import t from 'tap'
+import { AUTH } from '../../src/plugins/auth/types.js'
+import { resolve } from '../../src/index.js'
+import { pairingToken, tempHome } from '../helpers/server.js'
+import { connectFrom, pairDevice, resume, runCli, sleep, spawnServer, processTarget, startSecureServer } from './security-support.js'
+
+const tokenOnDisk = async (home: string): Promise<string> =>
+  /pairing_token = "([^"]+)"/.exec(await readFile(join(home, 'server.toml'), 'utf8'))![1]!
+
+t.test('default: the pairing token pairs any number of devices until regenerated', async t => {
+  const { server, logs } = await startSecureServer(t)
+  const token = pairingToken(server)
+  for (const name of ['one', 'two', 'three']) await pairDevice(t, server, logs, name)
+  t.equal(pairingToken(server), token)
+  t.equal(await tokenOnDisk(server.home), token)
+  logs.check(t)
+})
+
+t.test('single-use pairing: the token is replaced after one pairing, sessions stay valid', async t => {
+  const { server, logs } = await startSecureServer(t, { auth: { singleUsePairing: true } })
+  const first = pairingToken(server)
+  const a = await pairDevice(t, server, logs, 'first')
+  const second = pairingToken(server)
+  logs.secrets.add(second)
+  t.not(second, first, 'a new token right after pairing')
+  await resolve(server.app.di, AUTH.Service).flush()
+  t.equal(await tokenOnDisk(server.home), second, 'saved to server.toml')
+
+  const reuse = await connectFrom(t, server)
+  t.equal((await reuse.request('authenticate', { pairing_token: first })).error?.code, -2, 'the used token no longer pairs')
+  const b = await pairDevice(t, server, logs, 'second')
+  t.ok(b.sessionToken)
+  logs.secrets.add(pairingToken(server))
+  t.ok((await resume(t, server, a.sessionToken)).res.result, 'earlier sessions are not affected')
+
+  // Two pairings racing for one token: exactly one wins.
+  const token = pairingToken(server)
+  const [x, y] = await Promise.all([connectFrom(t, server), connectFrom(t, server)])
+  const results = await Promise.all([x, y].map(c => c.request('authenticate', { pairing_token: token, client_name: 'racer' })))
+  t.equal(results.filter(r => r.result?.session_token).length, 1, 'one of two concurrent pairings succeeds')
+  for (const r of results) if (r.result?.session_token) logs.secrets.add(r.result.session_token)
+  logs.secrets.add(pairingToken(server))
+  await resolve(server.app.di, AUTH.Service).flush()
+  logs.check(t)
+})
+
+t.test('pairing TTL: an expired token stops pairing and is replaced', async t => {
+  const { server, logs } = await startSecureServer(t, { auth: { pairingTtlMs: 600, reloadIntervalMs: 100 } })
+  const first = pairingToken(server)
+  await pairDevice(t, server, logs, 'in-time')
+  t.equal(pairingToken(server), first, 'pairing within the window does not rotate')
+  await sleep(800)
+  const late = await connectFrom(t, server)
+  t.equal((await late.request('authenticate', { pairing_token: first })).error?.code, -2, 'the expired token fails')
+  const next = pairingToken(server)
+  logs.secrets.add(next)
+  t.not(next, first, 'replaced after expiry')
+  await resolve(server.app.di, AUTH.Service).flush()
+  const onDisk = await tokenOnDisk(server.home)
+  logs.secrets.add(onDisk)
+  t.equal(onDisk, pairingToken(server), 'server.toml holds the current token')
+  const ok = await connectFrom(t, server)
+  const res = await ok.request('authenticate', { pairing_token: pairingToken(server) })
+  t.ok(res.result?.session_token, 'the new token pairs')
+  logs.secrets.add(res.result.session_token)
+  logs.check(t)
+})
+
+t.test('CLI: --single-use-pairing, and show-connection-string follows the rotation', async t => {
+  const home = tempHome(t)
+  const proc = await spawnServer(t, home, ['--single-use-pairing'])
+  const target = processTarget(home, proc)
+  const first = proc.connectionString.split('/').pop()!
+  const c = await connectFrom(t, target)
+  const res = await c.request('authenticate', { pairing_token: first, client_name: 'cli' })
+  t.ok(res.result?.session_token, 'first pairing works')
+  const again = await connectFrom(t, target)
+  t.equal((await again.request('authenticate', { pairing_token: first })).error?.code, -2, 'second pairing with the same token fails')
+  let shown = ''
+  for (let i = 0; i < 50 && (shown === '' || shown.endsWith(first)); i++) {
+    shown = (await runCli(['--home', home, 'show-connection-string'])).stdout.trim()
+    if (shown.endsWith(first)) await sleep(100)
+  }
+  t.match(shown, /^claudette:\/\/\S+:\d+\/[A-Za-z0-9_-]{43}$/)
+  t.not(shown.split('/').pop(), first, 'show-connection-string shows the replacement')
+  const third = await connectFrom(t, target)
+  t.ok((await third.request('authenticate', { pairing_token: shown.split('/').pop() })).result?.session_token, 'and it pairs')
+  const secrets = [first, shown.split('/').pop()!, res.result.session_token]
+  t.same(secrets.filter(s => proc.stderr.includes(s)), [], 'no token in the server process logs')
+})
+
+t.test('CLI: --pairing-ttl parses durations and rejects bad ones', async t => {
+  const bad = await runCli(['--home', tempHome(t), '--pairing-ttl', 'soon', 'show-connection-string'])
+  t.equal(bad.code, 2)
+  t.match(bad.stderr, /--pairing-ttl.*must be a duration/)
+  const tooShort = await runCli(['--home', tempHome(t), '--pairing-ttl', '500ms', 'show-connection-string'])
+  t.equal(tooShort.code, 2)
+  const home = tempHome(t)
+  const proc = await spawnServer(t, home, ['--pairing-ttl', '1s'])
+  const first = proc.connectionString.split('/').pop()!
+  await sleep(1600)
+  const c = await connectFrom(t, processTarget(home, proc))
+  t.equal((await c.request('authenticate', { pairing_token: first })).error?.code, -2, 'expired after 1 s')
+  t.notMatch(proc.stderr, first)
+})
