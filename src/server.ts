@@ -22,6 +22,7 @@ import reposPlugin from './plugins/repos/index.js'
 import storePlugin, { CONFIG_FILE, configFile, loadOrCreateConfig } from './plugins/store/index.js'
 import tlsPlugin, { loadOrCreateTlsIdentity } from './plugins/tls/index.js'
 import terminalsPlugin from './plugins/terminals/index.js'
+import agentsPlugin from './plugins/agents/index.js'
 import { ServerOptions, type ServerOptionsInput } from './server-options.js'
 
 /** A server instance: what createServer() returns. */
@@ -106,6 +107,8 @@ export async function createServer (input: ServerOptionsInput = {}): Promise<Cla
   // The repos provider object is the embedder's: passed as given (not the validated copy).
   await app.register(reposPlugin, (input.repos ?? {}) as object)
   await app.register(terminalsPlugin, (opts.terminals ?? {}) as object)
+  // Agent providers are the embedder's objects: passed as given (not the validated copy).
+  await app.register(agentsPlugin, (input.agents ?? {}) as object)
   const mdns = mdnsPluginOptions(opts.mdns)
   if (mdns) await app.register(mdnsPlugin, mdns)
   for (const plugin of opts.plugins ?? []) await app.register(plugin)
