@@ -18,7 +18,7 @@ import { diffFiles, fileDiff, mergeBase } from './diff.js'
 import { assertSafeRef, git, isCommitId, isSafeRefName, isValidWorkspaceName, KeyedMutex } from './git.js'
 import { sqlNow } from './migrations.js'
 import type { ReposOptions } from './options.js'
-import { checkAbsolutePath, isInside, resolveInsideRoot } from './paths.js'
+import { checkAbsolutePath, isInside, realpathLenient, resolveInsideRoot } from './paths.js'
 import { detectDefaultBranch, inspectRepositoryPath, slugify, toRepository } from './repositories.js'
 import { AppSettings } from './settings.js'
 import {
@@ -409,16 +409,18 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
       if (base === '') base = await this.#mergeBase(await this.#requireRepo(row.repository_id), path)
       else if (!isCommitId(base) && !isSafeRefName(base)) throw new InvalidRefError(`Invalid merge base: '${base.length > 100 ? base.slice(0, 100) + '…' : base}'`)
     }
-    return fileDiff(path, rel, base, layer)
+    const d = await fileDiff(path, rel, base, layer)
+    return { hunks: d.hunks, is_binary: d.is_binary, path: p.file_path }
   }
 
   async readPlanFile (p: string): Promise<string> {
     checkAbsolutePath(p)
-    let real: string
-    try { real = await realpath(p) } catch { throw new PlanFileError('Plan file not found') }
+    // Containment is checked before existence, so a client cannot probe for files elsewhere.
+    const real = await realpathLenient(p)
     const roots = await this.#activeWorktrees()
     if (!roots.some(r => isInside(r, real))) throw new PathNotAllowedError('Plan file must be inside an active workspace of this server')
-    const st = await lstat(real)
+    let st
+    try { st = await lstat(real) } catch { throw new PlanFileError('Plan file not found') }
     if (!st.isFile()) throw new PlanFileError('Plan file is not a regular file')
     if (st.size > this.opts.maxPlanFileBytes) throw new PlanFileError(`Plan file too large (${st.size} bytes; at most ${this.opts.maxPlanFileBytes})`)
     return readFile(real, 'utf8')
@@ -437,14 +439,15 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
 
   async confinePath (p: string): Promise<string> {
     checkAbsolutePath(p)
-    let real: string
-    try { real = await realpath(p) } catch { throw new PathNotAllowedError(`Path does not exist: ${p}`) }
+    const real = await realpathLenient(p)
     const roots = await this.#activeWorktrees()
     for (const repo of await this.provider.list()) {
       try { roots.push(await realpath(repo.path)) } catch { /* missing repository */ }
     }
-    if (roots.some(r => isInside(r, real))) return real
-    throw new PathNotAllowedError(`Path not allowed: ${p} is outside the registered repositories and workspaces`)
+    // Containment first, existence second: no probing for files outside.
+    if (!roots.some(r => isInside(r, real))) throw new PathNotAllowedError(`Path not allowed: ${p} is outside the registered repositories and workspaces`)
+    if (!existsSync(real)) throw new PathNotAllowedError(`Path does not exist: ${p}`)
+    return real
   }
 
   async resolveInWorkspace (workspaceId: string, relPath: string): Promise<string> {

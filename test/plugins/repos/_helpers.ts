@@ -1,6 +1,7 @@
 // Helpers for the repos tests: real git repositories in fresh temp dirs, and a paired server.
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import type { ClaudetteServer, ServerOptionsInput } from '../../../src/index.js'
 import { TestClient } from '../../helpers/client.js'
@@ -25,9 +26,16 @@ export function writeFile (root: string, rel: string, content: string): void {
   writeFileSync(join(root, rel), content)
 }
 
+/** A fresh, unique temp directory (realpath) removed on teardown; t.testdir() is one per test. */
+export function tempDir (t: TestContext): string {
+  const dir = realpathSync(mkdtempSync(join(tmpdir(), 'claudette-repos-')))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
 /** A repository on branch `main` with a few commits (README, src/a.txt, src/b.txt). */
 export function makeRepo (t: TestContext, name = 'project'): string {
-  const root = join(t.testdir(), name)
+  const root = join(tempDir(t), name)
   mkdirSync(root, { recursive: true })
   gitIn(root, 'init', '-q', '-b', 'main')
   writeFile(root, 'README.md', '# project\n')
