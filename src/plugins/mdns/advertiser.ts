@@ -22,13 +22,18 @@ export const shortHostname = (name = osHostname()): string => {
   return label === '' ? 'claudette' : label.slice(0, 63)
 }
 
+/** U+2024 ONE DOT LEADER: stands in for `.` in the instance name (see instanceName). */
+const DOT_STAND_IN = '\u2024'
+
 /**
- * `<server name> (<hostname>)` (wire doc §8.4). The server-name part is shortened, on a
- * character boundary, when the whole would not fit one DNS label.
+ * `<server name> (<hostname>)` (wire doc §8.4). A `.` in the server name is advertised as
+ * U+2024 (`․`): ciao splits names at dots, which would turn `Lab v2.1` into two labels that
+ * no browser accepts. TXT `name` keeps the exact name. The server-name part is shortened, on
+ * a character boundary, when the whole would not fit one DNS label.
  */
 export function instanceName (serverName: string, host: string): string {
   const tail = ` (${host})`
-  let name = serverName
+  let name = serverName.replaceAll('.', DOT_STAND_IN)
   while (name.length > 0 && Buffer.byteLength(name + tail) > MAX_INSTANCE_BYTES) name = [...name].slice(0, -1).join('')
   return name.trimEnd() + tail
 }

@@ -19,7 +19,7 @@ t.test('browser in one namespace finds the server in the other, then sees it lea
 
   const up = json(await bOut.wait(l => json(l)?.event === 'up', 5000, 'server up in browser'))!
   const s = up.server as Record<string, unknown>
-  t.equal(s.instanceName, 'Build box 1.2 (ns-host-a)', 'instance name is "<name> (<hostname>)", dots kept')
+  t.equal(s.instanceName, 'Build box 1\u20242 (ns-host-a)', 'instance name is "<name> (<hostname>)" (a dot in the name becomes U+2024)')
   t.equal(s.name, 'Build box 1.2', 'TXT name')
   t.equal(s.host, 'ns-host-a.local', 'SRV host is <hostname>.local')
   t.equal(s.port, listening.port, 'the real port (listening on port 0)')
