@@ -16,7 +16,7 @@ const terminalsPlugin: FastifyPluginAsync<Partial<TerminalsOptions>> = async (ap
   if (opts.lowWaterMark >= opts.highWaterMark) {
     throw new ConfigError('invalid terminals option lowWaterMark must be below highWaterMark')
   }
-  const provider = opts.provider ?? new NodePtyProvider(opts.shell ?? process.env.SHELL ?? '/bin/sh', opts.shellArgs)
+  const provider = opts.provider ?? new NodePtyProvider({ shell: opts.shell ?? process.env.SHELL ?? '/bin/sh', shellArgs: opts.shellArgs, exitBarrier: opts.exitBarrier })
   app.di.registerInstance(TERM_OPTIONS, opts)
   app.di.registerInstance(TERM.Provider, provider)
   app.di.registerInstance(TERM_PLACER, directoryPlacer(app.di))

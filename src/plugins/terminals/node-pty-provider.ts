@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { constants } from 'node:os'
 import * as pty from 'node-pty'
 import { Emitter } from '../../core/lifecycle.js'
@@ -9,13 +10,34 @@ const SIGNAL_NAMES = new Map<number, string>(Object.entries(constants.signals).m
 export const signalName = (n: number | undefined): string | null =>
   n ? SIGNAL_NAMES.get(n) ?? `SIG${n}` : null
 
+// When the session leader of a pty exits, Linux hangs the terminal up and throws away output
+// still queued for the master, so `seq 1 30000; exit` loses its tail whenever the reader is a
+// few milliseconds behind. The exit barrier runs the shell under a small /bin/sh that stays
+// session leader: after the shell exits it prints an OSC marker (with a per-pty nonce) and
+// waits for one line of input. The provider sees the marker after the last output byte (the
+// pty is FIFO), writes the line, and the wrapper exits with the shell's status: nothing lost.
+const BARRIER = 'n=$1; shift; trap : INT QUIT; "$@"; rc=$?; trap "" TTOU TTIN; ' +
+  'stty -echo icanon 2>/dev/null; printf "\\033]7770;%s\\007" "$n"; IFS= read -r _; exit $rc'
+
+export interface NodePtyProviderOptions {
+  /** Program run when a request names none. */
+  shell: string
+  shellArgs?: readonly string[]
+  /** Wrap the shell so no output is lost when it exits (default true). */
+  exitBarrier?: boolean
+}
+
 /** The default provider: a real pseudo-terminal through node-pty, bytes in and out (no decoding). */
 export class NodePtyProvider implements TerminalProvider {
   readonly kind = 'node-pty'
-  constructor (private readonly defaultShell: string, private readonly defaultArgs: readonly string[] = []) {}
+  readonly #opts: NodePtyProviderOptions
+  constructor (opts: NodePtyProviderOptions) { this.#opts = opts }
 
   spawn (req: SpawnRequest): TerminalSession {
-    const proc = pty.spawn(req.file ?? this.defaultShell, [...(req.args ?? this.defaultArgs)], {
+    const file = req.file ?? this.#opts.shell
+    const args = [...(req.args ?? this.#opts.shellArgs ?? [])]
+    const nonce = this.#opts.exitBarrier === false ? null : randomBytes(12).toString('hex')
+    const proc = pty.spawn(nonce ? '/bin/sh' : file, nonce ? ['-c', BARRIER, 'claudette-pty', nonce, file, ...args] : args, {
       name: req.env.TERM ?? 'xterm-256color',
       cols: req.cols,
       rows: req.rows,
@@ -24,7 +46,7 @@ export class NodePtyProvider implements TerminalProvider {
       // Raw bytes: no UTF-8 decoding in node-pty, so a split multi-byte character is not mangled.
       encoding: null,
     })
-    return new NodePtySession(proc)
+    return new NodePtySession(proc, nonce ? Buffer.from(`\x1b]7770;${nonce}\x07`, 'latin1') : null)
   }
 }
 
@@ -37,17 +59,38 @@ class NodePtySession implements TerminalSession {
   #paused = false
   readonly #subs: Array<{ dispose (): void }>
 
-  constructor (private readonly proc: pty.IPty) {
+  #released = false
+
+  constructor (private readonly proc: pty.IPty, private readonly marker: Buffer | null) {
     this.#subs = [
       // With encoding null node-pty hands out Buffers, although its typings say string.
-      proc.onData(d => { this.#onData.fire(d as unknown as Buffer) }),
+      proc.onData(d => { this.#data(d as unknown as Buffer) }),
       // node-pty reports exit only after the output stream closed, so no data follows it.
       proc.onExit(({ exitCode, signal }) => {
         this.#exited = true
-        this.#onExit.fire({ code: signal ? null : exitCode, signal: signalName(signal) })
+        let exit: TerminalExit = { code: signal ? null : exitCode, signal: signalName(signal) }
+        // Behind the barrier the shell's status comes through sh: 128+n means signal n.
+        if (this.#released && exitCode > 128 && SIGNAL_NAMES.has(exitCode - 128)) exit = { code: null, signal: SIGNAL_NAMES.get(exitCode - 128)! }
+        this.#onExit.fire(exit)
         this.dispose()
       }),
     ]
+  }
+
+  #data (chunk: Buffer): void {
+    if (this.marker && !this.#released) {
+      const i = chunk.indexOf(this.marker)
+      if (i >= 0) {
+        // The shell has exited and everything before the marker has been read: let the
+        // wrapper go. (A marker split across two reads is passed through: terminals ignore
+        // an unknown OSC, and the wrapper's exit then ends the stream anyway.)
+        this.#released = true
+        if (i > 0) this.#onData.fire(chunk.subarray(0, i))
+        try { this.proc.write('\n') } catch { /* already gone */ }
+        return
+      }
+    }
+    this.#onData.fire(chunk)
   }
 
   get pid (): number { return this.proc.pid }

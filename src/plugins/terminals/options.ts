@@ -12,6 +12,8 @@ export const TerminalsOptions = Type.Object({
   shell: Type.Optional(Type.String({ minLength: 1 })),
   /** Arguments of the shell. */
   shellArgs: Type.Array(Type.String(), { default: [] }),
+  /** node-pty only: run the shell under a tiny /bin/sh barrier so no output is lost at exit. */
+  exitBarrier: Type.Boolean({ default: true }),
   /** TERM given to the child. */
   term: Type.String({ minLength: 1, default: 'xterm-256color' }),
   /** Output kept per pty for attach_pty replay. */

@@ -34,3 +34,12 @@ export function inputFrame (ptyId: number, data: string | Buffer): Buffer {
 
 /** A shell that prints no prompt and reads commands (predictable output). */
 export const SHELL_OPTS = { shell: '/bin/sh', idleDetachedMs: 0 }
+
+/** A second connection of the same device session (authenticated with its session token). */
+export async function sameSession (t: import('../../helpers/server.js').TestContext, server: import('../../../src/index.js').ClaudetteServer, sessionToken: string): Promise<TestClient> {
+  const { TestClient } = await import('../../helpers/client.js')
+  const c = await TestClient.connect(t, server)
+  const res = await c.request('authenticate', { session_token: sessionToken })
+  if (res.error) throw new Error(`re-authentication failed: ${JSON.stringify(res.error)}`)
+  return c
+}
