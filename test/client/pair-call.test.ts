@@ -3,11 +3,11 @@
 import { stat } from 'node:fs/promises'
 import t from 'tap'
 import { ClaudetteClient, pair, RemoteError, TrustStore, PairingRefusedError } from '../../src/index.js'
-import { startServer } from '../helpers/server.js'
+import { startServer, tempHome } from '../helpers/server.js'
 
 t.test('pair (trust on first use), store, then call with the session token', async t => {
   const server = await startServer(t, { name: 'Work Box' })
-  const home = t.testdir()
+  const home = tempHome(t)
   const store = await TrustStore.open(home)
   const res = await pair({ connectionString: server.connectionString, store, clientName: 'laptop' })
   t.equal(res.trust, 'first-use')
@@ -52,7 +52,7 @@ t.test('pair (trust on first use), store, then call with the session token', asy
 
 t.test('a wrong pairing token is refused with a clear error and nothing is stored', async t => {
   const server = await startServer(t)
-  const store = await TrustStore.open(t.testdir())
+  const store = await TrustStore.open(tempHome(t))
   const cs = server.connectionString.replace(/\/[^/]+$/, '/not-the-token')
   await t.rejects(pair({ connectionString: cs, store }), { constructor: PairingRefusedError, message: /refused the pairing token \(Authentication failed \(1\/3\)\)/ })
   t.same(store.list(), [])
@@ -64,7 +64,7 @@ t.test('requests time out with ERR_RPC_TIMEOUT and the connection stays usable',
       app.rpc.register({ name: 'slow', params: { type: 'object' }, handler: () => new Promise(resolve => setTimeout(() => resolve('late'), 400)) })
     }],
   })
-  const store = await TrustStore.open(t.testdir())
+  const store = await TrustStore.open(tempHome(t))
   const { server: s } = await pair({ connectionString: server.connectionString, store })
   const client = ClaudetteClient.fromTrusted(s)
   t.teardown(() => client.close())
