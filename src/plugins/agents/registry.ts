@@ -340,7 +340,8 @@ export class AgentRegistry implements Disposable {
       if (this.#live.get(agent.chatSessionId) === agent) this.#live.delete(agent.chatSessionId)
       agent.subscription?.dispose()
       if (agent.detached) return
-      if (!agent.gotInit && agent.resumed) this.store.setAgentSessionId(agent.chatSessionId, null) // the resume itself failed
+      // Died before its init: the CLI conversation may not exist (or the resume failed), so start fresh next time.
+      if (!agent.gotInit) this.store.setAgentSessionId(agent.chatSessionId, null)
       this.#log.info({ chatSessionId: agent.chatSessionId, code: ev.code, signal: ev.signal }, 'agent exited')
       agent.running = false
       agent.pending.clear()

@@ -1,0 +1,64 @@
+// The steer queue, stop_agent and reset_agent_session, with the reference messages.
+import { join } from 'node:path'
+import t from 'tap'
+import { agentWorld, errorOf, startsOf, turn, waitExit, waitResult } from './_helpers.js'
+
+t.test('steer: validation, queueing during a turn, dispatch after the result', async t => {
+  const { client, chatId } = await agentWorld(t)
+  t.equal(await errorOf(client, 'steer_queued_chat_message', { chat_session_id: chatId, content: '   ' }), 'Cannot steer an empty message')
+  t.equal(await errorOf(client, 'steer_queued_chat_message', { chat_session_id: chatId, content: 'x' }), 'Session not found')
+  const from = client.frames.length
+  await client.call('send_chat_message', { chat_session_id: chatId, content: 'sleep: 400' })
+  t.same(await client.call('steer_queued_chat_message', { chat_session_id: chatId, content: 'first steer' }), { queue_depth: 1, queued: true })
+  t.same(await client.call('steer_queued_chat_message', { chat_session_id: chatId, content: 'second steer' }), { queue_depth: 2, queued: true })
+  // A send while the turn runs waits in the same queue.
+  await client.call('send_chat_message', { chat_session_id: chatId, content: 'third via send' })
+  const r1 = await waitResult(client, chatId, from)
+  t.equal(r1.event.Stream.result, 'Slept')
+  const r2 = await waitResult(client, chatId, client.frames.indexOf(client.frames.find(f => f.json?.payload === r1) ?? client.frames[from]!) + 1)
+  t.equal(r2.event.Stream.result, 'Echo: first steer')
+  await client.waitFor(f => f.json?.payload?.event?.Stream?.result === 'Echo: third via send')
+  const history = await client.call('load_chat_history', { chat_session_id: chatId })
+  t.same(history.filter((m: any) => m.role === 'User').map((m: any) => m.content), ['sleep: 400', 'third via send', 'first steer', 'second steer'])
+  t.same(history.filter((m: any) => m.role === 'Assistant').map((m: any) => m.content), ['Slept', 'Echo: first steer', 'Echo: second steer', 'Echo: third via send'])
+})
+
+t.test('stop_agent: kills the turn, drops prompts and queue, saves "Agent stopped" even when idle', async t => {
+  const { client, chatId } = await agentWorld(t)
+  t.equal(await errorOf(client, 'stop_agent', { chat_session_id: 'nope' }), 'Chat session not found')
+  t.same(await client.call('stop_agent', { chat_session_id: chatId }), null)
+  const from = client.frames.length
+  await client.call('send_chat_message', { chat_session_id: chatId, content: 'ask: hold on' })
+  await client.event('agent-permission-prompt')
+  await client.call('steer_queued_chat_message', { chat_session_id: chatId, content: 'never runs' })
+  t.same(await client.call('stop_agent', { chat_session_id: chatId }), null)
+  t.same((await waitExit(client, chatId, from)).event, { ProcessExited: null })
+  const snap = await client.call('get_chat_snapshot', { chat_session_id: chatId })
+  t.same(snap.pending_controls, [])
+  t.equal(snap.session.agent_status, 'Idle')
+  t.same(snap.messages.map((m: any) => [m.role, m.content]), [['System', 'Agent stopped'], ['User', 'ask: hold on'], ['System', 'Agent stopped']])
+  t.equal(await errorOf(client, 'submit_agent_answer', { chat_session_id: chatId, tool_use_id: 'x' }), 'Session not found')
+  await new Promise(resolve => setTimeout(resolve, 300))
+  t.notOk(client.frames.some(f => f.json?.payload?.event?.Stream?.result === 'Echo: never runs'))
+  // Usable again.
+  t.equal((await turn(client, chatId, 'back')).event.Stream.result, 'Echo: back')
+})
+
+t.test('reset_agent_session: always null; the next turn starts a new conversation', async t => {
+  const argsFile = join(t.testdir(), 'starts.jsonl')
+  process.env.FAKE_CLAUDE_ARGS_FILE = argsFile
+  t.teardown(() => { delete process.env.FAKE_CLAUDE_ARGS_FILE })
+  const { client, chatId } = await agentWorld(t)
+  t.same(await client.call('reset_agent_session', { chat_session_id: 'unknown' }), null)
+  t.same(await client.call('reset_agent_session', {}), null)
+  await turn(client, chatId, 'one')
+  const before = (await client.call('get_chat_session', { chat_session_id: chatId })).session_id
+  t.same(await client.call('reset_agent_session', { chat_session_id: chatId }), null)
+  t.equal((await client.call('get_chat_session', { chat_session_id: chatId })).session_id, null)
+  await turn(client, chatId, 'two')
+  const starts = startsOf(argsFile)
+  t.equal(starts.length, 2)
+  t.ok(starts[1]!.argv.includes('--session-id'))
+  t.notOk(starts[1]!.argv.includes('--resume'))
+  t.not(starts[1]!.argv[starts[1]!.argv.indexOf('--session-id') + 1], before)
+})
