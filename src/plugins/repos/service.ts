@@ -225,8 +225,13 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
   async #createLocked (repo: Repository, name: string, branch: string, inputs: Record<string, string> | null): Promise<{ workspace: Workspace, sessionId: string }> {
     const taken = this.#db.prepare<[string, string], { id: string }>('SELECT id FROM workspaces WHERE repository_id = ? AND name = ?').get(repo.id, name)
     if (taken) throw new WorkspaceExistsError(`Workspace '${name}' already exists in this repository`)
-    if (await this.#refExists(repo.path, `refs/heads/${branch}`)) throw new WorkspaceExistsError(`Branch '${branch}' already exists`)
     const path = this.#worktreePath(repo, name)
+    // Reliability fix (issue 10, found by test/reliability/crash-workspace.test.ts): a kill
+    // between `git worktree add` and the row insert leaves our worktree and branch without a
+    // row. Its id was never returned, so nothing uses it: roll it back, so the name can be
+    // created again instead of failing with "Branch already exists" forever.
+    if (await this.#isInterruptedCreate(repo.path, path, branch)) await this.#rollbackCreate(repo.path, path, branch)
+    if (await this.#refExists(repo.path, `refs/heads/${branch}`)) throw new WorkspaceExistsError(`Branch '${branch}' already exists`)
     if (existsSync(path)) throw new WorkspaceExistsError(`Worktree path already exists: ${path}`)
     const defaultBranch = await detectDefaultBranch(repo.path, { baseBranch: repo.base_branch, defaultRemote: repo.default_remote })
     const remote = repo.default_remote && isSafeRefName(repo.default_remote) ? repo.default_remote : 'origin'
@@ -262,6 +267,23 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
   }
 
   /** Undoes a half-made workspace: the worktree, its directory and the new branch. Never throws. */
+  /**
+   * True for the leftover of a create cut short by a crash: a clean worktree at our own path
+   * (inside worktreeBaseDir), checked out on the workspace's branch, that no row refers to.
+   * A user's own branch or a worktree with changes is never matched.
+   */
+  async #isInterruptedCreate (repoPath: string, path: string, branch: string): Promise<boolean> {
+    if (!isInside(this.opts.worktreeBaseDir, path) || !existsSync(path)) return false
+    if (this.#db.prepare<[string], { id: string }>('SELECT id FROM workspaces WHERE worktree_path = ?').get(path)) return false
+    try {
+      const real = await realpath(path)
+      const list = (await git(['worktree', 'list', '--porcelain'], { cwd: repoPath })).stdout
+      const entry = list.split(/\n\n/).find(e => { const head = e.split('\n')[0]; return head === `worktree ${path}` || head === `worktree ${real}` })
+      if (!entry?.split('\n').includes(`branch refs/heads/${branch}`)) return false
+      return (await git(['status', '--porcelain'], { cwd: path })).stdout.trim() === ''
+    } catch { return false }
+  }
+
   async #rollbackCreate (repoPath: string, path: string, branch: string): Promise<void> {
     const quiet = async (fn: () => Promise<unknown>): Promise<void> => { try { await fn() } catch { /* best effort */ } }
     await quiet(() => git(['worktree', 'remove', '--force', '--', path], { cwd: repoPath }))
