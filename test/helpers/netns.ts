@@ -59,6 +59,8 @@ export interface Side {
 export interface Rig {
   readonly a: Side
   readonly b: Side
+  /** With `{ third: true }`: a namespace joined to A only, by a second veth pair (A's end: `vA2`, 10.98.0.1). */
+  readonly c: Side
   /** Spawns a process inside a namespace (optionally with its own UTS namespace and host name). */
   spawn (side: Side, argv: string[], opts?: { hostname?: string, env?: NodeJS.ProcessEnv }): ChildProcess
   /** Starts avahi-daemon (with its own dbus) inside a namespace; returns the env avahi-* tools need. */
@@ -69,10 +71,12 @@ export interface Rig {
 const ip = (...args: string[]): void => { execFileSync('ip', args, { stdio: 'pipe' }) }
 
 /** Creates two joined namespaces for this test; removed on teardown (also on failure). */
-export async function createRig (t: Test): Promise<Rig> {
+export async function createRig (t: Test, opts: { third?: boolean } = {}): Promise<Rig> {
   const id = `${process.pid}x${++counter}`
   const a: Side = { ns: `cla${id}`, iface: 'vA', address: '10.99.0.1' }
   const b: Side = { ns: `clb${id}`, iface: 'vB', address: '10.99.0.2' }
+  const c: Side = { ns: `clc${id}`, iface: 'vC', address: '10.98.0.3' }
+  const sides = opts.third ? [a, b, c] : [a, b]
   const base = join(tmpdir(), `claudette-netns-${id}`)
   mkdirSync(base, { recursive: true })
   const children = new Set<ChildProcess>()
@@ -82,13 +86,13 @@ export async function createRig (t: Test): Promise<Rig> {
     if (isDown) return
     isDown = true
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM')
-    for (const side of [a, b]) {
+    for (const side of sides) {
       for (const pidFile of [join(base, `run-${side.ns}`, 'avahi-daemon', 'pid'), join(base, `run-${side.ns}`, 'dbus', 'pid')]) {
         try { process.kill(Number(readFileSync(pidFile, 'utf8').trim()), 'SIGTERM') } catch { /* not running */ }
       }
     }
     await sleep(300)
-    for (const side of [a, b]) {
+    for (const side of sides) {
       let pids: string[] = []
       try { pids = execFileSync('ip', ['netns', 'pids', side.ns], { encoding: 'utf8' }).split(/\s+/).filter(Boolean) } catch { /* gone */ }
       for (const pid of pids) { try { process.kill(Number(pid), 'SIGKILL') } catch { /* gone */ } }
@@ -99,11 +103,15 @@ export async function createRig (t: Test): Promise<Rig> {
   t.teardown(down)
 
   try {
-    ip('netns', 'add', a.ns)
-    ip('netns', 'add', b.ns)
-    // Created directly inside the namespaces: the pair never exists in the root namespace.
+    for (const side of sides) ip('netns', 'add', side.ns)
+    // Created directly inside the namespaces: the pairs never exist in the root namespace.
     ip('link', 'add', a.iface, 'netns', a.ns, 'type', 'veth', 'peer', 'name', b.iface, 'netns', b.ns)
-    for (const side of [a, b]) {
+    if (opts.third) {
+      ip('link', 'add', 'vA2', 'netns', a.ns, 'type', 'veth', 'peer', 'name', c.iface, 'netns', c.ns)
+      ip('netns', 'exec', a.ns, 'ip', 'addr', 'add', '10.98.0.1/24', 'dev', 'vA2')
+      ip('netns', 'exec', a.ns, 'ip', 'link', 'set', 'vA2', 'multicast', 'on', 'up')
+    }
+    for (const side of sides) {
       ip('netns', 'exec', side.ns, 'ip', 'link', 'set', 'lo', 'up')
       ip('netns', 'exec', side.ns, 'ip', 'addr', 'add', `${side.address}/24`, 'dev', side.iface)
       ip('netns', 'exec', side.ns, 'ip', 'link', 'set', side.iface, 'multicast', 'on', 'up')
@@ -144,7 +152,7 @@ export async function createRig (t: Test): Promise<Rig> {
     throw new Error(`avahi-daemon did not start in ${side.ns}: ${existsSync(log) ? readFileSync(log, 'utf8') : '(no log)'}`)
   }
 
-  return { a, b, spawn: spawnIn, avahi, down }
+  return { a, b, c, spawn: spawnIn, avahi, down }
 }
 
 /** Collects a child's output line by line and waits for a line matching a predicate. */

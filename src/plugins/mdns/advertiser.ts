@@ -55,6 +55,14 @@ export function txtRecord (facts: { name: string, version: string }, fingerprint
 export const externalInterfaces = (): string[] =>
   Object.entries(networkInterfaces()).filter(([, addrs]) => addrs?.some(a => !a.internal)).map(([name]) => name).sort()
 
+/** True when `iface` names an interface that has an address, or is one of our addresses. */
+const interfaceExists = (iface: string): boolean => {
+  const all = networkInterfaces()
+  if ((all[iface]?.length ?? 0) > 0) return true
+  const bare = iface.replace(/^\[|\]$/g, '')
+  return Object.values(all).some(addrs => addrs?.some(a => a.address === bare))
+}
+
 const isLoopback = (address: string): boolean =>
   address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.') || address === 'localhost'
 const isWildcard = (address: string): boolean => address === '0.0.0.0' || address === '::' || address === ''
@@ -108,6 +116,8 @@ export class MdnsAdvertiser implements Disposable {
       return
     }
     const iface = this.opts.interface ?? (isWildcard(bindAddress) ? undefined : bindAddress)
+    // ciao accepts an unknown interface and then advertises on loopback only: check it here.
+    if (iface !== undefined && !interfaceExists(iface)) throw new MdnsAdvertiseError(`mDNS interface '${iface}' not found or has no address`)
     const interfaces = iface ?? externalInterfaces()
     if (interfaces.length === 0) throw new MdnsAdvertiseError('no network interface to advertise on (only loopback found)')
     const host = this.opts.hostname ?? shortHostname()

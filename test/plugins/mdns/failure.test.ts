@@ -1,0 +1,25 @@
+// A failure to advertise is logged and does not stop the server (the reference fails startup).
+import { once } from 'node:events'
+import { setTimeout as sleep } from 'node:timers/promises'
+import t from 'tap'
+import { createRig, distUnavailable, json, Lines, NODE, netnsUnavailable } from '../../helpers/netns.js'
+
+const skip = netnsUnavailable() ?? distUnavailable()
+if (skip) t.comment(`skipped: ${skip}`)
+
+t.test('an unknown --mdns-interface is logged; the server keeps serving', { skip: skip ?? false }, async t => {
+  const rig = await createRig(t)
+  const child = rig.spawn(rig.a, [NODE, 'test/plugins/mdns/fixtures/serve.mjs', JSON.stringify({ mdns: { interface: 'nope0' } })])
+  const out = new Lines(child.stdout!)
+  const err = new Lines(child.stderr!)
+  await out.wait(l => json(l)?.event === 'listening', 30_000, 'listening')
+  const failed = json(await err.wait(l => json(l)?.msg === 'mdns advertisement failed; the server keeps running without it', 15_000, 'failure log'))!
+  t.equal(failed.level, 40, 'logged as a warning')
+  t.match((failed.err as { message: string }).message, /nope0/, `the message names the interface: ${(failed.err as { message: string }).message}`)
+  t.equal((failed.err as { type: string }).type, 'MdnsAdvertiseError')
+  await sleep(500)
+  t.equal(child.exitCode, null, 'the server is still running')
+  child.kill('SIGTERM')
+  const [code] = await once(child, 'exit') as [number | null]
+  t.equal(code, 0, 'and closes cleanly')
+})
