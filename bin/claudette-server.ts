@@ -92,7 +92,7 @@ program.command('qr')
       ? { type: 'terminal', small: true, errorCorrectionLevel: 'M' }
       : { type: 'utf8', errorCorrectionLevel: 'M', margin: 2 })
     if (globals().json) { out(JSON.stringify({ connection_string: cs, qr })); return }
-    out(qr.trimEnd())
+    out(qr.replace(/\n+$/, '')) // keep the quiet zone (trailing blank modules)
     out('')
     out(cs)
   }))
