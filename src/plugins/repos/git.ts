@@ -69,10 +69,10 @@ export function git (args: readonly string[], opts: GitRunOptions): Promise<GitR
   })
 }
 
-/** git's most useful stderr line (`fatal:`/`error:` first), one line, bounded. */
+/** git's most useful stderr line (the first `fatal:`/`error:` line, else the last line), bounded. */
 export function firstErrorLine (stderr: string): string {
   const lines = stderr.split('\n').map(l => l.trim()).filter(Boolean)
-  const line = lines.find(l => /^(fatal|error):/.test(l)) ?? lines[0] ?? ''
+  const line = lines.find(l => /^(fatal|error):/.test(l)) ?? lines.at(-1) ?? ''
   return line.length > 300 ? line.slice(0, 297) + '...' : line
 }
 

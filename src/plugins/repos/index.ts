@@ -7,6 +7,7 @@ import { expandTilde } from '../../core/home.js'
 import { parseOptions } from '../../core/options.js'
 import { CORE, resolve } from '../../core/tokens.js'
 import { STORE } from '../store/types.js'
+import { isSafeRefName } from './git.js'
 import { reposMethods } from './methods.js'
 import { REPOS_MIGRATIONS } from './migrations.js'
 import { ReposOptions } from './options.js'
@@ -27,6 +28,7 @@ const reposPlugin: FastifyPluginAsync<Partial<ReposOptions>> = async (app, raw) 
   const opts = parseOptions(ReposOptions, raw, 'repos')
   // The provider is the embedder's object: use it as given, not the validated copy.
   const custom = (raw as { provider?: unknown } | undefined)?.provider
+  if (!isSafeRefName(`${opts.branchPrefix}x`)) throw new ConfigError(`invalid repos option branchPrefix: '${opts.branchPrefix}' does not make valid branch names`)
   const store = resolve(app.di, STORE.Store)
   store.migrate('repos', REPOS_MIGRATIONS)
   const facts = resolve(app.di, CORE.Facts)
