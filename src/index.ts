@@ -11,6 +11,12 @@ export { CORE, token, resolve, type Token } from './core/tokens.js'
 export { TlsIdentityError } from './plugins/tls/errors.js'
 export { StoreOpenError } from './plugins/store/errors.js'
 export { SessionNotFoundError } from './plugins/auth/errors.js'
+export type { TerminalProvider, TerminalSession, TerminalExit, SpawnRequest, PtyEncoding, PtyInfo } from './plugins/terminals/types.js'
+export { TerminalsOptions, NodePtyProvider } from './plugins/terminals/index.js'
+export {
+  PtyNotFoundError, PtyExitedError, PtyLimitError, PtyInputTooLargeError, PtyFrameMalformedError,
+  PtyCwdRequiredError, PtySpawnError, PtyWorkspaceNotFoundError, TerminalsClosedError,
+} from './plugins/terminals/errors.js'
 export {
   RepoNotFoundError, WorkspaceNotFoundError, WorkspaceNoWorktreeError, InvalidWorkspaceNameError, WorkspaceExistsError,
   WorkspaceStateError, MissingInputError, PathNotAllowedError, NotAGitRepositoryError, RepoExistsError, RepoInUseError,
@@ -23,6 +29,19 @@ export {
 export { ReposOptions } from './plugins/repos/options.js'
 export { SqliteRepoProvider } from './plugins/repos/repositories.js'
 export type { RepoAdmin } from './plugins/repos/admin.js'
+export type {
+  AgentProvider, AgentSession, AgentStartRequest, AgentInput, AgentAnswer, AgentEvent, AgentSnapshot, PermissionLevel, ChatSnapshot, LiveEvent,
+} from './plugins/agents/types.js'
+export {
+  AGENTS, AGENT_STREAM_EVENT, AGENT_PERMISSION_PROMPT_EVENT, CHECKPOINT_CREATED_EVENT, ConversationCheckpoint, CompletedTurnData, TurnToolActivity,
+  WssAttachment, PendingControl,
+} from './plugins/agents/types.js'
+export { AgentsOptions, AgentRegistry, ClaudeCodeProvider, CommandProvider, StreamJsonSession, AGENT_PERMISSION_RESOLVED_EVENT } from './plugins/agents/index.js'
+export {
+  ChatSessionNotFoundError, AgentSessionNotFoundError, AgentWorkspaceNotFoundError, AgentNoWorktreeError, AgentNotActiveError,
+  AgentNoPendingRequestError, AgentWrongToolError, AgentEmptySteerError, AgentQueueFullError, ChatSessionNameEmptyError, AgentSpawnError,
+  AgentStdinError, AgentProviderConfigError,
+} from './plugins/agents/errors.js'
 export { VERSION } from './core/version.js'
 export { openAdmin, type Admin } from './admin.js'
 // The client SDK (ClaudetteClient, pair, TrustStore, parseConnectionString, client errors).

@@ -65,12 +65,6 @@ export class ChatSessionNameEmptyError extends ClientError {
   constructor () { super('Name cannot be empty') }
 }
 
-export class ChatSessionArchivedError extends ClientError {
-  readonly code = 'ERR_AGENT_SESSION_ARCHIVED'
-  override readonly statusCode = 409
-  constructor (readonly chatSessionId: string) { super('Chat session is archived') }
-}
-
 /** The agent executable could not be started (not found, not executable, bad cwd). */
 export class AgentSpawnError extends ClientError {
   readonly code = 'ERR_AGENT_SPAWN'

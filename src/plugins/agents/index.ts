@@ -53,6 +53,6 @@ const agentsPlugin: FastifyPluginAsync<Partial<AgentsOptions>> = async (app, raw
 
 export default fp(agentsPlugin, { name: 'agents', fastify: '5.x', dependencies: ['store', 'repos'], decorators: { fastify: ['di'] } })
 export { AgentsOptions } from './options.js'
-export { AgentRegistry } from './registry.js'
+export { AgentRegistry, AGENT_PERMISSION_RESOLVED_EVENT } from './registry.js'
 export { ClaudeCodeProvider, CommandProvider, claudeArgs } from './providers.js'
 export { StreamJsonSession } from './process.js'

@@ -9,9 +9,9 @@ export const CommandProviderOptions = Type.Object({
   /** Executable (absolute path, or a name looked up in PATH). */
   command: Type.String({ minLength: 1 }),
   /** Arguments, passed as given (no shell). */
-  args: Type.Array(Type.String(), { default: [] }),
+  args: Type.Optional(Type.Array(Type.String())),
   /** Extra environment for the process. */
-  env: Type.Record(Type.String(), Type.String(), { default: {} }),
+  env: Type.Optional(Type.Record(Type.String(), Type.String())),
 }, { additionalProperties: false })
 export type CommandProviderOptions = Static<typeof CommandProviderOptions>
 

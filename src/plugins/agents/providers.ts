@@ -81,7 +81,7 @@ export class CommandProvider implements AgentProvider {
 
   start (req: AgentStartRequest): Promise<AgentSession> {
     const env = baseEnv({
-      ...this.cfg.env,
+      ...this.cfg.env ?? {},
       ...req.env,
       CLAUDETTE_AGENT_SESSION_ID: req.agentSessionId,
       CLAUDETTE_AGENT_RESUME: req.resume ? '1' : '0',
@@ -94,10 +94,10 @@ export class CommandProvider implements AgentProvider {
     return StreamJsonSession.start({
       kind: this.kind,
       command: this.cfg.command,
-      args: this.cfg.args,
+      args: this.cfg.args ?? [],
       cwd: req.cwd,
       env,
-      commandLine: redactedCommandLine(this.cfg.command, this.cfg.args),
+      commandLine: redactedCommandLine(this.cfg.command, this.cfg.args ?? []),
       stopTimeoutMs: this.deps.stopTimeoutMs,
       maxLineBytes: this.deps.maxLineBytes,
       log: this.deps.log,

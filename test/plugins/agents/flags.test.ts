@@ -1,0 +1,73 @@
+// The claude command line: the reference's stream-json flags, the permission mapping with the
+// safe default, and model/effort/plan/settings passed through; the workspace env and cwd.
+import { join } from 'node:path'
+import t from 'tap'
+import { claudeArgs } from '../../../src/plugins/agents/index.js'
+import { agentWorld, startsOf, turn } from './_helpers.js'
+
+const base = {
+  cwd: '/w', workspaceId: 'w', chatSessionId: 'c', agentSessionId: 'sid', resume: false, permissionLevel: 'standard' as const,
+  planMode: false, fastMode: false, thinkingEnabled: false, chromeEnabled: false, disable1mContext: false, env: {},
+}
+const after = (args: string[], flag: string): string | undefined => args.includes(flag) ? args[args.indexOf(flag) + 1] : undefined
+
+t.test('claudeArgs: mapping of levels and options', async t => {
+  const std = claudeArgs(base)
+  t.same(std.slice(0, 9), ['--print', '--output-format', 'stream-json', '--input-format', 'stream-json', '--verbose', '--include-partial-messages', '--permission-prompt-tool', 'stdio'])
+  t.equal(after(std, '--session-id'), 'sid')
+  t.equal(after(std, '--permission-mode'), undefined, 'standard: no bypass')
+  t.equal(after(std, '--allowedTools'), 'Agent,Read,Write,Edit,Glob,Grep,WebSearch,WebFetch,AskUserQuestion,ExitPlanMode')
+  t.equal(after(claudeArgs({ ...base, permissionLevel: 'readonly' }), '--allowedTools'), 'Agent,Read,Glob,Grep,WebSearch,WebFetch,AskUserQuestion,ExitPlanMode')
+  const full = claudeArgs({ ...base, permissionLevel: 'bypass' })
+  t.equal(after(full, '--permission-mode'), 'bypassPermissions')
+  t.notOk(full.includes('--allowedTools'))
+  t.equal(after(claudeArgs({ ...base, permissionLevel: 'bypass', planMode: true }), '--permission-mode'), 'plan')
+  const rich = claudeArgs({ ...base, model: 'opus', effort: 'high', fastMode: true, thinkingEnabled: true, chromeEnabled: true, customInstructions: 'Be brief' })
+  t.equal(after(rich, '--model'), 'opus')
+  t.equal(after(rich, '--effort'), 'high')
+  t.same(JSON.parse(after(rich, '--settings')!), { fastMode: true, alwaysThinkingEnabled: true })
+  t.ok(rich.includes('--chrome'))
+  t.equal(after(rich, '--append-system-prompt'), 'Be brief')
+  t.notOk(claudeArgs({ ...base, effort: 'auto' }).includes('--effort'))
+  const resumed = claudeArgs({ ...base, resume: true, model: 'opus', chromeEnabled: true, customInstructions: 'x' })
+  t.equal(after(resumed, '--resume'), 'sid')
+  t.notOk(resumed.includes('--model') || resumed.includes('--chrome') || resumed.includes('--append-system-prompt') || resumed.includes('--session-id'))
+})
+
+t.test('over the wire: default level is standard, settings reach the process, changes restart it', async t => {
+  const argsFile = join(t.testdir(), 'starts.jsonl')
+  process.env.FAKE_CLAUDE_ARGS_FILE = argsFile
+  t.teardown(() => { delete process.env.FAKE_CLAUDE_ARGS_FILE })
+  const { client, chatId, worktree, workspace } = await agentWorld(t, {}, 'flags-ws')
+  await turn(client, chatId, 'one', { model: 'sonnet', effort: 'low', backend_id: null, mentioned_files: null })
+  await turn(client, chatId, 'two', { model: 'opus', effort: 'low' })
+  let starts = startsOf(argsFile)
+  t.equal(starts.length, 1, 'same settings: the process is kept across turns')
+  const [first] = starts
+  t.equal(after(first!.argv, '--model'), 'sonnet')
+  t.equal(after(first!.argv, '--effort'), 'low')
+  t.notOk(first!.argv.includes('bypassPermissions'), 'the default is not bypass')
+  t.ok(first!.argv.includes('--allowedTools'))
+  t.equal(first!.cwd, worktree)
+  t.equal(first!.env.CLAUDETTE_WORKSPACE_ID, workspace.id)
+  t.equal(first!.env.CLAUDETTE_WORKSPACE_NAME, 'flags-ws')
+  t.notOk('CLAUDECODE' in first!.env)
+
+  await turn(client, chatId, 'three', { permission_level: 'full', disable_1m_context: true })
+  starts = startsOf(argsFile)
+  t.equal(starts.length, 2, 'a new level restarts the process')
+  t.equal(after(starts[1]!.argv, '--permission-mode'), 'bypassPermissions')
+  t.ok(starts[1]!.argv.includes('--resume'), 'and resumes the conversation')
+  t.equal(starts[1]!.env.CLAUDE_CODE_DISABLE_1M_CONTEXT, '1')
+  await turn(client, chatId, 'four', { permission_level: 'whatever' })
+  t.equal(after(startsOf(argsFile)[2]!.argv, '--allowedTools'), 'Agent,Read,Glob,Grep,WebSearch,WebFetch,AskUserQuestion,ExitPlanMode', 'unknown level = read-only')
+})
+
+t.test('allowBypassPermissions: false downgrades "full" to standard', async t => {
+  const argsFile = join(t.testdir(), 'starts.jsonl')
+  process.env.FAKE_CLAUDE_ARGS_FILE = argsFile
+  t.teardown(() => { delete process.env.FAKE_CLAUDE_ARGS_FILE })
+  const { client, chatId } = await agentWorld(t, { agents: { allowBypassPermissions: false } })
+  await turn(client, chatId, 'x', { permission_level: 'full' })
+  t.notOk(startsOf(argsFile)[0]!.argv.includes('bypassPermissions'))
+})
