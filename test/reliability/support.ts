@@ -154,7 +154,7 @@ export interface RpcResponse { id: unknown, result?: any, error?: { code: number
 export class WireClient {
   #nextId = 1
   readonly #pending = new Map<number, { resolve: (r: RpcResponse) => void, reject: (e: Error) => void, timer: NodeJS.Timeout }>()
-  readonly #eventWaiters: Array<{ pred: (event: string, payload: any) => boolean, resolve: (payload: any) => void }> = []
+  readonly #eventWaiters: Array<{ pred: (event: string, payload: any) => boolean, resolve: (payload: any) => void, reject: (e: Error) => void }> = []
   events = 0
   binaryBytes = 0
   /** Called for every event (after counting). */
@@ -167,6 +167,7 @@ export class WireClient {
     this.closed = new Promise(resolve => ws.once('close', (code, reason) => {
       for (const p of this.#pending.values()) { clearTimeout(p.timer); p.reject(new Error(`connection closed (${code})`)) }
       this.#pending.clear()
+      for (const w of this.#eventWaiters.splice(0)) w.reject(new Error(`connection closed (${code})`))
       resolve({ code, reason: reason.toString() })
     }))
     ws.on('message', (data: Buffer, isBinary: boolean) => {
@@ -218,7 +219,12 @@ export class WireClient {
   /** The next event matching the predicate. */
   event (name: string, pred: (payload: any) => boolean = () => true, timeoutMs = 10_000): Promise<any> {
     return new Promise((resolve, reject) => {
-      const w = { pred: (e: string, p: any) => e === name && pred(p), resolve: (p: any) => { clearTimeout(timer); resolve(p) } }
+      const w = {
+        pred: (e: string, p: any) => e === name && pred(p),
+        resolve: (p: any) => { clearTimeout(timer); resolve(p) },
+        reject: (err: Error) => { clearTimeout(timer); reject(err) },
+      }
+      if (this.ws.readyState === WebSocket.CLOSED) { reject(new Error('connection closed')); return }
       const timer = setTimeout(() => { this.#eventWaiters.splice(this.#eventWaiters.indexOf(w), 1); reject(new Error(`timed out waiting for ${name}`)) }, timeoutMs)
       this.#eventWaiters.push(w)
     })
