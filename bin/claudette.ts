@@ -1,0 +1,302 @@
+#!/usr/bin/env node
+// The client CLI: argument parsing, terminal modes, signals, output and exit codes. Everything
+// it does goes through the client SDK (src/client/) and the package's public entry.
+import { hostname } from 'node:os'
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
+import {
+  AppError, ClaudetteClient, formatHostPort, normalizeFingerprint, pair, parseDetachKey,
+  probeServer, runTerminal, TrustStore, VERSION, type ServerStatus, type TrustedServer,
+} from '../src/index.js'
+import { browseNearby, type NearbyServer } from '../src/client/nearby.js'
+
+const EXIT_OK = 0
+const EXIT_RUNTIME = 1
+const EXIT_USAGE = 2
+
+interface GlobalOptions { home?: string }
+
+/** Errors that mean the command line was wrong, not the world. */
+const USAGE_CODES = new Set(['ERR_CONFIG_CONNECTION_STRING', 'ERR_CONFIG_FINGERPRINT', 'ERR_CONFIG_SERVER_NOT_FOUND'])
+
+class UsageError extends Error {
+  constructor (message: string, readonly exitCode = EXIT_USAGE) { super(message) }
+}
+
+const parseSeconds = (v: string): number => {
+  if (!/^\d+(\.\d+)?$/.test(v) || Number(v) <= 0 || Number(v) > 3600) throw new InvalidArgumentError('must be a number of seconds (0 < s ≤ 3600).')
+  return Number(v)
+}
+const parseFingerprint = (v: string): string => {
+  try { return normalizeFingerprint(v) } catch (err) { throw new InvalidArgumentError((err as Error).message) }
+}
+const parsePtyId = (v: string): number => {
+  if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 0xffffffff) throw new InvalidArgumentError('must be a terminal id (a positive integer).')
+  return Number(v)
+}
+const parseKey = (v: string): number | null => {
+  try { return parseDetachKey(v) } catch (err) { throw new InvalidArgumentError((err as Error).message) }
+}
+
+const program = new Command('claudette')
+program
+  .description('Client for claudette-server: pair with servers (certificate pinned like SSH known_hosts),\n' +
+    'call methods and open interactive terminals; reconnects by itself.')
+  .version(`claudette ${VERSION}`, '-V, --version')
+  .option('--home <dir>', 'client state directory (env CLAUDETTE_CLIENT_HOME; default: the platform config dir, e.g. ~/.config/claudette)')
+  .showSuggestionAfterError(true)
+  .showHelpAfterError('(see --help)')
+  .exitOverride()
+  .addHelpText('after', `
+Examples:
+  claudette pair 'claudette://work-laptop:7683/<token>' --fingerprint 3f2a…   (from the server banner)
+  claudette nearby                      servers advertising on the local network
+  claudette list                        paired servers and whether they are reachable now
+  claudette call work-laptop list_repositories
+  claudette call work-laptop spawn_pty '{"cwd":"/src/app"}'
+  claudette term work-laptop --cwd /src/app
+  claudette forget work-laptop
+
+Exit codes: 0 success, 1 runtime error (unreachable, refused, remote error), 2 usage error.
+'term' exits with the remote shell's exit code.`)
+
+const globals = (): GlobalOptions => program.opts<GlobalOptions>()
+const out = (s: string): void => { process.stdout.write(s + '\n') }
+const openStore = (): Promise<TrustStore> => TrustStore.open(globals().home)
+
+function table (head: string[], rows: string[][]): void {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map(r => r[i]!.length)))
+  const line = (r: string[]): string => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()
+  out(line(head))
+  for (const r of rows) out(line(r))
+}
+
+// ---- pair --------------------------------------------------------------------------------
+
+program.command('pair')
+  .description('pair with a server using the connection string it printed; pins its certificate')
+  .argument('<connection-string>', 'claudette://<host>[:<port>]/<pairing token> (quote it in the shell)')
+  .option('--fingerprint <hex>', 'expected certificate fingerprint: the 64 hex from the server banner, or a prefix of 16+ (as `claudette nearby` shows); checked before the token is sent', parseFingerprint)
+  .option('--name <name>', 'local name for this server (default: the server\'s name)')
+  .option('--accept-new-fingerprint', 're-pin a server you already paired whose certificate changed')
+  .option('--json', 'machine-readable output')
+  .addHelpText('after', `
+Without --fingerprint the certificate is trusted on first use (like SSH): compare the printed
+fingerprint with the one in the server's banner. Re-pairing a known host:port is checked against
+its pin unless --accept-new-fingerprint is given.`)
+  .action(async (cs: string, o: { fingerprint?: string, name?: string, acceptNewFingerprint?: boolean, json?: boolean }) => {
+    const store = await openStore()
+    const res = await pair({
+      connectionString: cs,
+      store,
+      fingerprint: o.fingerprint,
+      name: o.name,
+      acceptNewFingerprint: o.acceptNewFingerprint,
+      clientName: hostname(),
+    })
+    const s = res.server
+    if (o.json) {
+      out(JSON.stringify({ id: s.id, name: s.name, host: s.host, port: s.port, fingerprint: s.fingerprint, server_name: s.serverName, trust: res.trust, replaced: res.replaced }, null, 2))
+      return
+    }
+    out(`Paired with ${s.serverName} at ${formatHostPort(s.host, s.port)} as '${s.name}' (id ${s.id}).`)
+    out(`Certificate fingerprint: ${s.fingerprint}`)
+    if (res.trust === 'first-use') out('Trusted on first use: check that it matches the fingerprint claudette-server printed.')
+    else if (res.trust === 'expected-fingerprint') out('Verified against the expected fingerprint before the pairing token was sent.')
+    else out('Verified against the pinned certificate.')
+  })
+
+// ---- list --------------------------------------------------------------------------------
+
+program.command('list')
+  .description('list paired servers with their live status (never shows tokens)')
+  .option('--json', 'machine-readable output')
+  .option('--no-status', 'do not connect to check whether each server is reachable')
+  .addOption(new Option('--timeout <s>', 'per-server status timeout in seconds').argParser(parseSeconds).default(3))
+  .action(async (o: { json?: boolean, status: boolean, timeout: number }) => {
+    const store = await openStore()
+    const servers = store.list()
+    const statuses: Array<ServerStatus | null> = o.status
+      ? await Promise.all(servers.map(s => probeServer(s, o.timeout * 1000)))
+      : servers.map(() => null)
+    if (o.json) {
+      out(JSON.stringify(servers.map((s, i) => {
+        const st = statuses[i]
+        return {
+          id: s.id, name: s.name, host: s.host, port: s.port, fingerprint: s.fingerprint, server_name: s.serverName,
+          paired_at: s.pairedAt, last_connected_at: s.lastConnectedAt ?? null,
+          ...(st ? { status: st.status, error: st.error ?? null, version: st.info?.version ?? null } : {}),
+        }
+      }), null, 2))
+      return
+    }
+    if (servers.length === 0) { out('No paired servers. Pair with: claudette pair <connection string>'); return }
+    table(['ID', 'NAME', 'ADDRESS', 'STATUS', 'FINGERPRINT', 'LAST CONNECTED'], servers.map((s, i) => [
+      s.id, s.name, formatHostPort(s.host, s.port),
+      statuses[i]?.status ?? '-',
+      s.fingerprint.slice(0, 16),
+      s.lastConnectedAt ? s.lastConnectedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '-',
+    ]))
+    for (const [i, st] of statuses.entries()) {
+      if (st && (st.status === 'revoked' || st.status === 'fingerprint-mismatch')) process.stderr.write(`${servers[i]!.name}: ${st.error}\n`)
+    }
+  })
+
+// ---- nearby ------------------------------------------------------------------------------
+
+program.command('nearby')
+  .description('find claudette servers advertising on the local network (mDNS)')
+  .option('--json', 'machine-readable output')
+  .addOption(new Option('--timeout <s>', 'how long to listen, in seconds').argParser(parseSeconds).default(3))
+  .option('--interface <if>', 'browse on this network interface only')
+  .action(async (o: { json?: boolean, timeout: number, interface?: string }) => {
+    const store = await openStore()
+    const found = await browseNearby({ timeoutMs: o.timeout * 1000, interface: o.interface })
+    const paired = (n: NearbyServer): TrustedServer | undefined => n.fingerprintPrefix.length >= 16
+      ? store.list().find(s => s.fingerprint.startsWith(n.fingerprintPrefix))
+      : undefined
+    if (o.json) {
+      out(JSON.stringify(found.map(n => ({ ...n, paired: paired(n)?.name ?? null })), null, 2))
+      return
+    }
+    if (found.length === 0) { out(`No servers found in ${o.timeout} s.`); return }
+    table(['NAME', 'HOST', 'ADDRESSES', 'FINGERPRINT', 'VERSION', 'PAIRED'], found.map(n => [
+      n.name, formatHostPort(n.host, n.port), n.addresses.join(' ') || '-', n.fingerprintPrefix || '-', n.version ?? '-', paired(n)?.name ?? 'no',
+    ]))
+    const first = found.find(n => !paired(n))
+    if (first) {
+      out('')
+      out('Pair with the token from that server (`claudette-server show-connection-string`):')
+      const fp = first.fingerprintPrefix ? ` --fingerprint ${first.fingerprintPrefix}` : ''
+      out(`  claudette pair 'claudette://${formatHostPort(first.addresses[0] ?? first.host, first.port)}/<token>'${fp}`)
+    }
+  })
+
+// ---- call --------------------------------------------------------------------------------
+
+program.command('call')
+  .description('call a method on a paired server and print its JSON result')
+  .argument('<server>', 'paired server name or id (see `claudette list`)')
+  .argument('<method>', 'method name, e.g. server_info, list_repositories, list_ptys')
+  .argument('[params]', 'JSON object of parameters', '{}')
+  .addOption(new Option('--timeout <s>', 'request timeout in seconds').argParser(parseSeconds).default(30))
+  .action(async (name: string, method: string, paramsText: string, o: { timeout: number }) => {
+    let params: unknown
+    try { params = JSON.parse(paramsText) } catch (err) {
+      throw new UsageError(`params must be JSON (${(err as Error).message}), e.g. '{"workspace_id":"…"}'`)
+    }
+    if (params === null || typeof params !== 'object' || Array.isArray(params)) throw new UsageError('params must be a JSON object')
+    const store = await openStore()
+    const server = store.get(name)
+    const client = ClaudetteClient.fromTrusted(server, { reconnect: false, requestTimeoutMs: o.timeout * 1000 }, store)
+    try {
+      await client.connect()
+      const result = await client.request(method, params)
+      out(JSON.stringify(result, null, 2))
+    } finally {
+      client.close()
+    }
+  })
+
+// ---- term --------------------------------------------------------------------------------
+
+program.command('term')
+  .description('open an interactive terminal on a paired server (reattaches after a dropped connection)')
+  .argument('<server>', 'paired server name or id')
+  .option('--workspace <id>', 'start in this workspace')
+  .option('--cwd <path>', 'start in this directory (inside a registered repository or workspace)')
+  .option('--attach <pty-id>', 'attach to an existing terminal of this device (see `claudette call <server> list_ptys`)', parsePtyId)
+  .addOption(new Option('--detach-key <key>', 'key that detaches and leaves the terminal running (ctrl-<x>, or none)').argParser(parseKey).default(0x1d, 'ctrl-]'))
+  .addHelpText('after', `
+The local terminal is put in raw mode; window size changes are sent to the server. If the
+connection drops, the client reconnects by itself and re-attaches: output produced meanwhile
+is shown, nothing twice. Press the detach key (default Ctrl-]) to leave the terminal running
+on the server; reattach with --attach <pty-id>. Exits with the remote shell's exit code.`)
+  .action(async (name: string, o: { workspace?: string, cwd?: string, attach?: number, detachKey: number | null }) => {
+    if (o.attach !== undefined && (o.workspace || o.cwd)) throw new UsageError('--attach cannot be combined with --workspace or --cwd')
+    const store = await openStore()
+    const server = store.get(name)
+    const client = ClaudetteClient.fromTrusted(server, { reconnect: { maxDelayMs: 5000 } }, store)
+    const stdin = process.stdin
+    const stdout = process.stdout
+    const status = (line: string): void => { process.stderr.write(`\r\n[claudette] ${line}\r\n`) }
+    const hangup = (): void => { client.close() }
+    process.on('SIGHUP', hangup)
+    let raw = false
+    try {
+      await client.connect()
+      if (stdin.isTTY) { stdin.setRawMode(true); raw = true }
+      const outcome = await runTerminal({
+        client,
+        input: stdin,
+        output: stdout,
+        status,
+        ptyId: o.attach,
+        spawn: { ...(o.workspace ? { workspace_id: o.workspace } : {}), ...(o.cwd ? { cwd: o.cwd } : {}) },
+        detachKey: o.detachKey,
+        size: () => ({ cols: stdout.columns || 80, rows: stdout.rows || 24 }),
+        onResize: (fn) => { stdout.on('resize', fn); return () => { stdout.off('resize', fn) } },
+      })
+      if (outcome.kind === 'detached') {
+        await client.detachPty(outcome.ptyId)
+        status(`detached; terminal ${outcome.ptyId} keeps running. Reattach: claudette term ${server.name} --attach ${outcome.ptyId}`)
+        process.exitCode = EXIT_OK
+      } else if (outcome.kind === 'exit') {
+        process.exitCode = outcome.exitCode
+      } else {
+        throw outcome.error
+      }
+    } finally {
+      if (raw) stdin.setRawMode(false)
+      process.off('SIGHUP', hangup)
+      client.close()
+    }
+  })
+
+// ---- forget ------------------------------------------------------------------------------
+
+program.command('forget')
+  .description('remove a paired server (its pin and session); also revokes the session on the server when reachable')
+  .argument('<server>', 'paired server name or id')
+  .option('--no-revoke', 'only remove it here; do not revoke the session on the server')
+  .action(async (name: string, o: { revoke: boolean }) => {
+    const store = await openStore()
+    const server = store.get(name)
+    let revoked = false
+    let why = ''
+    if (o.revoke) {
+      const client = ClaudetteClient.fromTrusted(server, { reconnect: false, connectTimeoutMs: 3000, requestTimeoutMs: 3000, pingIntervalMs: 0 })
+      try {
+        await client.connect()
+        const sessions = await client.request('list_sessions')
+        const me = sessions.find(s => s.current)
+        if (me) { await client.request('revoke_session', { session_id: me.id }); revoked = true }
+      } catch (err) {
+        why = (err as Error).message
+      } finally {
+        client.close()
+      }
+    }
+    await store.remove(server.id)
+    out(`Forgot ${server.name} (${formatHostPort(server.host, server.port)}).`)
+    if (revoked) out('Its session on the server was revoked.')
+    else if (o.revoke) out(`The session on the server was not revoked (${why || 'not supported by the server'}); revoke it there with \`claudette-server sessions revoke\`.`)
+  })
+
+// ---- main --------------------------------------------------------------------------------
+
+try {
+  await program.parseAsync(process.argv)
+} catch (err) {
+  if (err instanceof CommanderError) {
+    process.exitCode = err.exitCode === 0 ? EXIT_OK : EXIT_USAGE
+  } else if (err instanceof UsageError) {
+    process.stderr.write(`error: ${err.message}\n`)
+    process.exitCode = err.exitCode
+  } else if (err instanceof AppError && err.expose) {
+    process.stderr.write(`error: ${err.message}\n`)
+    process.exitCode = USAGE_CODES.has(err.code) ? EXIT_USAGE : EXIT_RUNTIME
+  } else {
+    process.stderr.write(`error: ${(err as Error).message ?? String(err)}\n`)
+    process.exitCode = EXIT_RUNTIME
+  }
+}
