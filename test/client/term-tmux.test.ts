@@ -1,0 +1,136 @@
+// `claudette term` in a real terminal (tmux on a private socket): type a command and see its
+// output, resize the window and see the remote size follow, drop the TCP link in the middle of
+// output and see the session continue with every line exactly once, detach with Ctrl-] and
+// reattach with scrollback, and get the remote shell's exit code.
+import { execFileSync, spawnSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { createServer as createTcpServer, connect, type Socket } from 'node:net'
+import t from 'tap'
+import { ClaudetteClient, pair, TrustStore } from '../../src/index.js'
+import { CLIENT_BIN } from '../helpers/cli.js'
+import { pairingToken, startServer, tempHome, type TestContext } from '../helpers/server.js'
+
+const hasTmux = spawnSync('tmux', ['-V']).status === 0
+const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
+
+/** A TCP relay whose links can be cut, and which can refuse connections for a while. */
+async function tcpRelay (t: TestContext, targetPort: number) {
+  const links = new Set<Socket>()
+  let down = false
+  let accepted = 0
+  const server = createTcpServer(sock => {
+    if (down) { sock.destroy(); return }
+    accepted++
+    const up = connect(targetPort, '127.0.0.1')
+    links.add(sock); links.add(up)
+    sock.pipe(up); up.pipe(sock)
+    const end = (): void => { sock.destroy(); up.destroy(); links.delete(sock); links.delete(up) }
+    sock.on('error', end); up.on('error', end); sock.on('close', end); up.on('close', end)
+  })
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { for (const s of links) s.destroy(); return new Promise<void>(resolve => server.close(() => resolve())) })
+  return {
+    port: (server.address() as { port: number }).port,
+    get accepted () { return accepted },
+    /** Cuts every link (RST) and refuses new ones for `ms`. */
+    drop (ms: number): void {
+      down = true
+      for (const s of links) s.resetAndDestroy()
+      setTimeout(() => { down = false }, ms).unref()
+    },
+  }
+}
+
+function tmux (sock: string) {
+  const run = (...args: string[]): string => execFileSync('tmux', ['-L', sock, '-f', '/dev/null', ...args], { encoding: 'utf8' })
+  const capture = (): string => run('capture-pane', '-p', '-J', '-S', '-1000', '-t', 'main')
+  return {
+    run,
+    capture,
+    type: (text: string): void => { run('send-keys', '-t', 'main', '-l', text); run('send-keys', '-t', 'main', 'Enter') },
+    key: (k: string): void => { run('send-keys', '-t', 'main', k) },
+    async waitFor (re: RegExp, timeoutMs = 15_000): Promise<string> {
+      const until = Date.now() + timeoutMs
+      for (;;) {
+        const screen = capture()
+        if (re.test(screen)) return screen
+        if (Date.now() > until) throw new Error(`timed out waiting for ${re}; screen:\n${screen}`)
+        await sleep(100)
+      }
+    },
+  }
+}
+
+t.test('claudette term in tmux: output, resize, dropped link, detach/reattach, exit code', { skip: hasTmux ? false : 'tmux is not installed (apt-get install tmux)' }, async t => {
+  const server = await startServer(t, { name: 'termbox' })
+  const relay = await tcpRelay(t, server.port)
+  const clientHome = tempHome(t)
+  const repo = tempHome(t)
+  execFileSync('git', ['init', '-q', repo])
+  execFileSync('git', ['-C', repo, '-c', 'user.email=t@example.com', '-c', 'user.name=t', 'commit', '-q', '--allow-empty', '-m', 'init'])
+
+  // Pair through the relay: the TLS session (and the pin) goes end to end.
+  const store = await TrustStore.open(clientHome)
+  const { server: entry } = await pair({ connectionString: `claudette://127.0.0.1:${relay.port}/${pairingToken(server)}`, store })
+  t.equal(entry.fingerprint, server.fingerprint)
+  const admin = ClaudetteClient.fromTrusted(entry)
+  t.teardown(() => admin.close())
+  await admin.connect()
+  await admin.request('add_repository', { path: repo }).catch(() => { /* older servers: any directory */ })
+
+  const sock = `claudette-test-${process.pid}-${randomBytes(4).toString('hex')}`
+  const tm = tmux(sock)
+  t.teardown(() => { try { tm.run('kill-server') } catch { /* already gone */ } })
+  tm.run('new-session', '-d', '-s', 'main', '-x', '100', '-y', '30', 'env', '-i', `PATH=${process.env.PATH}`, `HOME=${clientHome}`,
+    `CLAUDETTE_CLIENT_HOME=${clientHome}`, 'TERM=xterm-256color', 'PS1=local$ ', 'bash', '--norc', '--noprofile')
+  await tm.waitFor(/local\$ $/m)
+  const cli = `${process.execPath} ${CLIENT_BIN}`
+
+  // 1. Type a command, see its output.
+  tm.type(`${cli} term termbox --cwd ${repo}; echo LOCAL-EXIT=$?`)
+  await sleep(300)
+  tm.type('echo ready-$((40+2))')
+  await tm.waitFor(/^ready-42$/m)
+
+  // 2. Resize the window: the remote terminal follows (SIGWINCH → resize_pty).
+  tm.run('resize-window', '-t', 'main', '-x', '120', '-y', '40')
+  await sleep(300)
+  tm.type('stty size')
+  await tm.waitFor(/^40 120$/m)
+
+  // 3. Cut the TCP link in the middle of output; nothing may be lost or shown twice.
+  tm.type('for i in $(seq 1 40); do echo "L$((i*1000))"; sleep 0.05; done; echo done-$((2+3))')
+  await tm.waitFor(/^L3000$/m)
+  const before = relay.accepted
+  relay.drop(700)
+  const screen = await tm.waitFor(/^done-5$/m, 20_000)
+  t.ok(relay.accepted > before, 'the client reconnected through the relay by itself')
+  t.match(screen, /\[claudette\] connection lost/, 'the drop is visible')
+  t.match(screen, /\[claudette\] reconnected/, 'and so is the reconnect')
+  for (let i = 1; i <= 40; i++) {
+    const n = screen.split('\n').filter(l => l === `L${i * 1000}`).length
+    if (n !== 1) t.fail(`line L${i * 1000} appears ${n} times`)
+  }
+  t.pass('all 40 lines exactly once')
+
+  // 4. Detach with Ctrl-]: the terminal keeps running; reattach shows its scrollback.
+  tm.type('echo before-detach-$((3*3))')
+  await tm.waitFor(/^before-detach-9$/m)
+  tm.key('C-]')
+  const detached = await tm.waitFor(/LOCAL-EXIT=0/)
+  const m = /terminal (\d+) keeps running\. Reattach: claudette term termbox --attach (\d+)/.exec(detached)
+  t.ok(m, 'detach message names the terminal')
+  tm.run('send-keys', '-t', 'main', 'clear', 'Enter')
+  await tm.waitFor(/^local\$ $/m)
+  tm.run('clear-history', '-t', 'main')
+  tm.type(`${cli} term termbox --attach ${m![1]}; echo LOCAL-EXIT=$?`)
+  await tm.waitFor(/^before-detach-9$/m)
+  t.pass('reattach drew the scrollback')
+  tm.type('echo after-$((5+6))')
+  await tm.waitFor(/^after-11$/m)
+
+  // 5. The remote shell's exit code becomes ours.
+  tm.type('exit 7')
+  await tm.waitFor(/LOCAL-EXIT=7/)
+  t.pass('exit code of the remote shell')
+})
