@@ -53,3 +53,10 @@ export class TerminalsClosedError extends ClientError {
   override readonly statusCode = 503
   constructor () { super('Server is shutting down') }
 }
+
+/** spawn_pty with an unknown `workspace_id` and no `cwd`. */
+export class PtyWorkspaceNotFoundError extends ClientError {
+  readonly code = 'ERR_TERM_WORKSPACE_NOT_FOUND'
+  override readonly statusCode = 404
+  constructor (readonly workspaceId: string) { super('Workspace not found') }
+}

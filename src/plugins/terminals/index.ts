@@ -32,6 +32,6 @@ const terminalsPlugin: FastifyPluginAsync<Partial<TerminalsOptions>> = async (ap
   app.addHook('onClose', async () => { await registry.dispose() })
 }
 
-export default fp(terminalsPlugin, { name: 'terminals', fastify: '5.x', dependencies: ['auth'], decorators: { fastify: ['di'] } })
+export default fp(terminalsPlugin, { name: 'terminals', fastify: '5.x', dependencies: ['auth', 'repos'], decorators: { fastify: ['di'] } })
 export { TerminalsOptions } from './options.js'
 export { NodePtyProvider } from './node-pty-provider.js'

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { readdirSync, readFileSync } from 'node:fs'
 import { constants } from 'node:os'
 import * as pty from 'node-pty'
 import { Emitter } from '../../core/lifecycle.js'
@@ -16,7 +17,9 @@ export const signalName = (n: number | undefined): string | null =>
 // session leader: after the shell exits it prints an OSC marker (with a per-pty nonce) and
 // waits for one line of input. The provider sees the marker after the last output byte (the
 // pty is FIFO), writes the line, and the wrapper exits with the shell's status: nothing lost.
-const BARRIER = 'n=$1; shift; trap : INT QUIT; "$@"; rc=$?; trap "" TTOU TTIN; ' +
+// The wrapper survives HUP/INT/QUIT (a handler, not SIG_IGN, so the shell does not inherit it);
+// kill() signals every process of the terminal's session, so the shell gets them directly.
+const BARRIER = 'n=$1; shift; trap : HUP INT QUIT; "$@"; rc=$?; trap "" TTOU TTIN; ' +
   'stty -echo icanon 2>/dev/null; printf "\\033]7770;%s\\007" "$n"; IFS= read -r _; exit $rc'
 
 export interface NodePtyProviderOptions {
@@ -25,6 +28,26 @@ export interface NodePtyProviderOptions {
   shellArgs?: readonly string[]
   /** Wrap the shell so no output is lost when it exits (default true). */
   exitBarrier?: boolean
+}
+
+/**
+ * Pids of every live process in session `sid` (Linux /proc; empty elsewhere). Job control puts
+ * a shell's jobs in their own process groups, so the session is what holds them all.
+ */
+export function sessionMembers (sid: number): number[] {
+  const out: number[] = []
+  let entries: string[]
+  try { entries = readdirSync('/proc') } catch { return out }
+  for (const e of entries) {
+    if (e.charCodeAt(0) < 48 || e.charCodeAt(0) > 57) continue
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, 'latin1')
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      // fields after "(comm)": state ppid pgrp session
+      if (f[0] !== 'Z' && Number(f[3]) === sid) out.push(Number(e))
+    } catch { /* gone meanwhile */ }
+  }
+  return out
 }
 
 /** The default provider: a real pseudo-terminal through node-pty, bytes in and out (no decoding). */
@@ -108,11 +131,10 @@ class NodePtySession implements TerminalSession {
   resume (): void { if (this.#paused) { this.#paused = false; this.proc.resume() } }
 
   kill (signal = 'SIGHUP'): void {
-    if (this.#exited) return
-    try { this.proc.kill(signal) } catch { /* already gone */ }
-    if (signal === 'SIGKILL') {
-      // The shell's jobs live in the same session: take down its process group too.
-      try { process.kill(-this.proc.pid, 'SIGKILL') } catch { /* no such group */ }
+    // The child is a session leader (setsid), so its pid is the session id.
+    const pids = new Set([...(this.#exited ? [] : [this.proc.pid]), ...sessionMembers(this.proc.pid)])
+    for (const pid of pids) {
+      try { process.kill(pid, signal) } catch { /* already gone */ }
     }
   }
 

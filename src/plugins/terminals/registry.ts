@@ -351,11 +351,16 @@ export class TerminalRegistry implements Disposable {
     pty.exitCode = e.code
     pty.signal = e.signal
     if (pty.paused) { pty.paused = false; clearInterval(pty.pausePoll); pty.pausePoll = undefined }
-    if (pty.killTimer) { clearTimeout(pty.killTimer); pty.killTimer = undefined }
     this.#log.info({ ptyId: pty.id, exitCode: e.code, signal: e.signal }, 'pty exited')
     // Keys in alphabetical order, as every other server message.
     const payload = { exit_code: e.code, pty_id: pty.id, signal: e.signal }
     for (const conn of pty.attached) conn.sendEvent('pty-exit', payload)
+    if (pty.killTimer) {
+      // Killed by us: anything of its session that outlived it (ignored SIGHUP) gets SIGKILL now.
+      clearTimeout(pty.killTimer)
+      pty.killTimer = undefined
+      pty.term.kill('SIGKILL')
+    }
     if (pty.closed) this.#release(pty)
     else if (pty.attached.size === 0) this.#startIdle(pty)
     pty.markExited()

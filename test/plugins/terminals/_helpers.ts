@@ -43,3 +43,28 @@ export async function sameSession (t: import('../../helpers/server.js').TestCont
   if (res.error) throw new Error(`re-authentication failed: ${JSON.stringify(res.error)}`)
   return c
 }
+
+/**
+ * A real git repository in a fresh temp dir, registered over the wire (`add_repository`):
+ * spawn_pty only runs inside registered repositories and workspaces. Returns its realpath.
+ */
+export async function registeredRepo (t: import('../../helpers/server.js').TestContext, c: TestClient): Promise<string> {
+  const { execFileSync } = await import('node:child_process')
+  const { mkdtempSync, realpathSync, rmSync, writeFileSync } = await import('node:fs')
+  const { join } = await import('node:path')
+  const { tmpdir } = await import('node:os')
+  // Not t.testdir(): calling it again in the same test wipes the first one (the server home).
+  const dir = realpathSync(mkdtempSync(join(tmpdir(), 'claudette-term-')))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const env = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.com', GIT_CONFIG_NOSYSTEM: '1' }
+  execFileSync('git', ['init', '-q', '-b', 'main'], { cwd: dir, env })
+  writeFileSync(`${dir}/README.md`, '# repo\n')
+  execFileSync('git', ['add', '.'], { cwd: dir, env })
+  execFileSync('git', ['commit', '-q', '-m', 'initial'], { cwd: dir, env })
+  const repo = await c.call('add_repository', { path: dir })
+  repoIds.set(dir, repo.id)
+  return dir
+}
+
+/** Repository ids of the directories registeredRepo() created. */
+export const repoIds = new Map<string, string>()

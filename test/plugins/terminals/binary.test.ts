@@ -2,13 +2,13 @@
 import t from 'tap'
 import { TestClient } from '../../helpers/client.js'
 import { startServer } from '../../helpers/server.js'
-import { inputFrame, outputOf, SHELL_OPTS, waitForOutput } from './_helpers.js'
+import { inputFrame, outputOf, SHELL_OPTS, waitForOutput, registeredRepo } from './_helpers.js'
 
 t.test('binary encoding: raw output frames, binary input, same rules as JSON', async t => {
   const server = await startServer(t, { terminals: SHELL_OPTS })
   const c = await TestClient.paired(t, server)
   t.same(await c.call('set_pty_encoding', { encoding: 'binary' }), { encoding: 'binary' })
-  const { pty_id: id } = await c.call('spawn_pty', { cwd: t.testdir() })
+  const { pty_id: id } = await c.call('spawn_pty', { cwd: await registeredRepo(t, c) })
 
   c.sendBinary(inputFrame(id, 'printf "\\001\\377x%sy\\n" $((40+2))\n'))
   await waitForOutput(c, id, s => s.includes('x42y'))
@@ -42,7 +42,7 @@ t.test('binary encoding: raw output frames, binary input, same rules as JSON', a
 t.test('binary frames before authenticate are ignored', async t => {
   const server = await startServer(t, { terminals: SHELL_OPTS })
   const owner = await TestClient.paired(t, server)
-  const { pty_id: id } = await owner.call('spawn_pty', { cwd: t.testdir() })
+  const { pty_id: id } = await owner.call('spawn_pty', { cwd: await registeredRepo(t, owner) })
   const c = await TestClient.connect(t, server)
   c.sendBinary(inputFrame(id, 'echo should-not-run\n'))
   c.sendBinary(Buffer.from([0x02]))

@@ -3,14 +3,14 @@
 import t from 'tap'
 import { TestClient } from '../../helpers/client.js'
 import { startServer } from '../../helpers/server.js'
-import { inputFrame, outputOf, SHELL_OPTS, waitForOutput } from './_helpers.js'
+import { inputFrame, outputOf, SHELL_OPTS, waitForOutput, registeredRepo } from './_helpers.js'
 
 for (const encoding of ['json', 'binary'] as const) {
   t.test(`exit code and ordering (${encoding})`, async t => {
     const server = await startServer(t, { terminals: SHELL_OPTS })
     const c = await TestClient.paired(t, server)
     await c.call('set_pty_encoding', { encoding })
-    const { pty_id: id } = await c.call('spawn_pty', { cwd: t.testdir() })
+    const { pty_id: id } = await c.call('spawn_pty', { cwd: await registeredRepo(t, c) })
     c.sendBinary(inputFrame(id, 'echo rea""dy\n'))
     await waitForOutput(c, id, s => s.includes('ready\r\n'))
     const sent = Date.now()
@@ -39,7 +39,7 @@ for (const encoding of ['json', 'binary'] as const) {
 t.test('a signal is reported by name with a null exit code', async t => {
   const server = await startServer(t, { terminals: SHELL_OPTS })
   const c = await TestClient.paired(t, server)
-  const { pty_id: id } = await c.call('spawn_pty', { cwd: t.testdir() })
+  const { pty_id: id } = await c.call('spawn_pty', { cwd: await registeredRepo(t, c) })
   c.sendBinary(inputFrame(id, 'kill -KILL $$\n'))
   const ev = await c.event('pty-exit').catch(e => { t.comment(JSON.stringify(c.frames)); throw e })
   t.same(ev, { exit_code: null, pty_id: id, signal: 'SIGKILL' })

@@ -2,12 +2,12 @@
 import t from 'tap'
 import { TestClient } from '../../helpers/client.js'
 import { startServer } from '../../helpers/server.js'
-import { outputOf, SHELL_OPTS, waitForOutput } from './_helpers.js'
+import { outputOf, SHELL_OPTS, waitForOutput, registeredRepo } from './_helpers.js'
 
 t.test('spawn, write, resize, close over JSON', async t => {
-  const dir = t.testdir()
   const server = await startServer(t, { terminals: SHELL_OPTS })
   const c = await TestClient.paired(t, server)
+  const dir = await registeredRepo(t, c)
   const info = await c.call('server_info')
   t.ok(info.capabilities.includes('pty-binary'), 'announces the fast path')
 

@@ -3,7 +3,7 @@
 import t from 'tap'
 import { TestClient } from '../../helpers/client.js'
 import { startServer } from '../../helpers/server.js'
-import { inputFrame, outputOf, sameSession, SHELL_OPTS, waitForOutput } from './_helpers.js'
+import { inputFrame, outputOf, sameSession, SHELL_OPTS, waitForOutput, registeredRepo } from './_helpers.js'
 
 t.test('JSON and binary connections of one session see identical output', async t => {
   const server = await startServer(t, { terminals: SHELL_OPTS })
@@ -11,7 +11,7 @@ t.test('JSON and binary connections of one session see identical output', async 
   const phone = await sameSession(t, server, laptop.sessionToken)
   await phone.call('set_pty_encoding', { encoding: 'binary' })
 
-  const { pty_id: id } = await laptop.call('spawn_pty', { cwd: t.testdir() })
+  const { pty_id: id } = await laptop.call('spawn_pty', { cwd: await registeredRepo(t, laptop) })
   const att = await phone.call('attach_pty', { pty_id: id })
   const phoneFrom = phone.frames.length
 

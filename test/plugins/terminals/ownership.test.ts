@@ -3,13 +3,13 @@
 import t from 'tap'
 import { TestClient } from '../../helpers/client.js'
 import { startServer } from '../../helpers/server.js'
-import { inputFrame, SHELL_OPTS, waitForOutput } from './_helpers.js'
+import { inputFrame, SHELL_OPTS, waitForOutput, registeredRepo } from './_helpers.js'
 
 t.test('another session cannot touch the pty', async t => {
   const server = await startServer(t, { terminals: SHELL_OPTS })
   const owner = await TestClient.paired(t, server, 'owner')
   const other = await TestClient.paired(t, server, 'intruder')
-  const { pty_id: id } = await owner.call('spawn_pty', { cwd: t.testdir() })
+  const { pty_id: id } = await owner.call('spawn_pty', { cwd: await registeredRepo(t, owner) })
 
   for (const [method, params] of [
     ['write_pty', { pty_id: id, data: [...Buffer.from('echo pwned\n')] }],

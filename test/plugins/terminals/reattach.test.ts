@@ -2,7 +2,7 @@
 import t from 'tap'
 import { TestClient } from '../../helpers/client.js'
 import { startServer } from '../../helpers/server.js'
-import { inputFrame, outputOf, sameSession, SHELL_OPTS, waitForOutput } from './_helpers.js'
+import { inputFrame, outputOf, sameSession, SHELL_OPTS, waitForOutput, registeredRepo } from './_helpers.js'
 
 // Slow enough to drop the connection in the middle; the marker is quoted so its echo differs.
 const SCRIPT = 'i=0; while [ $i -lt 4000 ]; do echo line-$i; i=$((i+1)); [ $((i%200)) -eq 0 ] && sleep 0.05; done; echo END-OF""-RUN\n'
@@ -12,7 +12,7 @@ for (const encoding of ['json', 'binary'] as const) {
     const server = await startServer(t, { terminals: SHELL_OPTS })
     const first = await TestClient.paired(t, server)
     await first.call('set_pty_encoding', { encoding })
-    const { pty_id: id } = await first.call('spawn_pty', { cwd: t.testdir() })
+    const { pty_id: id } = await first.call('spawn_pty', { cwd: await registeredRepo(t, first) })
     first.sendBinary(inputFrame(id, SCRIPT))
     await waitForOutput(first, id, s => s.includes('line-300\r\n'))
     first.ws.terminate() // mid-output: the loop is still printing
@@ -46,7 +46,7 @@ for (const encoding of ['json', 'binary'] as const) {
 t.test('replay is bounded by the scrollback; since older than it gets what is kept', async t => {
   const server = await startServer(t, { terminals: { ...SHELL_OPTS, scrollbackBytes: 4096 } })
   const c = await TestClient.paired(t, server)
-  const { pty_id: id } = await c.call('spawn_pty', { cwd: t.testdir() })
+  const { pty_id: id } = await c.call('spawn_pty', { cwd: await registeredRepo(t, c) })
   c.sendBinary(inputFrame(id, 'i=0; while [ $i -lt 2000 ]; do echo l-$i; i=$((i+1)); done; echo DO""NE\n'))
   await waitForOutput(c, id, s => s.includes('DONE\r\n'))
   const total = outputOf(c.frames, id)
