@@ -97,6 +97,17 @@ program.command('qr')
     out(cs)
   }))
 
+program.command('rotate-certificate')
+  .description('replace the TLS key and certificate (a running server switches within a second); every client must then re-pin the new fingerprint')
+  .action(() => withAdmin(async admin => {
+    const r = await admin.rotateCertificate()
+    if (globals().json) { out(JSON.stringify({ fingerprint: r.fingerprint, previous_fingerprint: r.previous, not_after: r.notAfter.toISOString() })); return }
+    out('TLS certificate rotated. Clients pinned the old fingerprint and will refuse this server until')
+    out('they are paired again (Claudette: remove the server and add it again; claudette CLI: `forget`, then `pair`).\n')
+    out(`Previous fingerprint: ${r.previous}`)
+    out(`New fingerprint:      ${r.fingerprint}`)
+  }))
+
 program.command('regenerate-token')
   .description('replace the pairing token and revoke every paired device')
   .action(() => withAdmin(async admin => {

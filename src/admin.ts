@@ -9,6 +9,7 @@ import { DeviceSessions } from './plugins/auth/sessions.js'
 import type { DeviceSessionInfo } from './plugins/auth/types.js'
 import { repoAdmin, type RepoAdmin } from './plugins/repos/admin.js'
 import { CONFIG_FILE, DB_FILE, configFile, loadOrCreateConfig, openStore } from './plugins/store/index.js'
+import { rotateTlsIdentity } from './plugins/tls/index.js'
 import type { ServerConfig } from './plugins/store/types.js'
 
 export interface Admin {
@@ -19,6 +20,11 @@ export interface Admin {
   connectionString (): Promise<string>
   /** New pairing token; every device session is revoked. */
   regenerateToken (): Promise<{ connectionString: string, revoked: number }>
+  /**
+   * New TLS key and certificate (written atomically; a running server switches within a
+   * second). Clients must re-pin the new fingerprint; device sessions stay valid.
+   */
+  rotateCertificate (): Promise<{ fingerprint: string, previous: string, notAfter: Date }>
   /** Saves explicitly given run settings to server.toml. */
   updateServer (patch: Partial<ServerConfig['server']>): Promise<ServerConfig>
   readonly sessions: {
@@ -46,6 +52,10 @@ export async function openAdmin (opts: { home?: string, config?: string, connect
     configFile: cf.file,
     config: () => cf.read(),
     connectionString: async () => connectionString(await cf.read()),
+    async rotateCertificate () {
+      const { previous, current } = await rotateTlsIdentity(home)
+      return { fingerprint: current.fingerprint, previous: previous.fingerprint, notAfter: current.notAfter }
+    },
     async regenerateToken () {
       const c = await cf.read()
       c.auth.pairing_token = newToken()

@@ -21,6 +21,7 @@ import mdnsPlugin, { mdnsPluginOptions } from './plugins/mdns/index.js'
 import reposPlugin from './plugins/repos/index.js'
 import storePlugin, { CONFIG_FILE, configFile, loadOrCreateConfig } from './plugins/store/index.js'
 import tlsPlugin, { loadOrCreateTlsIdentity } from './plugins/tls/index.js'
+import { TLS } from './plugins/tls/types.js'
 import terminalsPlugin from './plugins/terminals/index.js'
 import agentsPlugin from './plugins/agents/index.js'
 import { ServerOptions, type ServerOptionsInput } from './server-options.js'
@@ -101,6 +102,8 @@ export async function createServer (input: ServerOptionsInput = {}): Promise<Cla
     } as never,
   })
   await app.register(tlsPlugin, { identity })
+  // `rotate-certificate` while running: server_info and server.fingerprint follow.
+  resolve(di, TLS.Watcher).onDidRotate(next => { facts.fingerprint = next.fingerprint })
   await app.register(storePlugin, { home, config: cf })
   await app.register(authPlugin, (opts.auth ?? {}) as object)
   // Feature plugins, in dependency order (each validates its own options section).
@@ -136,7 +139,7 @@ export async function createServer (input: ServerOptionsInput = {}): Promise<Cla
     home,
     version: VERSION,
     bind,
-    fingerprint: identity.fingerprint,
+    get fingerprint () { return facts.fingerprint },
     get name () { return facts.name },
     get port () { return port() },
     get connectionString () {

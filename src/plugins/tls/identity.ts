@@ -1,7 +1,7 @@
 import { X509Certificate, createHash, createPrivateKey, generateKeyPair, randomBytes } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
+import { open, readFile, rename, rm } from 'node:fs/promises'
 import { hostname as osHostname } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { promisify } from 'node:util'
 import forge from 'node-forge'
 import { writeFileAtomic } from '../../core/files.js'
@@ -12,6 +12,8 @@ export const KEY_FILE = 'key.pem'
 export const CERT_FILE = 'cert.pem'
 /** Long enough to never bother a home user, short enough to be a real expiry (the reference uses year 4096). */
 export const CERT_VALIDITY_YEARS = 5
+/** Suffix of a staged identity during rotation (`key.pem.next`, `cert.pem.next`). */
+const STAGED = '.next'
 
 const generateKeyPairAsync = promisify(generateKeyPair)
 
@@ -26,8 +28,14 @@ export const fingerprintOf = (certPem: string): string =>
 export async function loadOrCreateTlsIdentity (dir: string, host = osHostname()): Promise<TlsIdentity> {
   const keyFile = join(dir, KEY_FILE)
   const certFile = join(dir, CERT_FILE)
+  await finishInterruptedRotation(keyFile, certFile)
   const [keyPem, certPem] = await Promise.all([readOptional(keyFile), readOptional(certFile)])
   if (keyPem === null && certPem === null) return createIdentity(keyFile, certFile, host)
+  return parseIdentity(keyFile, certFile, keyPem, certPem)
+}
+
+/** Checks that the two PEM texts parse and belong together. */
+export function parseIdentity (keyFile: string, certFile: string, keyPem: string | null, certPem: string | null): TlsIdentity {
   if (keyPem === null) throw new TlsIdentityError(keyFile, `missing, but ${CERT_FILE} exists; restore the key or remove both files to create a new identity (clients will need to re-pair)`)
   if (certPem === null) throw new TlsIdentityError(certFile, `missing, but ${KEY_FILE} exists; restore the certificate or remove both files to create a new identity (clients will need to re-pair)`)
 
@@ -58,6 +66,57 @@ async function readOptional (file: string): Promise<string | null> {
 }
 
 async function createIdentity (keyFile: string, certFile: string, host: string): Promise<TlsIdentity> {
+  const { keyPem, certPem, notAfter } = await generateIdentity(host)
+  // Key first: a crash between the two writes leaves a key without a certificate, which the
+  // next start reports instead of silently replacing.
+  await writeFileAtomic(keyFile, keyPem, 0o600)
+  await writeFileAtomic(certFile, certPem, 0o644)
+  return { keyPem, certPem, keyFile, certFile, fingerprint: fingerprintOf(certPem), notAfter, created: true }
+}
+
+/**
+ * Replaces the identity with a new key and certificate (`rotate-certificate`). Both are first
+ * written completely as `key.pem.next`/`cert.pem.next`, then renamed over the old ones; a
+ * crash between the two renames is finished by the next load, so the pair never ends up
+ * mismatched. A running server picks the new identity up by watching the files.
+ */
+export async function rotateTlsIdentity (dir: string, host = osHostname()): Promise<{ previous: TlsIdentity, current: TlsIdentity }> {
+  const previous = await loadOrCreateTlsIdentity(dir, host)
+  const { keyPem, certPem, notAfter } = await generateIdentity(host)
+  await writeFileAtomic(previous.keyFile + STAGED, keyPem, 0o600)
+  await writeFileAtomic(previous.certFile + STAGED, certPem, 0o644)
+  await commitStaged(previous.keyFile, previous.certFile)
+  return {
+    previous,
+    current: { keyPem, certPem, keyFile: previous.keyFile, certFile: previous.certFile, fingerprint: fingerprintOf(certPem), notAfter, created: true },
+  }
+}
+
+async function commitStaged (keyFile: string, certFile: string): Promise<void> {
+  await rename(keyFile + STAGED, keyFile)
+  await rename(certFile + STAGED, certFile)
+  try {
+    const dh = await open(dirname(keyFile), 'r')
+    try { await dh.sync() } finally { await dh.close() }
+  } catch { /* directory fsync is not supported everywhere */ }
+}
+
+/**
+ * Completes or discards a rotation a crash interrupted: a staged certificate means both
+ * staged files were complete (they are written key first), so the rotation rolls forward;
+ * a staged key alone was never committed and is removed.
+ */
+async function finishInterruptedRotation (keyFile: string, certFile: string): Promise<void> {
+  const [key, cert] = await Promise.all([readOptional(keyFile + STAGED), readOptional(certFile + STAGED)])
+  if (cert !== null) {
+    if (key !== null) await rename(keyFile + STAGED, keyFile)
+    await rename(certFile + STAGED, certFile)
+  } else if (key !== null) {
+    await rm(keyFile + STAGED, { force: true })
+  }
+}
+
+async function generateIdentity (host: string): Promise<{ keyPem: string, certPem: string, notAfter: Date }> {
   // The key is generated natively (fast); node-forge only builds and signs the certificate,
   // since node:crypto cannot issue X.509 certificates.
   const { privateKey, publicKey } = await generateKeyPairAsync('rsa', { modulusLength: 2048 })
@@ -92,15 +151,5 @@ async function createIdentity (keyFile: string, certFile: string, host: string):
   ])
   cert.sign(forge.pki.privateKeyFromPem(pkcs1), forge.md.sha256.create())
   const certPem = forge.pki.certificateToPem(cert)
-
-  // Key first: a crash between the two writes leaves a key without a certificate, which the
-  // next start reports instead of silently replacing.
-  await writeFileAtomic(keyFile, keyPem, 0o600)
-  await writeFileAtomic(certFile, certPem, 0o644)
-  return {
-    keyPem, certPem, keyFile, certFile,
-    fingerprint: fingerprintOf(certPem),
-    notAfter: cert.validity.notAfter,
-    created: true,
-  }
+  return { keyPem, certPem, notAfter: cert.validity.notAfter }
 }

@@ -1,4 +1,5 @@
 import { token } from '../../core/tokens.js'
+import type { TlsIdentityWatcher } from './watcher.js'
 
 /** The server's TLS identity: a self-signed certificate and its key, pinned by clients. */
 export interface TlsIdentity {
@@ -14,5 +15,8 @@ export interface TlsIdentity {
 }
 
 export const TLS = {
+  /** The current identity; updated in place when the certificate is rotated. */
   Identity: token<TlsIdentity>('TlsIdentity'),
+  /** Fires onDidRotate after `rotate-certificate` took effect in the running server. */
+  Watcher: token<TlsIdentityWatcher>('TlsIdentityWatcher'),
 } as const
