@@ -71,7 +71,7 @@ export interface Rig {
 const ip = (...args: string[]): void => { execFileSync('ip', args, { stdio: 'pipe' }) }
 
 /** Creates two joined namespaces for this test; removed on teardown (also on failure). */
-export async function createRig (t: Test, opts: { third?: boolean } = {}): Promise<Rig> {
+export async function createRig (t: Pick<Test, 'teardown'>, opts: { third?: boolean } = {}): Promise<Rig> {
   const id = `${process.pid}x${++counter}`
   const a: Side = { ns: `cla${id}`, iface: 'vA', address: '10.99.0.1' }
   const b: Side = { ns: `clb${id}`, iface: 'vB', address: '10.99.0.2' }

@@ -78,6 +78,7 @@ export class MdnsAdvertiser implements Disposable {
   #responder: Responder | null = null
   #service: CiaoService | null = null
   #starting: Promise<void> | null = null
+  #ciao: Promise<typeof import('@homebridge/ciao')> | null = null
   #stopping: Promise<void> | null = null
   readonly #log: FastifyBaseLogger
 
@@ -91,6 +92,15 @@ export class MdnsAdvertiser implements Disposable {
   }
 
   status (): MdnsStatus { return this.#status }
+
+  /**
+   * Loads the mDNS library. Called at registration so that loading it is not on the path from
+   * listen() to the first announcement; a server with mDNS off never loads it.
+   */
+  prepare (): Promise<typeof import('@homebridge/ciao')> {
+    this.#ciao ??= import('@homebridge/ciao')
+    return this.#ciao
+  }
 
   /**
    * Starts advertising `port`. `bindAddress` is where the server listens: loopback is not
@@ -123,8 +133,7 @@ export class MdnsAdvertiser implements Disposable {
     const host = this.opts.hostname ?? shortHostname()
     const name = instanceName(this.facts.name, host)
     const txt = txtRecord(this.facts, this.identity.fingerprint, this.opts.includeVersion)
-    // Loaded on demand: a server with mDNS off never loads the library or opens a socket.
-    const ciao = await import('@homebridge/ciao')
+    const ciao = await this.prepare()
     if (this.#stopping) return
     let responder: Responder
     try {

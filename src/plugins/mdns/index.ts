@@ -16,6 +16,7 @@ const mdnsPlugin: FastifyPluginAsync<Partial<MdnsOptions>> = async (app, raw) =>
   app.di.registerInstance(MDNS_OPTIONS, opts)
   app.di.registerSingleton(MDNS.Advertiser, MdnsAdvertiser)
   const advertiser = resolve(app.di, MDNS.Advertiser)
+  await advertiser.prepare()
   app.addHook('onListen', async function () {
     const addr = app.server.address()
     if (addr === null || typeof addr !== 'object') return

@@ -1,5 +1,5 @@
 // A server that listens on loopback only is not advertised (nobody else could connect), and
-// closing it is clean. Host-safe: the plugin stops before loading the mDNS library.
+// closing it is clean. Host-safe: the library is loaded but no responder or socket is created.
 import t from 'tap'
 import { resolve } from '../../../src/core/tokens.js'
 import { MDNS } from '../../../src/plugins/mdns/index.js'
