@@ -66,6 +66,8 @@ export class AuthService implements Authenticator, Disposable {
     let rec = this.#ips.get(info.remoteAddress)
     if (!rec) {
       if (this.#ips.size >= MAX_TRACKED_IPS) this.#prune(now)
+      // Still full (a flood from very many addresses): forget the oldest record, bounding memory.
+      if (this.#ips.size >= MAX_TRACKED_IPS) this.#ips.delete(this.#ips.keys().next().value!)
       rec = { failures: [], lockedUntil: 0 }
       this.#ips.set(info.remoteAddress, rec)
     }
