@@ -11,7 +11,6 @@ const Opt = <T extends TSchema>(t: T) => Type.Optional(Type.Union([t, Type.Null(
 const Id = Type.String({ maxLength: 200 })
 const ChatId = { chat_session_id: Type.Optional(Id), session_id: Type.Optional(Id) }
 const chatId = (p: { chat_session_id?: string, session_id?: string }): string => p.chat_session_id ?? p.session_id ?? ''
-const Content = Type.String({ maxLength: 4 * 1024 * 1024 })
 
 export const DEFAULT_SNAPSHOT_LIMIT = 50
 export const MAX_SNAPSHOT_LIMIT = 200
@@ -78,7 +77,7 @@ export function agentMethods (registry: AgentRegistry, opts: AgentsOptions, prov
       name: 'send_chat_message',
       params: Type.Object({
         ...ChatId,
-        content: Content,
+        content: Type.String({ default: '', maxLength: 4 * 1024 * 1024 }),
         permission_level: Opt(Type.String({ maxLength: 64 })),
         model: Opt(Type.String({ maxLength: 200 })),
         fast_mode: Opt(Type.Boolean()),

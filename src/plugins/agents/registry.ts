@@ -107,6 +107,7 @@ export class AgentRegistry implements Disposable {
   readonly #live = new Map<string, LiveAgent>()
   readonly #streams = new Map<string, Stream>()
   readonly #lastSettings = new Map<string, TurnSettings>()
+  readonly #starting = new Set<Promise<AgentSession>>()
   readonly #log: FastifyBaseLogger
   #disposed = false
 
@@ -251,7 +252,7 @@ export class AgentRegistry implements Disposable {
       let session: AgentSession
       try {
         const repo: Repository | null = await this.dir.getRepository(ws.repository_id).catch(() => null)
-        session = await provider.start({
+        const starting = provider.start({
           cwd,
           workspaceId: ws.id,
           chatSessionId,
@@ -268,13 +269,16 @@ export class AgentRegistry implements Disposable {
           ...(repo?.custom_instructions ? { customInstructions: repo.custom_instructions } : {}),
           env: await this.dir.workspaceEnv(ws.id).catch(() => ({})),
         })
+        this.#starting.add(starting)
+        try { session = await starting } finally { this.#starting.delete(starting) }
       } catch (err) {
         if (this.#live.get(chatSessionId) === agent) this.#live.delete(chatSessionId)
         agent.running = false
         this.#endTurnBuffer(chatSessionId)
         throw err
       }
-      if (this.#disposed || agent.detached) { await session.dispose(); return }
+      // Stopped, reset or closed while it was starting: it never becomes the session's agent.
+      if (this.#disposed || agent.detached || this.#live.get(chatSessionId) !== agent) { await session.dispose(); return }
       agent.session = session
       agent.subscription = session.onEvent(ev => this.#enqueue(agent!, ev))
       if (!resume) this.store.setAgentSessionId(chatSessionId, agentSessionId)
@@ -645,10 +649,14 @@ export class AgentRegistry implements Disposable {
     this.#disposed = true
     const agents = [...this.#live.values()]
     this.#live.clear()
-    await Promise.all(agents.map(async a => {
-      a.detached = true
-      await a.session?.dispose()
-    }))
+    await Promise.all([
+      ...agents.map(async a => {
+        a.detached = true
+        await a.session?.dispose()
+      }),
+      // Processes still starting are stopped as soon as they run.
+      ...[...this.#starting].map(async p => { const session = await p.catch(() => null); await session?.dispose() }),
+    ])
   }
 }
 
