@@ -46,3 +46,16 @@ t.test('a stalled TLS handshake is aborted after tlsHandshakeTimeoutMs', async t
   t.ok(elapsed >= 350 && elapsed < 3000, `aborted after ${elapsed} ms`)
   logs.check(t)
 })
+
+t.test('auth timeouts count toward the per-address limit', async t => {
+  const { server, logs } = await startSecureServer(t, { authTimeoutMs: 200, auth: { maxFailuresPerIp: 2, lockoutMs: 60_000 } })
+  for (let i = 0; i < 2; i++) {
+    const idle = await connectFrom(t, server, '127.0.0.9')
+    t.same(await idle.closed, { code: 1008, reason: 'authentication timeout' })
+  }
+  const next = await connectFrom(t, server, '127.0.0.9')
+  t.same(await next.closed, { code: 1013, reason: 'too many failed attempts; try again later' }, 'two idle sockets lock the address out')
+  const other = await connectFrom(t, server)
+  t.equal(other.ws.readyState, other.ws.OPEN, 'other addresses are unaffected')
+  logs.check(t)
+})

@@ -192,8 +192,11 @@ export const rpcEndpoint: FastifyPluginAsync<EndpointOptions> = async (app: Fast
     hub.add(conn)
     log.debug({ remoteAddress }, 'connection opened')
     const authTimer = setTimeout(() => {
-      log.info({ remoteAddress }, 'closing connection that did not authenticate in time')
+      // Debug, not info: idle sockets are cheap to open, and the lockout they lead to is logged once.
+      log.debug({ remoteAddress }, 'closing connection that did not authenticate in time')
       conn.close(CloseCode.PolicyViolation, 'authentication timeout')
+      // Holding a socket open without authenticating counts as a failed attempt (slowloris).
+      authenticator.recordFailure(info)
     }, opts.authTimeoutMs).unref()
 
     let attempts = 0
