@@ -33,8 +33,6 @@ export function gitEnv (extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   }
 }
 
-/** The identity used when the server itself commits (works without a global git identity). */
-export const SERVER_IDENTITY = ['-c', 'user.name=claudette-server', '-c', 'user.email=claudette-server@localhost'] as const
 
 const DEFAULT_TIMEOUT_MS = 60_000
 const DEFAULT_MAX_BUFFER = 64 * 1024 * 1024

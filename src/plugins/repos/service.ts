@@ -64,6 +64,21 @@ const isDir = async (p: string): Promise<boolean> => {
 }
 
 const MAX_SETUP_OUTPUT = 1024 * 1024
+/** Checking out or removing a large worktree can take a while. */
+const CHECKOUT_TIMEOUT_MS = 10 * 60_000
+/** git processes load_initial_data runs at once. */
+const INITIAL_DATA_CONCURRENCY = 8
+
+/** Promise.all with at most `limit` calls in flight. */
+async function mapLimit<T, R> (items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length)
+  let next = 0
+  const worker = async (): Promise<void> => {
+    while (next < items.length) { const i = next++; out[i] = await fn(items[i]!) }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
+  return out
+}
 type ArchiveHook = (workspace: Workspace) => void | Promise<void>
 type Contributor = () => Promise<Partial<InitialData>> | Partial<InitialData>
 
@@ -164,7 +179,7 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
 
   async loadInitialData (): Promise<InitialData> {
     const repositories = await this.listRepositories()
-    const workspaces = await Promise.all(this.#rows().map(async r => {
+    const workspaces = await mapLimit(this.#rows(), INITIAL_DATA_CONCURRENCY, async r => {
       const w = toWorkspace(r)
       if (w.status === 'Active' && w.worktree_path && await isDir(w.worktree_path)) {
         try {
@@ -172,12 +187,11 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
         } catch { w.branch_name = '(detached)' }
       }
       return w
-    }))
+    })
     const default_branches: Record<string, string> = {}
-    await Promise.all(repositories.filter(r => r.path_valid).map(async r => {
-      const b = await detectDefaultBranch(r.path, { baseBranch: r.base_branch, defaultRemote: r.default_remote })
-      if (b) default_branches[r.id] = b
-    }))
+    const valid = repositories.filter(r => r.path_valid)
+    const branches = await mapLimit(valid, INITIAL_DATA_CONCURRENCY, r => detectDefaultBranch(r.path, { baseBranch: r.base_branch, defaultRemote: r.default_remote }))
+    valid.forEach((r, i) => { const b = branches[i]; if (b) default_branches[r.id] = b })
     const data: InitialData = { default_branches, last_messages: [], repositories, workspaces, worktree_base_dir: this.opts.worktreeBaseDir }
     for (const fn of [...this.#contributors]) {
       try {
@@ -242,7 +256,7 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
 
     await mkdir(dirname(path), { recursive: true, mode: 0o700 })
     try {
-      await git(['worktree', 'add', '--no-track', '-b', branch, '--', path, base], { cwd: repo.path })
+      await git(['worktree', 'add', '--no-track', '-b', branch, '--', path, base], { cwd: repo.path, timeoutMs: CHECKOUT_TIMEOUT_MS })
       return this.#insertWorkspace(repo, name, branch, path, inputs)
     } catch (err) {
       await this.#rollbackCreate(repo.path, path, branch)
@@ -331,7 +345,7 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
       const path = cur.worktree_path
       if (path && existsSync(path)) {
         try {
-          await git(['worktree', 'remove', '--force', '--', path], { cwd: repo.path })
+          await git(['worktree', 'remove', '--force', '--', path], { cwd: repo.path, timeoutMs: CHECKOUT_TIMEOUT_MS })
         } catch (err) {
           // Not (or no longer) a registered worktree: remove the directory only if it is ours.
           if (!isInside(this.opts.worktreeBaseDir, path)) throw err
@@ -363,7 +377,7 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
       if (existsSync(path)) throw new WorkspaceExistsError(`Worktree path already exists: ${path}`)
       await mkdir(dirname(path), { recursive: true, mode: 0o700 })
       try {
-        await git(['worktree', 'add', '--', path, branch], { cwd: repo.path })
+        await git(['worktree', 'add', '--', path, branch], { cwd: repo.path, timeoutMs: CHECKOUT_TIMEOUT_MS })
         this.#db.prepare('UPDATE workspaces SET status = \'Active\', worktree_path = ? WHERE id = ?').run(path, id)
       } catch (err) {
         try { await git(['worktree', 'remove', '--force', '--', path], { cwd: repo.path }) } catch { /* not created */ }
@@ -423,7 +437,8 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
 
   async loadFileDiff (p: { worktree_path: string, file_path: string, merge_base: string, diff_layer?: string | null }): Promise<FileDiff> {
     const { path, row } = await this.#worktreeFromClient(p.worktree_path)
-    await resolveInsideRoot(path, p.file_path)
+    const real = await resolveInsideRoot(path, p.file_path)
+    if (await isDir(real)) throw new PathNotAllowedError('Invalid file path: is a directory')
     const rel = normalize(p.file_path).replace(/\/+$/, '')
     const layer = p.diff_layer ?? null
     let base = p.merge_base

@@ -267,6 +267,12 @@ export interface WorkspaceDirectory {
   readonly onDidChangeWorkspace: Event<Workspace>
 }
 
+/**
+ * `git -c` arguments that give a commit an author when the host has no git identity configured
+ * (the agents plugin's checkpoint commits). Put them before the git subcommand.
+ */
+export const GIT_SERVER_IDENTITY: readonly string[] = ['-c', 'user.name=claudette-server', '-c', 'user.email=claudette-server@localhost']
+
 export const REPOS = {
   Directory: token<WorkspaceDirectory>('WorkspaceDirectory'),
   Provider: token<RepoProvider>('RepoProvider'),

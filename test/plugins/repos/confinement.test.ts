@@ -43,6 +43,8 @@ t.test('load_file_diff refuses every escape and reads nothing outside the worksp
     ['escape.txt', 'Invalid file path: resolves outside the workspace'],
     ['etc/passwd', 'Invalid file path: resolves outside the workspace'],
     ['', 'Invalid file path: empty path'],
+    ['src', 'Invalid file path: is a directory'],
+    ['.', 'Invalid file path: is a directory'],
   ]
   for (const [file_path, msg] of fileCases) {
     for (const diff_layer of ['untracked', 'committed', null]) {
