@@ -6,8 +6,8 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import {
   AppError, ClaudetteClient, formatHostPort, normalizeFingerprint, pair, parseDetachKey,
   probeServer, runTerminal, TrustStore, VERSION, type ServerStatus, type TrustedServer,
-} from '../src/index.js'
-import { browseNearby, type NearbyServer } from '../src/client/nearby.js'
+} from '../src/client/index.js'
+import type { NearbyServer } from '../src/client/nearby.js'
 
 const EXIT_OK = 0
 const EXIT_RUNTIME = 1
@@ -150,6 +150,8 @@ program.command('nearby')
   .option('--interface <if>', 'browse on this network interface only')
   .action(async (o: { json?: boolean, timeout: number, interface?: string }) => {
     const store = await openStore()
+    // Loaded on demand: the mDNS stack is not needed by the other commands.
+    const { browseNearby } = await import('../src/client/nearby.js')
     const found = await browseNearby({ timeoutMs: o.timeout * 1000, interface: o.interface })
     const paired = (n: NearbyServer): TrustedServer | undefined => n.fingerprintPrefix.length >= 16
       ? store.list().find(s => s.fingerprint.startsWith(n.fingerprintPrefix))

@@ -19,3 +19,6 @@ export { openSocket, type OpenSocketOptions, type OpenedSocket } from './transpo
 export { TRUST_FILE, TrustStore, redactServer, resolveClientHome, type TrustedServer, type TrustedServerInfo } from './trust-store.js'
 export { probeServer, type ServerStatus } from './status.js'
 export { DEFAULT_DETACH_KEY, exitCodeOf, parseDetachKey, runTerminal, type TerminalOptions, type TerminalOutcome } from './terminal.js'
+// For the CLI, which loads only the client half of the package (fast start-up).
+export { AppError } from '../core/errors.js'
+export { VERSION } from '../core/version.js'
