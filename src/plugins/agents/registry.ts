@@ -201,9 +201,10 @@ export class AgentRegistry implements Disposable {
     if (agent.queue.length >= this.opts.maxQueueDepth) throw new AgentQueueFullError(agent.queue.length)
     const last = agent.queue.at(-1)?.settings ?? this.#lastSettings.get(chatSessionId)!
     agent.queue.push({ prompt: content, content, userMessageId: null, settings: last })
+    const depth = agent.queue.length
     // Nothing running: the queued message goes now (the reference waited for a result that never came).
     if (!agent.running) this.#next(agent)
-    return { queue_depth: agent.queue.length, queued: true }
+    return { queue_depth: depth, queued: true }
   }
 
   async #dispatch (chatSessionId: string, ws: Workspace, q: Queued): Promise<void> {

@@ -62,3 +62,11 @@ t.test('reset_agent_session: always null; the next turn starts a new conversatio
   t.notOk(starts[1]!.argv.includes('--resume'))
   t.not(starts[1]!.argv[starts[1]!.argv.indexOf('--session-id') + 1], before)
 })
+
+t.test('steer while the agent is idle runs the message at once', async t => {
+  const { client, chatId } = await agentWorld(t)
+  await turn(client, chatId, 'first')
+  const from = client.frames.length
+  t.same(await client.call('steer_queued_chat_message', { chat_session_id: chatId, content: 'steered' }), { queue_depth: 1, queued: true })
+  t.equal((await waitResult(client, chatId, from)).event.Stream.result, 'Echo: steered')
+})
