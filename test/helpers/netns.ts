@@ -61,6 +61,8 @@ export interface Rig {
   readonly b: Side
   /** With `{ third: true }`: a namespace joined to A only, by a second veth pair (A's end: `vA2`, 10.98.0.1). */
   readonly c: Side
+  /** With `{ bare: true }`: a namespace with loopback only (no other interface, no multicast route). */
+  readonly d: Side
   /** Spawns a process inside a namespace (optionally with its own UTS namespace and host name). */
   spawn (side: Side, argv: string[], opts?: { hostname?: string, env?: NodeJS.ProcessEnv }): ChildProcess
   /** Starts avahi-daemon (with its own dbus) inside a namespace; returns the env avahi-* tools need. */
@@ -71,12 +73,13 @@ export interface Rig {
 const ip = (...args: string[]): void => { execFileSync('ip', args, { stdio: 'pipe' }) }
 
 /** Creates two joined namespaces for this test; removed on teardown (also on failure). */
-export async function createRig (t: Pick<Test, 'teardown'>, opts: { third?: boolean } = {}): Promise<Rig> {
+export async function createRig (t: Pick<Test, 'teardown'>, opts: { third?: boolean, bare?: boolean } = {}): Promise<Rig> {
   const id = `${process.pid}x${++counter}`
   const a: Side = { ns: `cla${id}`, iface: 'vA', address: '10.99.0.1' }
   const b: Side = { ns: `clb${id}`, iface: 'vB', address: '10.99.0.2' }
   const c: Side = { ns: `clc${id}`, iface: 'vC', address: '10.98.0.3' }
-  const sides = opts.third ? [a, b, c] : [a, b]
+  const d: Side = { ns: `cld${id}`, iface: 'lo', address: '127.0.0.1' }
+  const sides = [a, b, ...(opts.third ? [c] : []), ...(opts.bare ? [d] : [])]
   const base = join(tmpdir(), `claudette-netns-${id}`)
   mkdirSync(base, { recursive: true })
   const children = new Set<ChildProcess>()
@@ -111,7 +114,8 @@ export async function createRig (t: Pick<Test, 'teardown'>, opts: { third?: bool
       ip('netns', 'exec', a.ns, 'ip', 'addr', 'add', '10.98.0.1/24', 'dev', 'vA2')
       ip('netns', 'exec', a.ns, 'ip', 'link', 'set', 'vA2', 'multicast', 'on', 'up')
     }
-    for (const side of sides) {
+    if (opts.bare) ip('netns', 'exec', d.ns, 'ip', 'link', 'set', 'lo', 'up')
+    for (const side of [a, b, ...(opts.third ? [c] : [])]) {
       ip('netns', 'exec', side.ns, 'ip', 'link', 'set', 'lo', 'up')
       ip('netns', 'exec', side.ns, 'ip', 'addr', 'add', `${side.address}/24`, 'dev', side.iface)
       ip('netns', 'exec', side.ns, 'ip', 'link', 'set', side.iface, 'multicast', 'on', 'up')
@@ -152,7 +156,7 @@ export async function createRig (t: Pick<Test, 'teardown'>, opts: { third?: bool
     throw new Error(`avahi-daemon did not start in ${side.ns}: ${existsSync(log) ? readFileSync(log, 'utf8') : '(no log)'}`)
   }
 
-  return { a, b, c, spawn: spawnIn, avahi, down }
+  return { a, b, c, d, spawn: spawnIn, avahi, down }
 }
 
 /** Collects a child's output line by line and waits for a line matching a predicate. */

@@ -23,3 +23,24 @@ t.test('an unknown --mdns-interface is logged; the server keeps serving', { skip
   const [code] = await once(child, 'exit') as [number | null]
   t.equal(code, 0, 'and closes cleanly')
 })
+
+t.test('no interface but loopback: logged, the server keeps serving; browsing finds nothing and does not crash', { skip: skip ?? false }, async t => {
+  const rig = await createRig(t, { bare: true })
+  const child = rig.spawn(rig.d, [NODE, 'test/plugins/mdns/fixtures/serve.mjs', JSON.stringify({ name: 'Alone' })])
+  const out = new Lines(child.stdout!)
+  const err = new Lines(child.stderr!)
+  await out.wait(l => json(l)?.event === 'listening', 30_000, 'listening')
+  const failed = json(await err.wait(l => json(l)?.msg === 'mdns advertisement failed; the server keeps running without it', 15_000, 'failure log'))!
+  t.match((failed.err as { message: string }).message, /no network interface/, (failed.err as { message: string }).message)
+  t.equal(child.exitCode, null, 'the server is still running')
+
+  // No multicast route here: sending may fail; browsing still ends normally with an empty list.
+  const browser = rig.spawn(rig.d, [NODE, 'test/plugins/mdns/fixtures/browse.mjs', 'once', '1500'])
+  const result = json(await new Lines(browser.stdout!).wait(l => json(l)?.event === 'result', 20_000, 'browse result'))!
+  t.same(result.servers, [], 'nothing found')
+  const [code] = await (browser.exitCode !== null ? Promise.resolve([browser.exitCode]) : once(browser, 'exit')) as [number | null]
+  t.equal(code, 0, 'the browser exits normally')
+  child.kill('SIGTERM')
+  const [serverCode] = await once(child, 'exit') as [number | null]
+  t.equal(serverCode, 0, 'the server closes cleanly')
+})
