@@ -4,42 +4,14 @@
 // reattach with scrollback, and get the remote shell's exit code.
 import { execFileSync, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { createServer as createTcpServer, connect, type Socket } from 'node:net'
 import t from 'tap'
 import { ClaudetteClient, pair, TrustStore } from '../../src/index.js'
 import { CLIENT_BIN } from '../helpers/cli.js'
-import { pairingToken, startServer, tempHome, type TestContext } from '../helpers/server.js'
+import { pairingToken, startServer, tempHome } from '../helpers/server.js'
+import { tcpRelay } from './relay.js'
 
 const hasTmux = spawnSync('tmux', ['-V']).status === 0
 const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
-
-/** A TCP relay whose links can be cut, and which can refuse connections for a while. */
-async function tcpRelay (t: TestContext, targetPort: number) {
-  const links = new Set<Socket>()
-  let down = false
-  let accepted = 0
-  const server = createTcpServer(sock => {
-    if (down) { sock.destroy(); return }
-    accepted++
-    const up = connect(targetPort, '127.0.0.1')
-    links.add(sock); links.add(up)
-    sock.pipe(up); up.pipe(sock)
-    const end = (): void => { sock.destroy(); up.destroy(); links.delete(sock); links.delete(up) }
-    sock.on('error', end); up.on('error', end); sock.on('close', end); up.on('close', end)
-  })
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => { for (const s of links) s.destroy(); return new Promise<void>(resolve => server.close(() => resolve())) })
-  return {
-    port: (server.address() as { port: number }).port,
-    get accepted () { return accepted },
-    /** Cuts every link (RST) and refuses new ones for `ms`. */
-    drop (ms: number): void {
-      down = true
-      for (const s of links) s.resetAndDestroy()
-      setTimeout(() => { down = false }, ms).unref()
-    },
-  }
-}
 
 function tmux (sock: string) {
   const run = (...args: string[]): string => execFileSync('tmux', ['-L', sock, '-f', '/dev/null', ...args], { encoding: 'utf8' })
