@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { readdirSync, readFileSync } from 'node:fs'
+import { readdirSync, readFileSync, writeSync } from 'node:fs'
 import { constants } from 'node:os'
 import * as pty from 'node-pty'
 import { Emitter } from '../../core/lifecycle.js'
@@ -120,7 +120,19 @@ class NodePtySession implements TerminalSession {
 
   write (data: Uint8Array | string): void {
     if (this.#exited) return
-    this.proc.write(typeof data === 'string' ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength) as never)
+    let buf = typeof data === 'string' ? Buffer.from(data) : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
+    // Keystrokes go straight to the (non-blocking) master fd: node-pty's own write path is an
+    // fs.write on the thread pool, a round trip that shows in echo latency on a busy machine.
+    // Whatever does not fit, or anything while node-pty still has a queue, keeps its order there.
+    const internals = this.proc as unknown as { fd?: number, _writeStream?: { _writeQueue?: unknown[] } }
+    if (typeof internals.fd === 'number' && internals._writeStream?._writeQueue?.length === 0) {
+      try {
+        const n = writeSync(internals.fd, buf)
+        if (n === buf.length) return
+        buf = buf.subarray(n)
+      } catch { /* EAGAIN and friends: the queued path retries */ }
+    }
+    this.proc.write(buf as never)
   }
 
   resize (cols: number, rows: number): void {

@@ -1,0 +1,357 @@
+// Terminal benchmark: claudette-server (binary fast path and JSON encoding) against OpenSSH
+// and against the local node-pty limit, in ONE run on this machine, over 127.0.0.1 only.
+//
+//   npm run bench:terminals            (= node --import @tapjs/typescript/import bench/terminals/run.ts)
+//
+// Env: BENCH_MIB (bulk size, default 64), BENCH_ECHO (keystrokes, default 500), BENCH_RUNS
+// (bulk repetitions, median reported, default 3), BENCH_CPU_PROF=<dir> (V8 profile of the server).
+//
+// OpenSSH: a private sshd started here on a spare loopback port, with throwaway host and client
+// keys in a temp dir; it is killed at the end. The system sshd is never used or touched. If sshd
+// is missing, `apt-get install -y openssh-server openssh-client` is run (Debian/Ubuntu, as root).
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer as netServer, connect } from 'node:net'
+import { cpus, loadavg, tmpdir, userInfo } from 'node:os'
+import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import * as pty from 'node-pty'
+import WebSocket from 'ws'
+
+const MiB = 1024 * 1024
+const SIZE = Number(process.env.BENCH_MIB ?? 64) * MiB
+const ECHO_N = Number(process.env.BENCH_ECHO ?? 500)
+const RUNS = Number(process.env.BENCH_RUNS ?? 3)
+const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
+
+/** A byte stream to a remote (or local) terminal, whatever carries it. */
+interface Term {
+  write (data: Buffer): void
+  /** Called for each received chunk with its length and, for echo checks, the bytes. */
+  onData: ((chunk: Uint8Array) => void) | null
+  readonly exited: Promise<void>
+  close (): void
+}
+
+interface Contender {
+  name: string
+  /** A terminal whose output is `cat` of the file, started so the first byte is file content. */
+  bulk (file: string): Promise<Term>
+  /** A terminal running `stty raw -echo; cat` (each keystroke comes straight back). */
+  echo (): Promise<Term>
+}
+
+// ------------------------------------------------------------------ measurement
+
+async function measureBulk (c: Contender, file: string): Promise<number> {
+  const term = await c.bulk(file)
+  let bytes = 0
+  let first = 0
+  let last = 0
+  term.onData = chunk => {
+    const now = performance.now()
+    if (bytes === 0) first = now
+    bytes += chunk.length
+    last = now
+  }
+  await term.exited
+  term.close()
+  if (bytes < SIZE * 0.99) throw new Error(`${c.name}: got ${bytes} bytes, expected at least ${SIZE}`)
+  return bytes / MiB / ((last - first) / 1000)
+}
+
+async function measureEcho (c: Contender, n: number): Promise<number[]> {
+  const term = await c.echo()
+  let waiting: (() => void) | null = null
+  term.onData = chunk => { if (waiting && chunk.includes(0x78)) { const w = waiting; waiting = null; w() } }
+  // Wait until `stty raw -echo` is in effect: a probe comes back exactly once.
+  for (let i = 0; i < 3; i++) {
+    const got = new Promise<void>(resolve => { waiting = resolve })
+    term.write(Buffer.from('x'))
+    await Promise.race([got, sleep(2000)])
+  }
+  await sleep(200)
+  const samples: number[] = []
+  for (let i = 0; i < n; i++) {
+    const got = new Promise<void>(resolve => { waiting = resolve })
+    const t0 = performance.now()
+    term.write(Buffer.from('x'))
+    await got
+    samples.push(performance.now() - t0)
+    await sleep(2) // a fast typist, not a flood
+  }
+  term.close()
+  return samples
+}
+
+const quantile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!
+
+// ------------------------------------------------------------------ local node-pty
+
+const localPty: Contender = {
+  name: 'local node-pty',
+  async bulk (file) { return ptyTerm(['-c', `exec cat ${file}`]) },
+  async echo () { return ptyTerm(['-c', 'stty raw -echo; exec cat']) },
+}
+
+function ptyTerm (args: string[]): Term {
+  const p = pty.spawn('/bin/sh', args, { encoding: null, cols: 80, rows: 24, name: 'xterm-256color' } as never)
+  const term: Term = {
+    onData: null,
+    write: d => p.write(d as never),
+    exited: new Promise(resolve => p.onExit(() => resolve())),
+    close: () => { try { p.kill('SIGKILL') } catch { /* gone */ } },
+  }
+  p.onData(d => term.onData?.(d as unknown as Buffer))
+  return term
+}
+
+// ------------------------------------------------------------------ OpenSSH
+
+async function freePort (): Promise<number> {
+  const s = netServer()
+  s.listen(0, '127.0.0.1')
+  await once(s, 'listening')
+  const port = (s.address() as { port: number }).port
+  s.close()
+  return port
+}
+
+async function waitForPort (port: number, ms: number): Promise<void> {
+  const end = Date.now() + ms
+  for (;;) {
+    const ok = await new Promise<boolean>(resolve => {
+      const sock = connect(port, '127.0.0.1', () => { sock.destroy(); resolve(true) })
+      sock.on('error', () => resolve(false))
+    })
+    if (ok) return
+    if (Date.now() > end) throw new Error(`nothing listens on 127.0.0.1:${port}`)
+    await sleep(50)
+  }
+}
+
+function ensureOpenSsh (): void {
+  if (existsSync('/usr/sbin/sshd') && existsSync('/usr/bin/ssh')) return
+  console.error('# sshd/ssh missing: apt-get install -y openssh-server openssh-client')
+  execFileSync('apt-get', ['install', '-y', 'openssh-server', 'openssh-client'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
+}
+
+async function startSshd (dir: string): Promise<{ proc: ChildProcess, port: number, sshArgs: string[] }> {
+  ensureOpenSsh()
+  // sshd refuses to start without its privilege-separation directory.
+  if (process.getuid?.() === 0 && !existsSync('/run/sshd')) mkdirSync('/run/sshd', { mode: 0o755 })
+  const hostKey = join(dir, 'host_ed25519')
+  const clientKey = join(dir, 'client_ed25519')
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', hostKey])
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', clientKey])
+  writeFileSync(join(dir, 'authorized_keys'), readFileSync(`${clientKey}.pub`), { mode: 0o600 })
+  const port = await freePort()
+  const user = userInfo().username
+  const conf = join(dir, 'sshd_config')
+  writeFileSync(conf, [
+    `Port ${port}`, 'ListenAddress 127.0.0.1', `HostKey ${hostKey}`, `PidFile ${join(dir, 'sshd.pid')}`,
+    `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`, 'PubkeyAuthentication yes', 'PasswordAuthentication no',
+    'KbdInteractiveAuthentication no', 'UsePAM no', 'StrictModes no', 'PermitRootLogin prohibit-password',
+    `AllowUsers ${user}`, 'PrintMotd no', 'PrintLastLog no', 'LogLevel ERROR', '',
+  ].join('\n'))
+  const proc = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', conf], { stdio: ['ignore', 'inherit', 'inherit'] })
+  await waitForPort(port, 5000)
+  const sshArgs = [
+    '-F', '/dev/null', '-p', String(port), '-i', clientKey, '-e', 'none', '-tt',
+    '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR',
+    `${user}@127.0.0.1`,
+  ]
+  return { proc, port, sshArgs }
+}
+
+function sshContender (sshArgs: string[]): Contender {
+  const run = (cmd: string): Term => {
+    const p = spawn('ssh', [...sshArgs, cmd], { stdio: ['pipe', 'pipe', 'inherit'] })
+    const term: Term = {
+      onData: null,
+      write: d => p.stdin!.write(d),
+      exited: new Promise(resolve => p.on('close', () => resolve())),
+      close: () => { p.stdin!.end(); if (p.exitCode === null) p.kill('SIGTERM') },
+    }
+    p.stdout!.on('data', (d: Buffer) => term.onData?.(d))
+    return term
+  }
+  return {
+    name: 'OpenSSH',
+    async bulk (file) { return run(`exec cat ${file}`) },
+    async echo () { return run('stty raw -echo; exec cat') },
+  }
+}
+
+// ------------------------------------------------------------------ claudette-server
+
+class WireClient {
+  readonly #ws: WebSocket
+  readonly #pending = new Map<number, (msg: any) => void>()
+  #nextId = 1
+  onOutput: ((ptyId: number, chunk: Uint8Array) => void) | null = null
+  onExit: ((ptyId: number) => void) | null = null
+
+  constructor (ws: WebSocket) {
+    this.#ws = ws
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (isBinary) {
+        if (data[0] === 0x01) this.onOutput?.(data.readUInt32BE(1), data.subarray(5))
+        return
+      }
+      // What a Claudette app does with every frame: JSON.parse, then the byte array.
+      const msg = JSON.parse(data.toString('utf8'))
+      if (msg.event === 'pty-output') this.onOutput?.(msg.payload.pty_id, Uint8Array.from(msg.payload.data))
+      else if (msg.event === 'pty-exit') this.onExit?.(msg.payload.pty_id)
+      else if (msg.id !== undefined) this.#pending.get(msg.id)?.(msg)
+    })
+  }
+
+  static async connect (port: number, ca: Buffer, token: string): Promise<WireClient> {
+    const ws = new WebSocket(`wss://127.0.0.1:${port}/`, { ca, perMessageDeflate: false })
+    await once(ws, 'open')
+    const c = new WireClient(ws)
+    await c.call('authenticate', { pairing_token: token, client_name: 'bench' })
+    return c
+  }
+
+  call (method: string, params: unknown): Promise<any> {
+    const id = this.#nextId++
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, msg => { this.#pending.delete(id); if (msg.error) reject(new Error(`${method}: ${msg.error.message}`)); else resolve(msg.result) })
+      this.#ws.send(JSON.stringify({ id, method, params }))
+    })
+  }
+
+  input (ptyId: number, data: Buffer): void {
+    const frame = Buffer.allocUnsafe(5 + data.length)
+    frame[0] = 0x02
+    frame.writeUInt32BE(ptyId, 1)
+    data.copy(frame, 5)
+    this.#ws.send(frame)
+  }
+
+  close (): void { this.#ws.close() }
+}
+
+function oursContender (encoding: 'binary' | 'json', port: number, ca: Buffer, token: string, repo: string): Contender {
+  // A shell in the repository; `setup` runs with echo off, then `cmd` replaces the shell.
+  const open = async (cmd: string): Promise<Term> => {
+    const c = await WireClient.connect(port, ca, token)
+    await c.call('set_pty_encoding', { encoding })
+    let ready = false
+    let exited!: () => void
+    const term: Term = {
+      onData: null,
+      // JSON clients write with write_pty, binary clients with input frames.
+      write: d => { if (encoding === 'binary') c.input(id, d); else void c.call('write_pty', { pty_id: id, data: [...d] }) },
+      exited: new Promise<void>(resolve => { exited = resolve }),
+      close: () => { void c.call('close_pty', { pty_id: id }).finally(() => c.close()) },
+    }
+    c.onOutput = (_id, chunk) => { if (ready) term.onData?.(chunk) }
+    c.onExit = () => exited()
+    const { pty_id: id } = await c.call('spawn_pty', { cwd: repo, rows: 24, cols: 80 })
+    c.input(id, Buffer.from('stty -echo\n'))
+    await sleep(300) // prompt and echo of the setup line go by
+    ready = true
+    c.input(id, Buffer.from(`${cmd}\n`))
+    return term
+  }
+  return {
+    name: `claudette ${encoding}`,
+    bulk: file => open(`exec cat ${file}`),
+    echo: () => open('stty raw -echo; exec cat'),
+  }
+}
+
+async function startOurServer (dir: string): Promise<{ proc: ChildProcess, port: number, token: string, ca: Buffer }> {
+  const home = join(dir, 'home')
+  const prof = process.env.BENCH_CPU_PROF
+  const proc = spawn(process.execPath, [
+    ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []),
+    '--import', '@tapjs/typescript/import', join(import.meta.dirname, 'server.ts'), home,
+  ], { stdio: ['pipe', 'pipe', 'inherit'] })
+  const [line] = await once(proc.stdout!, 'data') as [Buffer]
+  const info = JSON.parse(line.toString())
+  return { proc, port: info.port, token: info.token, ca: readFileSync(join(home, 'cert.pem')) }
+}
+
+// ------------------------------------------------------------------ main
+
+const GIT_ENV = { ...process.env, GIT_AUTHOR_NAME: 'bench', GIT_AUTHOR_EMAIL: 'b@example.com', GIT_COMMITTER_NAME: 'bench', GIT_COMMITTER_EMAIL: 'b@example.com' }
+
+async function main (): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'claudette-bench-terminals-'))
+  const cleanups: Array<() => void> = [() => rmSync(dir, { recursive: true, force: true })]
+  try {
+    // 64 MiB of 80-column text lines.
+    const file = join(dir, 'bulk.txt')
+    const line = 'claudette terminal benchmark 0123456789 abcdefghijklmnopqrstuvwxyz ABCDEFGHIJK\n'
+    writeFileSync(file, line.repeat(Math.ceil(SIZE / line.length)).slice(0, SIZE))
+    const repo = join(dir, 'repo')
+    mkdirSync(repo)
+    execFileSync('git', ['init', '-q', '-b', 'main'], { cwd: repo, env: GIT_ENV })
+    execFileSync('git', ['commit', '-q', '--allow-empty', '-m', 'init'], { cwd: repo, env: GIT_ENV })
+
+    const sshd = await startSshd(dir)
+    cleanups.push(() => { sshd.proc.kill('SIGTERM') })
+    const ours = await startOurServer(dir)
+    cleanups.push(() => { ours.proc.stdin!.end() })
+    const admin = await WireClient.connect(ours.port, ours.ca, ours.token)
+    await admin.call('add_repository', { path: repo })
+    admin.close()
+
+    const only = process.env.BENCH_ONLY // e.g. "json": profile one contender alone
+    const contenders = [
+      localPty,
+      sshContender(sshd.sshArgs),
+      oursContender('binary', ours.port, ours.ca, ours.token, repo),
+      oursContender('json', ours.port, ours.ca, ours.token, repo),
+    ].filter(c => !only || c.name.includes(only))
+    console.log(`# terminals benchmark: ${SIZE / MiB} MiB cat (median of ${RUNS}), ${ECHO_N} keystrokes; node ${process.version}, ${cpus().length} × ${cpus()[0]?.model}, load ${loadavg().map(l => l.toFixed(1)).join(' ')}`)
+    // Rounds interleave the contenders, so a busy neighbour on this shared machine slows all
+    // of them alike instead of whichever happened to run at that moment.
+    const bulk = new Map<string, number[]>(contenders.map(c => [c.name, []]))
+    const echo = new Map<string, number[]>(contenders.map(c => [c.name, []]))
+    for (let round = 0; round < RUNS; round++) {
+      for (const c of contenders) bulk.get(c.name)!.push(await measureBulk(c, file))
+      for (const c of contenders) echo.get(c.name)!.push(...await measureEcho(c, Math.ceil(ECHO_N / RUNS)))
+    }
+    const results = new Map<string, { mbs: number, p50: number, p99: number, mean: number }>()
+    for (const c of contenders) {
+      const runs = bulk.get(c.name)!.sort((a, b) => a - b)
+      const samples = echo.get(c.name)!.sort((a, b) => a - b)
+      const r = {
+        mbs: quantile(runs, 0.5),
+        p50: quantile(samples, 0.5),
+        p99: quantile(samples, 0.99),
+        mean: samples.reduce((a, b) => a + b, 0) / samples.length,
+      }
+      results.set(c.name, r)
+      console.log(`${c.name.padEnd(18)} ${r.mbs.toFixed(1).padStart(7)} MB/s  (runs ${bulk.get(c.name)!.map(x => x.toFixed(0)).join('/')})  echo p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms  mean ${r.mean.toFixed(3)} ms`)
+    }
+    if (only) return
+    const ssh = results.get('OpenSSH')!
+    const local = results.get('local node-pty')!
+    const bin = results.get('claudette binary')!
+    const json = results.get('claudette json')!
+    const checks: Array<[string, number, string, number]> = [
+      ['binary throughput / OpenSSH', bin.mbs / ssh.mbs, '>=', 1.0],
+      ['binary throughput / local pty', bin.mbs / local.mbs, '>=', 0.8],
+      ['binary echo p50 / OpenSSH', bin.p50 / ssh.p50, '<=', 1.1],
+      ['json throughput / OpenSSH', json.mbs / ssh.mbs, '>=', 0.5],
+      ['json echo p50 / OpenSSH', json.p50 / ssh.p50, '<=', 1.25],
+    ]
+    console.log('\n| ratio | value | target | |\n|---|---|---|---|')
+    for (const [name, v, op, target] of checks) {
+      const ok = op === '>=' ? v >= target : v <= target
+      console.log(`| ${name} | ${v.toFixed(2)} | ${op} ${target} | ${ok ? 'met' : 'MISSED'} |`)
+    }
+    console.log(`# load average at the end: ${loadavg().map(l => l.toFixed(1)).join(' ')}`)
+  } finally {
+    for (const c of cleanups.reverse()) { try { c() } catch { /* best effort */ } }
+  }
+}
+
+await main()

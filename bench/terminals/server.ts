@@ -1,0 +1,20 @@
+// The server side of the terminals benchmark: a real claudette-server in its own process
+// (as in production), on 127.0.0.1 with a fresh home. Prints one JSON line, then runs until
+// stdin closes. Set BENCH_CPU_PROF=<dir> to write a V8 CPU profile on exit.
+import { createServer } from '../../src/index.js'
+
+const home = process.argv[2]
+if (!home) throw new Error('usage: server.ts <home>')
+const server = await createServer({
+  home,
+  bind: '127.0.0.1',
+  port: 0,
+  mdns: false,
+  logLevel: 'warn',
+  connectHost: '127.0.0.1',
+  terminals: { shell: '/bin/sh' },
+})
+await server.listen()
+process.stdout.write(JSON.stringify({ port: server.port, token: server.connectionString.split('/').pop(), home }) + '\n')
+process.stdin.resume()
+process.stdin.on('end', () => { void server.close().then(() => process.exit(0)) })
