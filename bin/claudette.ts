@@ -221,8 +221,10 @@ on the server; reattach with --attach <pty-id>. Exits with the remote shell's ex
     const stdin = process.stdin
     const stdout = process.stdout
     const status = (line: string): void => { process.stderr.write(`\r\n[claudette] ${line}\r\n`) }
-    const hangup = (): void => { client.close() }
-    process.on('SIGHUP', hangup)
+    // Terminal closed or killed: restore the tty (finally below) and exit like a killed shell.
+    let signalled: NodeJS.Signals | null = null
+    const hangup = (sig: NodeJS.Signals): void => { signalled = sig; client.close() }
+    for (const sig of ['SIGHUP', 'SIGTERM'] as const) process.on(sig, hangup)
     let raw = false
     try {
       await client.connect()
@@ -244,12 +246,14 @@ on the server; reattach with --attach <pty-id>. Exits with the remote shell's ex
         process.exitCode = EXIT_OK
       } else if (outcome.kind === 'exit') {
         process.exitCode = outcome.exitCode
+      } else if (signalled) {
+        process.exitCode = 128 + (signalled === 'SIGHUP' ? 1 : 15)
       } else {
         throw outcome.error
       }
     } finally {
       if (raw) stdin.setRawMode(false)
-      process.off('SIGHUP', hangup)
+      for (const sig of ['SIGHUP', 'SIGTERM'] as const) process.off(sig, hangup)
       client.close()
     }
   })
