@@ -28,13 +28,13 @@ t.test('nearby lists the server in the other namespace; avahi resolves it; both 
   const env = await rig.avahi(rig.b)
   const avahi = new Lines(rig.spawn(rig.b, ['avahi-browse', '--resolve', '--parsable', '--no-db-lookup', '_claudette._tcp'], { env }).stdout!)
   const watch = new Lines(rig.spawn(rig.b, [NODE, 'test/plugins/mdns/fixtures/browse.mjs', 'watch', '1000']).stdout!)
-  await watch.wait(l => json(l)?.event === 'started', 30_000, 'watching browser')
+  await watch.wait(l => json(l)?.event === 'started', 60_000, 'watching browser')
 
   const home = mkdtempSync(join(tmpdir(), 'claudette-acc-'))
   const server = rig.spawn(rig.a, [NODE, SERVER_BIN, '--home', home, '--port', '0', '--name', 'Acceptance 1.0', '--log-level', 'info'], { hostname: 'acc-host' })
   const sOut = new Lines(server.stdout!)
   const sErr = new Lines(server.stderr!)
-  const listening = json(await sErr.wait(l => /^Server listening at https:\/\/10\.99\.0\.1:/.test(String(json(l)?.msg)), 30_000, 'server listening'))!
+  const listening = json(await sErr.wait(l => /^Server listening at https:\/\/10\.99\.0\.1:/.test(String(json(l)?.msg)), 60_000, 'server listening'))!
   const port = Number(/:(\d+)$/.exec(String(listening.msg))![1])
   const fingerprint = /\b[0-9a-f]{64}\b/.exec((await sOut.wait(l => /fingerprint/i.test(l), 10_000, 'banner fingerprint')))![0]
 

@@ -20,7 +20,7 @@ t.test('avahi-browse resolves our server with its TXT record', { skip: skip ?? f
   const rig = await createRig(t)
   const env = await rig.avahi(rig.b)
   const server = rig.spawn(rig.a, [NODE, 'test/plugins/mdns/fixtures/serve.mjs', JSON.stringify({ name: 'Lab v2.1' })], { hostname: 'lab-host' })
-  const listening = json(await new Lines(server.stdout!).wait(l => json(l)?.event === 'listening', 30_000, 'listening'))!
+  const listening = json(await new Lines(server.stdout!).wait(l => json(l)?.event === 'listening', 60_000, 'listening'))!
   await new Lines(server.stderr!).wait(l => json(l)?.msg === 'mdns advertised', 10_000, 'advertised')
   const browse = rig.spawn(rig.b, ['avahi-browse', '--resolve', '--parsable', '--no-db-lookup', '_claudette._tcp'], { env })
   const line = await new Lines(browse.stdout!).wait(l => l.startsWith('=;'), 10_000, 'avahi-browse resolving our server')

@@ -13,13 +13,13 @@ t.test('a name conflict leads to a rename', { skip: skip ?? false }, async t => 
     return { out: new Lines(child.stdout!), err: new Lines(child.stderr!) }
   }
   const first = serve(rig.a)
-  const firstAd = json(await first.err.wait(l => json(l)?.msg === 'mdns advertised', 30_000, 'first advertised'))!
+  const firstAd = json(await first.err.wait(l => json(l)?.msg === 'mdns advertised', 60_000, 'first advertised'))!
   t.equal(firstAd.instanceName, 'Twin (twin)', 'the first server gets the plain name')
 
   const second = serve(rig.b)
-  const renamed = json(await second.err.wait(l => /mdns (host )?name conflict/.test(String(json(l)?.msg)), 30_000, 'conflict log'))!
+  const renamed = json(await second.err.wait(l => /mdns (host )?name conflict/.test(String(json(l)?.msg)), 60_000, 'conflict log'))!
   t.equal(renamed.level, 40, 'the rename is logged as a warning')
-  const secondAd = json(await second.err.wait(l => json(l)?.msg === 'mdns advertised', 30_000, 'second advertised'))!
+  const secondAd = json(await second.err.wait(l => json(l)?.msg === 'mdns advertised', 60_000, 'second advertised'))!
   t.not(secondAd.instanceName, 'Twin (twin)', `the second server advertises under a new name: ${String(secondAd.instanceName)}`)
   t.match(secondAd.instanceName, /^Twin \(twin\)/, 'derived from the original name')
   t.equal(first.err.lines.filter(l => /conflict/.test(l)).length, 0, 'the first server keeps its name')

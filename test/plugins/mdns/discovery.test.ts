@@ -10,12 +10,12 @@ t.test('browser in one namespace finds the server in the other, then sees it lea
   const rig = await createRig(t)
   const browser = rig.spawn(rig.b, [NODE, 'test/plugins/mdns/fixtures/browse.mjs', 'watch', '1000'])
   const bOut = new Lines(browser.stdout!)
-  await bOut.wait(l => json(l)?.event === 'started', 30_000, 'browser start')
+  await bOut.wait(l => json(l)?.event === 'started', 60_000, 'browser start')
 
   const server = rig.spawn(rig.a, [NODE, 'test/plugins/mdns/fixtures/serve.mjs', JSON.stringify({ name: 'Build box 1.2' })], { hostname: 'ns-host-a' })
   const sOut = new Lines(server.stdout!)
   const sErr = new Lines(server.stderr!)
-  const listening = json(await sOut.wait(l => json(l)?.event === 'listening', 30_000, 'server listening'))!
+  const listening = json(await sOut.wait(l => json(l)?.event === 'listening', 60_000, 'server listening'))!
 
   const up = json(await bOut.wait(l => json(l)?.event === 'up', 5000, 'server up in browser'))!
   const s = up.server as Record<string, unknown>

@@ -12,7 +12,7 @@ t.test('an unknown --mdns-interface is logged; the server keeps serving', { skip
   const child = rig.spawn(rig.a, [NODE, 'test/plugins/mdns/fixtures/serve.mjs', JSON.stringify({ mdns: { interface: 'nope0' } })])
   const out = new Lines(child.stdout!)
   const err = new Lines(child.stderr!)
-  await out.wait(l => json(l)?.event === 'listening', 30_000, 'listening')
+  await out.wait(l => json(l)?.event === 'listening', 60_000, 'listening')
   const failed = json(await err.wait(l => json(l)?.msg === 'mdns advertisement failed; the server keeps running without it', 15_000, 'failure log'))!
   t.equal(failed.level, 40, 'logged as a warning')
   t.match((failed.err as { message: string }).message, /nope0/, `the message names the interface: ${(failed.err as { message: string }).message}`)
@@ -29,7 +29,7 @@ t.test('no interface but loopback: logged, the server keeps serving; browsing fi
   const child = rig.spawn(rig.d, [NODE, 'test/plugins/mdns/fixtures/serve.mjs', JSON.stringify({ name: 'Alone' })])
   const out = new Lines(child.stdout!)
   const err = new Lines(child.stderr!)
-  await out.wait(l => json(l)?.event === 'listening', 30_000, 'listening')
+  await out.wait(l => json(l)?.event === 'listening', 60_000, 'listening')
   const failed = json(await err.wait(l => json(l)?.msg === 'mdns advertisement failed; the server keeps running without it', 15_000, 'failure log'))!
   t.match((failed.err as { message: string }).message, /no network interface/, (failed.err as { message: string }).message)
   t.equal(child.exitCode, null, 'the server is still running')

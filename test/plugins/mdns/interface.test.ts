@@ -12,11 +12,11 @@ t.test('advertised on the chosen interface only, without version, under another 
   // A is joined to B (vA) and to C (vA2); the server advertises on vA2 only.
   const watchB = new Lines(rig.spawn(rig.b, [NODE, 'test/plugins/mdns/fixtures/browse.mjs', 'watch', '500']).stdout!)
   const watchC = new Lines(rig.spawn(rig.c, [NODE, 'test/plugins/mdns/fixtures/browse.mjs', 'watch', '500']).stdout!)
-  await watchB.wait(l => json(l)?.event === 'started', 30_000, 'browser B')
-  await watchC.wait(l => json(l)?.event === 'started', 30_000, 'browser C')
+  await watchB.wait(l => json(l)?.event === 'started', 60_000, 'browser B')
+  await watchC.wait(l => json(l)?.event === 'started', 60_000, 'browser C')
   const server = rig.spawn(rig.a, [NODE, 'test/plugins/mdns/fixtures/serve.mjs', JSON.stringify({ name: 'Quiet', mdns: { interface: 'vA2', includeVersion: false, hostname: 'quiet-box' } })])
   const err = new Lines(server.stderr!)
-  const ad = json(await err.wait(l => json(l)?.msg === 'mdns advertised', 30_000, 'advertised'))!
+  const ad = json(await err.wait(l => json(l)?.msg === 'mdns advertised', 60_000, 'advertised'))!
   t.same(Object.keys(ad.txt as object).sort(), ['fingerprint', 'name'], 'TXT without version')
 
   const up = json(await watchC.wait(l => json(l)?.event === 'up', 5000, 'seen from C'))!

@@ -9,9 +9,9 @@ t.test('an entry not seen again expires', { skip: skip ?? false }, async t => {
   const rig = await createRig(t)
   // Queries every 500 ms, so an entry expires 1.5 s after its last answer.
   const watch = new Lines(rig.spawn(rig.b, [NODE, 'test/plugins/mdns/fixtures/browse.mjs', 'watch', '500']).stdout!)
-  await watch.wait(l => json(l)?.event === 'started', 30_000, 'browser')
+  await watch.wait(l => json(l)?.event === 'started', 60_000, 'browser')
   const server = rig.spawn(rig.a, [NODE, 'test/plugins/mdns/fixtures/serve.mjs', JSON.stringify({ name: 'Crashy' })])
-  await watch.wait(l => json(l)?.event === 'up', 30_000, 'up')
+  await watch.wait(l => json(l)?.event === 'up', 60_000, 'up')
   const killedAt = Date.now()
   server.kill('SIGKILL')
   const down = json(await watch.wait(l => json(l)?.event === 'down', 5000, 'down'))!
