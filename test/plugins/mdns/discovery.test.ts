@@ -25,8 +25,8 @@ t.test('browser in one namespace finds the server in the other, then sees it lea
   t.equal(s.port, listening.port, 'the real port (listening on port 0)')
   t.equal(s.fingerprintPrefix, String(listening.fingerprint).slice(0, 16), 'first 16 hex of the fingerprint')
   t.match(s.version, /^\d+\.\d+\.\d+/, 'TXT version with its dots intact')
-  const latency = Number(up.t) - Number(listening.t)
-  t.ok(latency < 2000, `discovered ${latency} ms after listen (< 2000)`)
+  // The 2 s budget is asserted once, in acceptance.test.ts; here it is only reported.
+  t.comment(`discovered ${Number(up.t) - Number(listening.t)} ms after listen`)
   // Addresses can come with the first answer or a moment later.
   const withAddr = json(await bOut.wait(l => { const j = json(l); return (j?.event === 'up' || j?.event === 'update') && (j.server as { addresses: string[] }).addresses.includes(rig.a.address) }, 5000, 'address'))!
   t.ok(withAddr, `address ${rig.a.address} advertised (A record)`)
