@@ -20,7 +20,7 @@ t.test('server close stops every agent', async t => {
   t.ok(pids.every(alive))
   const started = Date.now()
   await server.close()
-  t.ok(Date.now() - started < 5000, 'close is prompt')
+  t.ok(Date.now() - started < 15_000, 'close does not hang')
   t.ok(pids.every(pid => !alive(pid)), 'no agent process survives')
 })
 
@@ -38,18 +38,17 @@ t.test('archiving a workspace stops its agents', async t => {
 })
 
 t.test('a slow agent start does not stall RPCs or turns of other sessions', async t => {
+  // Ordering, not wall-clock bounds: the machine running the tests may be loaded.
   const { client, chatId, workspace } = await agentWorld(t, {
-    agents: { commands: [{ kind: 'slow', command: FAKE_CLAUDE, env: { FAKE_CLAUDE_START_DELAY_MS: '3000' } }] },
+    agents: { commands: [{ kind: 'slow', command: FAKE_CLAUDE, env: { FAKE_CLAUDE_START_DELAY_MS: '8000' } }] },
   })
   const fast = await anotherWorkspace(client, workspace.repository_id, 'fast-ws')
   const from = client.frames.length
-  const t0 = Date.now()
   await client.call('send_chat_message', { chat_session_id: chatId, content: 'hello slow', backend_id: 'slow' })
-  t.ok(Date.now() - t0 < 1500, 'send_chat_message returns once the process runs, not once it is ready')
-  const t1 = Date.now()
+  t.notOk(client.frames.slice(from).some(f => f.json?.payload?.chat_session_id === chatId), 'send_chat_message answered before the slow agent said anything')
   t.equal((await turn(client, fast.chatId, 'quick')).event.Stream.result, 'Echo: quick')
-  await client.call('get_chat_snapshot', { chat_session_id: fast.chatId })
-  t.ok(Date.now() - t1 < 2500, `another session's turn ran meanwhile (${Date.now() - t1} ms)`)
-  t.equal((await waitResult(client, chatId, from)).event.Stream.result, 'Echo: hello slow')
-  t.ok(Date.now() - t0 >= 2900)
+  const snap = await client.call('get_chat_snapshot', { chat_session_id: chatId })
+  t.equal(snap.session.agent_status, 'Running')
+  t.same(snap.live.events, [], 'the slow agent is still starting while the other session finished a turn')
+  t.equal((await waitResult(client, chatId, from, 30_000)).event.Stream.result, 'Echo: hello slow')
 })

@@ -8,7 +8,7 @@ t.test('steer: validation, queueing during a turn, dispatch after the result', a
   t.equal(await errorOf(client, 'steer_queued_chat_message', { chat_session_id: chatId, content: '   ' }), 'Cannot steer an empty message')
   t.equal(await errorOf(client, 'steer_queued_chat_message', { chat_session_id: chatId, content: 'x' }), 'Session not found')
   const from = client.frames.length
-  await client.call('send_chat_message', { chat_session_id: chatId, content: 'sleep: 400' })
+  await client.call('send_chat_message', { chat_session_id: chatId, content: 'sleep: 1500' })
   t.same(await client.call('steer_queued_chat_message', { chat_session_id: chatId, content: 'first steer' }), { queue_depth: 1, queued: true })
   t.same(await client.call('steer_queued_chat_message', { chat_session_id: chatId, content: 'second steer' }), { queue_depth: 2, queued: true })
   // A send while the turn runs waits in the same queue.
@@ -19,7 +19,7 @@ t.test('steer: validation, queueing during a turn, dispatch after the result', a
   t.equal(r2.event.Stream.result, 'Echo: first steer')
   await client.waitFor(f => f.json?.payload?.event?.Stream?.result === 'Echo: third via send')
   const history = await client.call('load_chat_history', { chat_session_id: chatId })
-  t.same(history.filter((m: any) => m.role === 'User').map((m: any) => m.content), ['sleep: 400', 'third via send', 'first steer', 'second steer'])
+  t.same(history.filter((m: any) => m.role === 'User').map((m: any) => m.content), ['sleep: 1500', 'third via send', 'first steer', 'second steer'])
   t.same(history.filter((m: any) => m.role === 'Assistant').map((m: any) => m.content), ['Slept', 'Echo: first steer', 'Echo: second steer', 'Echo: third via send'])
 })
 
