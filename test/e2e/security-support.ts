@@ -105,7 +105,7 @@ export async function spawnServer (t: TestContext, home: string, extra: string[]
   const proc = { child, port: 0, connectionString: '', stdout: '', stderr: '', exited }
   child.stdout!.on('data', (d: Buffer) => { proc.stdout += d.toString() })
   child.stderr!.on('data', (d: Buffer) => { proc.stderr += d.toString() })
-  const deadline = Date.now() + 20_000
+  const deadline = Date.now() + 60_000 // generous: CI machines run many suites at once
   while (!/Ready for connections/.test(proc.stdout)) {
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`server did not start: ${proc.stderr.slice(-2000)}`)
     await new Promise(resolve => setTimeout(resolve, 20))

@@ -326,6 +326,9 @@ export const rpcEndpoint: FastifyPluginAsync<EndpointOptions> = async (app: Fast
     socket.on('close', () => {
       clearTimeout(authTimer)
       hub.remove(conn)
+      // Below a cap again: the next time it is reached is a new event, logged again.
+      if (hub.size < opts.maxConnections) limitLogged.delete('ws:max')
+      if (hub.countFrom(remoteAddress) < opts.maxConnectionsPerIp) limitLogged.delete(`ws:${remoteAddress}`)
       conn.closed()
       if (!conn.session) log.debug({ remoteAddress }, 'connection closed during auth')
       else log.debug({ remoteAddress, sessionId: conn.session.id }, 'disconnected')
