@@ -109,11 +109,27 @@ class NodePtySession implements TerminalSession {
         // an unknown OSC, and the wrapper's exit then ends the stream anyway.)
         this.#released = true
         if (i > 0) this.#onData.fire(chunk.subarray(0, i))
-        try { this.proc.write('\n') } catch { /* already gone */ }
+        this.#releaseBarrier()
         return
       }
     }
     this.#onData.fire(chunk)
+  }
+
+  /**
+   * Reliability fix (issue 10, found by bench/soak/soak.ts): the line that releases the barrier
+   * is written straight to the master fd. Through node-pty's queue (an fs.write on the thread
+   * pool) it raced the fd being closed after close_pty's SIGHUP and node-pty printed
+   * "Unhandled pty write error EBADF" on stderr. Only EAGAIN falls back to the queue.
+   */
+  #releaseBarrier (): void {
+    const fd = (this.proc as unknown as { fd?: number }).fd
+    try {
+      if (typeof fd !== 'number') throw Object.assign(new Error('no fd'), { code: 'EAGAIN' })
+      writeSync(fd, '\n')
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EAGAIN') try { this.proc.write('\n') } catch { /* already gone */ }
+    }
   }
 
   get pid (): number { return this.proc.pid }
