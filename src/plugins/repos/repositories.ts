@@ -1,8 +1,8 @@
 // Repositories: the built-in SQLite RepoProvider, checking that a path is a git work tree,
 // default-branch detection, and turning a provider's RepoInfo into the wire Repository.
 import { randomUUID } from 'node:crypto'
-import { realpath, stat } from 'node:fs/promises'
-import { basename, isAbsolute } from 'node:path'
+import { lstat, readFile, realpath, stat } from 'node:fs/promises'
+import { basename, isAbsolute, join, resolve } from 'node:path'
 import type { Store } from '../store/types.js'
 import { NotAGitRepositoryError, RepoExistsError, RepoNotFoundError } from './errors.js'
 import { git, isSafeRefName } from './git.js'
@@ -46,6 +46,14 @@ export async function inspectRepositoryPath (path: string): Promise<string> {
 export async function detectDefaultBranch (repoPath: string, opts: { baseBranch?: string | null, defaultRemote?: string | null } = {}): Promise<string | null> {
   if (opts.baseBranch && isSafeRefName(opts.baseBranch)) return opts.baseBranch
   const remote = opts.defaultRemote && isSafeRefName(opts.defaultRemote) ? opts.defaultRemote : 'origin'
+  // Fast path: read the symbolic refs from disk (no process spawn); git itself is the fallback.
+  const dirs = await gitDirs(repoPath)
+  if (dirs) {
+    const remoteHead = await readSymref(join(dirs.common, 'refs', 'remotes', remote, 'HEAD'))
+    if (remoteHead?.startsWith(`refs/remotes/${remote}/`)) return remoteHead.slice(`refs/remotes/${remote}/`.length)
+    const head = await readSymref(join(dirs.gitDir, 'HEAD'))
+    if (head?.startsWith('refs/heads/') && head !== 'refs/heads/.invalid') return head.slice('refs/heads/'.length)
+  }
   const tryGit = async (args: string[]): Promise<string | null> => {
     try { return (await git(args, { cwd: repoPath, timeoutMs: 15_000 })).stdout.trim() || null } catch { return null }
   }
@@ -57,6 +65,46 @@ export async function detectDefaultBranch (repoPath: string, opts: { baseBranch?
     if (await tryGit(['rev-parse', '--verify', '--quiet', `refs/heads/${b}`])) return b
   }
   return null
+}
+
+/** The git dir and common dir of a work tree (main or linked), read from `.git`; null if unusual. */
+export async function gitDirs (worktree: string): Promise<{ gitDir: string, common: string } | null> {
+  const dotgit = join(worktree, '.git')
+  let gitDir: string
+  try {
+    const st = await lstat(dotgit)
+    if (st.isDirectory()) gitDir = dotgit
+    else if (st.isFile()) {
+      const m = /^gitdir: (.+)$/m.exec(await readFile(dotgit, 'utf8'))
+      if (!m) return null
+      gitDir = resolve(worktree, m[1]!.trim())
+    } else return null
+  } catch { return null }
+  let common = gitDir
+  try { common = resolve(gitDir, (await readFile(join(gitDir, 'commondir'), 'utf8')).trim()) } catch { /* main work tree */ }
+  return { gitDir, common }
+}
+
+/** The target of a symbolic ref file (`ref: refs/heads/x` → `refs/heads/x`); null if missing or not symbolic. */
+async function readSymref (file: string): Promise<string | null> {
+  try {
+    const m = /^ref: (\S+)\s*$/.exec(await readFile(file, 'utf8'))
+    return m ? m[1]! : null
+  } catch { return null }
+}
+
+/**
+ * The branch checked out in a work tree: the name, `null` when detached, `undefined` when it
+ * cannot be read from disk (the caller asks git).
+ */
+export async function currentBranch (worktree: string): Promise<string | null | undefined> {
+  const dirs = await gitDirs(worktree)
+  if (!dirs) return undefined
+  let text: string
+  try { text = await readFile(join(dirs.gitDir, 'HEAD'), 'utf8') } catch { return undefined }
+  const m = /^ref: refs\/heads\/(\S+)\s*$/.exec(text)
+  if (m) return m[1] === '.invalid' ? undefined : m[1]!
+  return /^[0-9a-f]{40,64}\s*$/.test(text) ? null : undefined
 }
 
 const isDir = async (p: string): Promise<boolean> => {

@@ -19,7 +19,7 @@ import { assertSafeRef, git, isCommitId, isSafeRefName, isValidWorkspaceName, Ke
 import { sqlNow } from './migrations.js'
 import type { ReposOptions } from './options.js'
 import { checkAbsolutePath, isInside, realpathLenient, resolveInsideRoot } from './paths.js'
-import { detectDefaultBranch, inspectRepositoryPath, slugify, toRepository } from './repositories.js'
+import { currentBranch, detectDefaultBranch, inspectRepositoryPath, slugify, toRepository } from './repositories.js'
 import { AppSettings } from './settings.js'
 import {
   REPOS, WORKSPACE_CHANGED_EVENT,
@@ -182,9 +182,13 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
     const workspaces = await mapLimit(this.#rows(), INITIAL_DATA_CONCURRENCY, async r => {
       const w = toWorkspace(r)
       if (w.status === 'Active' && w.worktree_path && await isDir(w.worktree_path)) {
-        try {
-          w.branch_name = (await git(['symbolic-ref', '--quiet', '--short', 'HEAD'], { cwd: w.worktree_path, timeoutMs: 15_000 })).stdout.trim() || '(detached)'
-        } catch { w.branch_name = '(detached)' }
+        const fromDisk = await currentBranch(w.worktree_path)
+        if (fromDisk !== undefined) w.branch_name = fromDisk ?? '(detached)'
+        else {
+          try {
+            w.branch_name = (await git(['symbolic-ref', '--quiet', '--short', 'HEAD'], { cwd: w.worktree_path, timeoutMs: 15_000 })).stdout.trim() || '(detached)'
+          } catch { w.branch_name = '(detached)' }
+        }
       }
       return w
     })

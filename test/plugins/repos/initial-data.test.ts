@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import { resolve } from '../../../src/core/tokens.js'
 import { REPOS } from '../../../src/plugins/repos/types.js'
-import { addRepo, gitIn, makeRepo, setup } from './_helpers.js'
+import { addRepo, gitIn, makeRepo, setup, tempDir, writeFile } from './_helpers.js'
 
 t.test('load_initial_data with repositories, workspaces and default branches', async t => {
   const a = makeRepo(t, 'alpha')
@@ -39,6 +39,24 @@ t.test('load_initial_data with repositories, workspaces and default branches', a
   gitIn(w1.worktree_path, 'checkout', '-q', '--detach')
   t.equal((await client.call('load_initial_data')).workspaces.find((w: any) => w.id === w1.id).branch_name, '(detached)')
   t.equal(data.workspaces.find((w: any) => w.id === w2.id).status, 'Archived')
+})
+
+t.test('the remote HEAD branch wins over the checked-out branch; workspaces start from it', async t => {
+  const upstream = makeRepo(t, 'upstream')
+  const clone = join(tempDir(t), 'clone')
+  gitIn(upstream, 'clone', '-q', upstream, clone)
+  gitIn(clone, 'checkout', '-q', '-b', 'feature')
+  writeFile(clone, 'feature.txt', 'f\n')
+  gitIn(clone, 'add', '.')
+  gitIn(clone, 'commit', '-q', '-m', 'feature work')
+  const { client } = await setup(t)
+  const repo = await addRepo(client, clone)
+  t.same((await client.call('load_initial_data')).default_branches, { [repo.id]: 'main' })
+  const { workspace } = await client.call('create_workspace', { repository_id: repo.id, name: 'from-main' })
+  t.equal(gitIn(workspace.worktree_path, 'rev-parse', 'HEAD'), gitIn(clone, 'rev-parse', 'main'), 'branched from main, not the checked-out feature branch')
+  const diff = await client.call('load_diff_files', { workspace_id: workspace.id })
+  t.equal(diff.merge_base, gitIn(clone, 'rev-parse', 'main').trim())
+  t.equal((await client.call('load_initial_data')).workspaces[0].branch_name, 'claudette/from-main')
 })
 
 t.test('other plugins contribute parts of load_initial_data; a failing contributor is ignored', async t => {
