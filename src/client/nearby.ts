@@ -88,19 +88,30 @@ const stripDot = (s: string): string => s.endsWith('.') ? s.slice(0, -1) : s
 /** dns-packet escapes dots inside a label as `\.`; this undoes that (and `\\`). */
 const unescapeLabel = (s: string): string => s.replace(/\\(.)/g, '$1')
 
-/** Resolves an interface name or address to the IPv4 address multicast-dns needs. */
-function interfaceAddress (iface: string): string {
+interface Ipv4Net { address: string, netmask: string }
+
+/** Resolves an interface name or address to its IPv4 address and netmask. */
+function interfaceAddress (iface: string): Ipv4Net {
   const all = networkInterfaces()
   const byName = all[iface]
   if (byName) {
     const v4 = byName.find(a => a.family === 'IPv4')
-    if (v4) return v4.address
+    if (v4) return v4
     throw new NearbyInterfaceError(iface)
   }
   for (const addrs of Object.values(all)) {
-    if (addrs?.some(a => a.family === 'IPv4' && a.address === iface)) return iface
+    const v4 = addrs?.find(a => a.family === 'IPv4' && a.address === iface)
+    if (v4) return v4
   }
   throw new NearbyInterfaceError(iface)
+}
+
+const ipv4ToInt = (a: string): number => a.split('.').reduce((n, part) => ((n << 8) | Number(part)) >>> 0, 0)
+/** True when `address` is in the subnet of `net` (IPv4). */
+const inSubnet = (address: string, net: Ipv4Net): boolean => {
+  if (!/^\d+\.\d+\.\d+\.\d+$/.test(address)) return false
+  const mask = ipv4ToInt(net.netmask)
+  return ((ipv4ToInt(address) & mask) >>> 0) === ((ipv4ToInt(net.address) & mask) >>> 0)
 }
 
 /** Decodes TXT strings (`key=value`, split at the first `=`; dots and further `=` kept). */
@@ -157,9 +168,11 @@ export class NearbyBrowser implements Disposable {
     if (this.#disposed) throw new Error('NearbyBrowser is disposed')
     if (this.#bonjour) return
     const mdnsOpts: Record<string, unknown> = {}
+    let net: Ipv4Net | null = null
     if (this.#opts.interface !== undefined) {
+      net = interfaceAddress(this.#opts.interface)
       // Bound to 0.0.0.0: on Linux a socket bound to a unicast address never sees multicast.
-      mdnsOpts.interface = interfaceAddress(this.#opts.interface)
+      mdnsOpts.interface = net.address
       mdnsOpts.bind = '0.0.0.0'
     }
     const bonjour = new Bonjour(mdnsOpts as never, (err: Error) => this.#onError.fire(err))
@@ -171,7 +184,10 @@ export class NearbyBrowser implements Disposable {
     this.#mdns = mdns
     mdns.on('error', (err: Error) => this.#onError.fire(new NearbySocketError(err)))
     mdns.on('warning', (err: Error) => this.#onError.fire(err))
-    mdns.on('response', (packet: ResponsePacket) => {
+    mdns.on('response', (packet: ResponsePacket, rinfo: { address: string }) => {
+      // Linux delivers multicast for groups joined on any interface (IP_MULTICAST_ALL), so
+      // with an interface set, answers from outside its subnet are not ours to see.
+      if (net && !inSubnet(rinfo.address, net)) return
       try { this.#onResponse(packet) } catch (err) { this.#onError.fire(err as Error) }
     })
     this.#timer = setInterval(() => this.refresh(), this.#opts.queryIntervalMs)

@@ -110,6 +110,8 @@ export class MdnsAdvertiser implements Disposable {
    */
   start (port: number, bindAddress: string): Promise<void> {
     this.#starting ??= this.#start(port, bindAddress).catch((err: unknown) => {
+      // Closing while probing cancels the probe: not a failure.
+      if (this.#stopping) { this.#log.debug({ err }, 'mdns advertisement cancelled by close'); return }
       const error = err instanceof MdnsAdvertiseError ? err : new MdnsAdvertiseError(`mDNS advertisement failed: ${(err as Error)?.message ?? String(err)}`, { cause: err })
       this.#set('failed', { reason: error.message })
       this.#log.warn({ err: error }, 'mdns advertisement failed; the server keeps running without it')

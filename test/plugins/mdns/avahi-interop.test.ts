@@ -36,7 +36,7 @@ t.test('avahi-browse resolves our server with its TXT record', { skip: skip ?? f
 })
 
 t.test('our browser sees a service published by avahi', { skip: skip ?? false }, async t => {
-  const rig = await createRig(t)
+  const rig = await createRig(t, { third: true })
   const env = await rig.avahi(rig.b)
   const pub = rig.spawn(rig.b, ['avahi-publish', '--service', 'Avahi box (host-vB)', '_claudette._tcp', '7777', 'version=1.2.3', 'name=Avahi box', 'fingerprint=0123456789ABCDEF', 'extra=a=b'], { env })
   await new Lines(pub.stderr!).wait(l => /Established/.test(l), 10_000, 'avahi-publish established')
@@ -53,6 +53,15 @@ t.test('our browser sees a service published by avahi', { skip: skip ?? false },
     version: '1.2.3',
   }, 'SRV and TXT as published (fingerprint lower-cased)')
   t.ok((servers[0]!.addresses as string[]).includes(rig.b.address), 'address from avahi\'s A record')
+
+  // Browsing on one interface: vA (towards B) sees it, vA2 (towards C) does not.
+  const onIface = async (iface: string): Promise<unknown[]> => {
+    const b = rig.spawn(rig.a, [NODE, 'test/plugins/mdns/fixtures/browse.mjs', 'once', '2000', iface])
+    return (json(await new Lines(b.stdout!).wait(l => json(l)?.event === 'result', 20_000, `browse on ${iface}`))!.servers as unknown[])
+  }
+  const [viaA, viaA2] = await Promise.all([onIface('vA'), onIface('vA2')])
+  t.equal(viaA.length, 1, 'interface vA: found')
+  t.equal(viaA2.length, 0, 'interface vA2: not found')
 
   // Goodbye from avahi (publisher stopped) removes it from a watching browser.
   const watch = rig.spawn(rig.a, [NODE, 'test/plugins/mdns/fixtures/browse.mjs', 'watch', '1000'])
