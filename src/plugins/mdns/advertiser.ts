@@ -151,7 +151,8 @@ export class MdnsAdvertiser implements Disposable {
       this.#set(this.#status.state, { instanceName: renamed })
     })
     service.on('hostname-change', (renamed: string) => {
-      const newHost = renamed.replace(/\.$/, '')
+      const bare = renamed.replace(/\.$/, '')
+      const newHost = bare.endsWith('.local') ? bare : `${bare}.local`
       this.#log.warn({ from: this.#status.host, to: newHost }, 'mdns host name conflict on the network; advertising under a new host name')
       this.#set(this.#status.state, { host: newHost })
     })
