@@ -34,34 +34,34 @@ function statusOf (code: string, from: string | undefined): DiffFileStatus {
   }
 }
 
-/** `git diff -z --name-status` and `--numstat` over the same range, merged per path. */
+/** One `git diff -z --raw --numstat` over a range: status and line counts per path in one process. */
 async function listDiff (worktree: string, range: readonly string[]): Promise<DiffFile[]> {
-  const [names, nums] = await Promise.all([
-    git(['diff', ...DIFF_FLAGS, '-M', '-z', '--name-status', ...range, '--'], { cwd: worktree, maxBuffer: MAX_DIFF_BYTES }),
-    git(['diff', ...DIFF_FLAGS, '-M', '-z', '--numstat', ...range, '--'], { cwd: worktree, maxBuffer: MAX_DIFF_BYTES }),
-  ])
+  const out = await git(['diff', ...DIFF_FLAGS, '-M', '-z', '--raw', '--numstat', ...range, '--'], { cwd: worktree, maxBuffer: MAX_DIFF_BYTES })
+  const entries: Array<{ code: string, from?: string, path: string }> = []
   const counts = new Map<string, { a: number | null, d: number | null }>()
-  const nt = nums.stdout.split('\0')
-  for (let i = 0; i < nt.length;) {
-    const rec = nt[i++]
-    if (!rec) continue
-    const [a, d, p] = rec.split('\t')
-    let path = p ?? ''
-    if (path === '') { i++; path = nt[i++] ?? '' } // rename: "a\td\t" NUL old NUL new
-    counts.set(path, { a: a === '-' ? null : Number(a), d: d === '-' ? null : Number(d) })
-  }
-  const files: DiffFile[] = []
-  const t = names.stdout.split('\0')
+  const t = out.stdout.split('\0')
   for (let i = 0; i < t.length;) {
-    const code = t[i++]
-    if (!code) continue
-    let from: string | undefined
-    if (code[0] === 'R' || code[0] === 'C') from = t[i++]
-    const path = t[i++] ?? ''
-    const c = counts.get(path)
-    files.push({ additions: c?.a ?? null, deletions: c?.d ?? null, path, status: statusOf(code, code[0] === 'R' ? from : undefined) })
+    const tok = t[i++]
+    if (!tok) continue
+    if (tok.startsWith(':')) {
+      // ":<mode> <mode> <sha> <sha> <status>" NUL path (NUL new path for renames/copies)
+      const code = tok.split(' ')[4] ?? 'M'
+      if (code[0] === 'R' || code[0] === 'C') {
+        const from = t[i++] ?? ''
+        entries.push({ code, from, path: t[i++] ?? '' })
+      } else entries.push({ code, path: t[i++] ?? '' })
+    } else {
+      // "<added>\t<deleted>\t<path>", or "<added>\t<deleted>\t" NUL old NUL new for renames
+      const [a, d, p] = tok.split('\t')
+      let path = p ?? ''
+      if (path === '') { i++; path = t[i++] ?? '' }
+      counts.set(path, { a: a === '-' ? null : Number(a), d: d === '-' ? null : Number(d) })
+    }
   }
-  return files
+  return entries.map(e => {
+    const c = counts.get(e.path)
+    return { additions: c?.a ?? null, deletions: c?.d ?? null, path: e.path, status: statusOf(e.code, e.code[0] === 'R' ? e.from : undefined) }
+  })
 }
 
 /** Untracked files (respecting .gitignore) as Added, with line counts for small text files. */
