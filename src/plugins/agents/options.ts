@@ -40,6 +40,12 @@ export const AgentsOptions = Type.Object({
   maxLineBytes: Type.Integer({ minimum: 1024, default: 32 * 1024 * 1024 }),
   /** Bytes of the running turn's events kept for reconnecting clients (get_chat_snapshot `live`). */
   liveBufferBytes: Type.Integer({ minimum: 0, default: 16 * 1024 * 1024 }),
+  /**
+   * A connection whose socket holds more unsent bytes than this gets no agent events until it
+   * drains (it sees a `seq` gap and recovers with get_chat_snapshot), so a stalled client
+   * cannot grow server memory without bound.
+   */
+  maxBufferedBytes: Type.Integer({ minimum: 1024, default: 64 * 1024 * 1024 }),
   /** Steering messages queued per chat session at most. */
   maxQueueDepth: Type.Integer({ minimum: 1, default: 32 }),
   /** Record a git checkpoint of the worktree after every turn. */

@@ -108,6 +108,8 @@ export class AgentRegistry implements Disposable {
   readonly #streams = new Map<string, Stream>()
   readonly #lastSettings = new Map<string, TurnSettings>()
   readonly #starting = new Set<Promise<AgentSession>>()
+  /** Connections currently skipped because their socket buffer is over maxBufferedBytes. */
+  readonly #lagging = new Set<number>()
   readonly #log: FastifyBaseLogger
   #disposed = false
 
@@ -165,6 +167,7 @@ export class AgentRegistry implements Disposable {
     const s = this.store.getSession(id)
     if (!s) throw new AgentSessionNotFoundError(id)
     await this.#drop(id)
+    this.#streams.delete(id)
     return this.store.archiveSessionEnsuringActive(id, s.workspace_id)
   }
 
@@ -504,7 +507,14 @@ export class AgentRegistry implements Disposable {
       s.events = []
       s.bytes = 0
     }
-    this.hub.broadcast(event, payload)
+    this.hub.broadcast(event, payload, c => {
+      if (c.bufferedAmount <= this.opts.maxBufferedBytes) { this.#lagging.delete(c.id); return true }
+      if (!this.#lagging.has(c.id)) {
+        this.#lagging.add(c.id)
+        this.#log.warn({ connectionId: c.id, bufferedAmount: c.bufferedAmount }, 'client is not reading; agent events skipped until it drains')
+      }
+      return false
+    })
   }
 
   // --- prompts -------------------------------------------------------------------------------
