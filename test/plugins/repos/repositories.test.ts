@@ -30,6 +30,13 @@ t.test('add_repository registers a git work tree; list_repositories returns the 
   // same slug twice gets a suffix
   const c = makeRepo(t, 'my-project')
   t.equal((await addRepo(client, c)).path_slug, 'my-project-2')
+  // a hostile display name cannot steer the worktree location
+  const d = makeRepo(t, 'd')
+  const rd = await addRepo(client, d, '../../etc; rm -rf / --upload-pack=x')
+  t.equal(rd.name, '../../etc; rm -rf / --upload-pack=x')
+  t.equal(rd.path_slug, 'etc-rm-rf-upload-pack-x')
+  const { workspace } = await client.call('create_workspace', { repository_id: rd.id, name: 'w' })
+  t.equal(workspace.worktree_path, join((await client.call('load_initial_data')).worktree_base_dir, 'etc-rm-rf-upload-pack-x', 'w'))
   // path_valid really checks the directory
   renameSync(a, a + '-moved')
   t.equal((await client.call('list_repositories'))[0].path_valid, false)
