@@ -391,10 +391,10 @@ export class ClaudetteClient extends EventEmitter {
       this.#onDrop(code, reason.toString(), authenticated)
     })
 
+    let authTimer: NodeJS.Timeout | undefined
     const timeout = new Promise<never>((_resolve, reject) => {
-      const t = setTimeout(() => reject(new ConnectError(this.label, 'no answer to authenticate')), this.#opts.connectTimeoutMs)
-      t.unref()
-      ws.once('close', () => clearTimeout(t))
+      authTimer = setTimeout(() => reject(new ConnectError(this.label, 'no answer to authenticate')), this.#opts.connectTimeoutMs)
+      authTimer.unref()
     })
     const dropped = new Promise<never>((_resolve, reject) => {
       ws.once('close', (code: number) => reject(code === 4001 ? new SessionRevokedError(this.label) : new ConnectError(this.label, `connection closed during authentication (code ${code})`)))
@@ -410,6 +410,8 @@ export class ClaudetteClient extends EventEmitter {
       if (this.#ws === ws) this.#ws = null
       ws.terminate()
       throw err
+    } finally {
+      clearTimeout(authTimer)
     }
     this.#attempt = 0
     this.#startPing(ws)
