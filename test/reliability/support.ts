@@ -188,11 +188,12 @@ export class WireClient {
 
   static async connect (port: number, ca: Buffer, localAddress?: string): Promise<WireClient> {
     const ws = new WebSocket(`wss://127.0.0.1:${port}/`, { ca, ...(localAddress ? { localAddress } : {}) })
-    ws.on('error', () => { /* surfaced as close */ })
+    let why = ''
+    ws.on('error', (err) => { why ||= `: ${err.message}` })
     const client = new WireClient(ws)
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve())
-      ws.once('close', (code) => reject(new Error(`connection refused (${code})`)))
+      ws.once('close', (code) => reject(new Error(`connection refused (${code}${why})`)))
     })
     return client
   }
