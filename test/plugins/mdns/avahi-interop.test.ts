@@ -73,3 +73,18 @@ t.test('our browser sees a service published by avahi', { skip: skip ?? false },
   t.equal(down.reason, 'goodbye')
   t.ok(Number(down.t) - stoppedAt < 3000, `removed ${Number(down.t) - stoppedAt} ms after the publisher stopped`)
 })
+
+t.test('next to avahi-daemon owning the same host name: renamed (logged), still discoverable', { skip: skip ?? false }, async t => {
+  const rig = await createRig(t)
+  await rig.avahi(rig.a) // answers for host-vA.local, as avahi/mDNSResponder do for the machine's name
+  const server = rig.spawn(rig.a, [NODE, 'test/plugins/mdns/fixtures/serve.mjs', JSON.stringify({ name: 'Shared', mdns: { hostname: 'host-vA' } })])
+  const err = new Lines(server.stderr!)
+  const ad = json(await err.wait(l => json(l)?.msg === 'mdns advertised', 60_000, 'advertised'))!
+  t.ok(err.lines.some(l => /mdns host name conflict/.test(String(json(l)?.msg))), 'ciao sees the host name as taken and logs the rename')
+  t.equal(ad.host, 'host-vA-(2).local', 'advertised on the renamed host')
+  const b = rig.spawn(rig.b, [NODE, 'test/plugins/mdns/fixtures/browse.mjs', 'once', '2000'])
+  const servers = json(await new Lines(b.stdout!).wait(l => json(l)?.event === 'result', 20_000, 'browse'))!.servers as Array<Record<string, unknown>>
+  t.equal(servers.length, 1)
+  t.match(servers[0], { name: 'Shared', host: 'host-vA-(2).local', instanceName: ad.instanceName }, 'found under the new names, TXT name unchanged')
+  t.ok((servers[0]!.addresses as string[]).includes(rig.a.address), 'with our address')
+})
