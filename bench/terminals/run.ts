@@ -55,8 +55,12 @@ async function measureBulk (c: Contender, file: string): Promise<number> {
     bytes += chunk.length
     last = now
   }
+  let chunks = 0
+  const count = term.onData
+  term.onData = chunk => { chunks++; count!(chunk) }
   await term.exited
   term.close()
+  if (process.env.BENCH_VERBOSE) console.log(`#   ${c.name}: ${chunks} chunks, ${(bytes / chunks / 1024).toFixed(1)} KiB average`)
   if (bytes < SIZE * 0.99) throw new Error(`${c.name}: got ${bytes} bytes, expected at least ${SIZE}`)
   return bytes / MiB / ((last - first) / 1000)
 }

@@ -31,6 +31,10 @@ export const TERM_PLACER = token<PtyPlacer>('PtyPlacer')
 const MAX_PTY_ID = 0xffff_ffff
 /** While paused, re-check the watermarks this often in case a drain event was missed. */
 const PAUSE_POLL_MS = 250
+/** Output after this long without any is flushed at once instead of coalesced. */
+const IDLE_FLUSH_MS = 2
+/** How long streaming output is gathered into one frame. */
+const COALESCE_MS = 1
 
 interface Pty {
   readonly id: number
@@ -44,7 +48,9 @@ interface Pty {
   readonly attached: Set<RpcConnection>
   pending: Buffer[]
   pendingBytes: number
-  flushHandle: NodeJS.Immediate | undefined
+  /** performance.now() of the last flush. */
+  lastFlushAt: number
+  flushHandle: NodeJS.Timeout | undefined
   alive: boolean
   exitCode: number | null
   signal: string | null
@@ -122,6 +128,7 @@ export class TerminalRegistry implements Disposable {
       attached: new Set(),
       pending: [],
       pendingBytes: 0,
+      lastFlushAt: 0,
       flushHandle: undefined,
       alive: true,
       exitCode: null,
@@ -290,16 +297,24 @@ export class TerminalRegistry implements Disposable {
     if (pty.pendingBytes >= this.opts.maxFrameBytes) {
       this.#flush(pty)
     } else if (!pty.flushHandle) {
-      // Reads that arrive in the same event-loop turn go out as one frame; setImmediate runs
-      // right after the I/O phase, so a lone keystroke echo is not delayed by a timer.
-      pty.flushHandle = setImmediate(() => { pty.flushHandle = undefined; this.#flush(pty) })
+      const now = performance.now()
+      if (now - pty.lastFlushAt > IDLE_FLUSH_MS) {
+        // The first output after a quiet spell (a keystroke echo) goes out at once...
+        this.#flush(pty)
+      } else {
+        // ...while output that keeps coming is merged for up to ~1 ms: a pty master gives at
+        // most ~4 KiB per read, and one frame per read costs a WebSocket frame, a TLS record
+        // and a syscall on each side. A 1 ms delay is invisible in streaming output.
+        pty.flushHandle = setTimeout(() => { pty.flushHandle = undefined; this.#flush(pty) }, COALESCE_MS).unref()
+      }
     }
   }
 
   /** Sends everything pending: one frame per maxFrameBytes, each encoded once per mode. */
   #flush (pty: Pty): void {
-    if (pty.flushHandle) { clearImmediate(pty.flushHandle); pty.flushHandle = undefined }
+    if (pty.flushHandle) { clearTimeout(pty.flushHandle); pty.flushHandle = undefined }
     const max = this.opts.maxFrameBytes
+    pty.lastFlushAt = performance.now()
     while (pty.pendingBytes > 0) {
       const n = Math.min(pty.pendingBytes, max)
       // The binary frame is assembled in place: 5-byte header, then the bytes. The scrollback
@@ -388,7 +403,7 @@ export class TerminalRegistry implements Disposable {
 
   /** Drops every reference and timer of a closed, exited pty. Idempotent. */
   #release (pty: Pty): void {
-    if (pty.flushHandle) { clearImmediate(pty.flushHandle); pty.flushHandle = undefined }
+    if (pty.flushHandle) { clearTimeout(pty.flushHandle); pty.flushHandle = undefined }
     if (pty.killTimer) { clearTimeout(pty.killTimer); pty.killTimer = undefined }
     if (pty.idleTimer) { clearTimeout(pty.idleTimer); pty.idleTimer = undefined }
     clearInterval(pty.pausePoll)
