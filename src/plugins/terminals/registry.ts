@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { inject, injectable } from '../../core/di.js'
 import type { Disposable } from '../../core/lifecycle.js'
-import type { AuthSession } from '../../core/rpc/auth.js'
+import type { AuthSession, Authenticator } from '../../core/rpc/auth.js'
 import type { RpcConnection } from '../../core/rpc/hub.js'
 import { CORE, token } from '../../core/tokens.js'
 import {
@@ -35,6 +35,8 @@ const PAUSE_POLL_MS = 250
 const IDLE_FLUSH_MS = 2
 /** How long streaming output is gathered into one frame. */
 const COALESCE_MS = 1
+/** How often terminals of revoked device sessions are looked for. */
+const REVOKED_SWEEP_MS = 10_000
 
 interface Pty {
   readonly id: number
@@ -88,9 +90,23 @@ export class TerminalRegistry implements Disposable {
     @inject(TERM_OPTIONS) private readonly opts: TerminalsOptions,
     @inject(TERM.Provider) private readonly provider: TerminalProvider,
     @inject(TERM_PLACER) private readonly placer: PtyPlacer,
+    @inject(CORE.Authenticator) private readonly auth: Authenticator,
     @inject(CORE.Log) log: FastifyBaseLogger,
   ) {
     this.#log = log.child({ plugin: 'terminals' })
+  }
+
+  #sweepTimer: NodeJS.Timeout | undefined
+
+  /** Kills every terminal of a device session that was revoked (its owner can never come back). */
+  #sweepRevoked (): void {
+    const checked = new Map<string, boolean>()
+    for (const p of [...this.#ptys.values()]) {
+      let ok = checked.get(p.sessionId)
+      if (ok === undefined) { ok = this.auth.isValid(p.sessionId); checked.set(p.sessionId, ok) }
+      if (!ok) this.#close(p, 'session revoked')
+    }
+    if (this.#ptys.size === 0 && this.#sweepTimer) { clearInterval(this.#sweepTimer); this.#sweepTimer = undefined }
   }
 
   /** Number of live (not closed) terminals, for tests and metrics. */
@@ -145,6 +161,7 @@ export class TerminalRegistry implements Disposable {
     pty.subs.push(term.onData(chunk => this.#onData(pty, chunk)))
     pty.subs.push(term.onExit(e => this.#onExit(pty, e)))
     this.#ptys.set(id, pty)
+    this.#sweepTimer ??= setInterval(() => this.#sweepRevoked(), REVOKED_SWEEP_MS).unref()
     this.#log.info({ ptyId: id, pid: term.pid, sessionId: session.id, cwd: placement.cwd }, 'pty spawned')
     if (conn && conn.isOpen) this.#attach(pty, conn)
     else this.#startIdle(pty)
@@ -219,6 +236,8 @@ export class TerminalRegistry implements Disposable {
   /** Kills every terminal (SIGHUP, then SIGKILL) and waits for them to exit. Idempotent. */
   async dispose (): Promise<void> {
     this.#closing = true
+    clearInterval(this.#sweepTimer)
+    this.#sweepTimer = undefined
     const all = [...this.#ptys.values()]
     for (const p of all) this.#close(p, 'server closing')
     // Bounded: a child that survives SIGKILL (uninterruptible sleep) must not hang close().
@@ -261,6 +280,8 @@ export class TerminalRegistry implements Disposable {
       conn.setState(CONN_STATE, state)
       conn.disposables.add(conn.onClose(() => {
         for (const p of [...state.ptys]) this.#detach(p, conn)
+        // Closed because its session was revoked? Then its terminals go now, not at the sweep.
+        if (conn.session && !this.auth.isValid(conn.session.id)) this.#sweepRevoked()
       }))
       conn.disposables.add(conn.onDrain(() => {
         for (const p of state.ptys) this.#maybeResume(p)

@@ -42,3 +42,21 @@ t.test('another session cannot touch the pty', async t => {
   t.notOk(out.includes('pwned\r\n'))
   t.notOk(other.frames.some(f => f.binary || f.json?.event === 'pty-output'), 'the other session saw no output')
 })
+
+t.test('revoking a device session kills its terminals', async t => {
+  const server = await startServer(t, { terminals: SHELL_OPTS })
+  const phone = await TestClient.paired(t, server, 'phone')
+  const laptop = await TestClient.paired(t, server, 'laptop')
+  const { pty_id: id } = await phone.call('spawn_pty', { cwd: await registeredRepo(t, phone) })
+  const sessions = await laptop.call('list_sessions')
+  const phoneSession = sessions.find((s: any) => s.name === 'phone')
+  await laptop.call('revoke_session', { session_id: phoneSession.id })
+  const { code } = await phone.closed
+  t.equal(code, 4001)
+  const { resolve } = await import('../../../src/index.js')
+  const { TERM } = await import('../../../src/plugins/terminals/types.js')
+  const registry = resolve(server.app.di, TERM.Registry)
+  const end = Date.now() + 3000
+  while (registry.size > 0 && Date.now() < end) await new Promise(resolve => setTimeout(resolve, 50))
+  t.equal(registry.size, 0, `pty ${id} was closed with its session`)
+})
