@@ -38,6 +38,8 @@ export interface StartOptions {
   logLevel?: string
   /** Give up waiting for the banner after this long. */
   timeoutMs?: number
+  /** Options for node itself (e.g. --cpu-prof). */
+  nodeArgs?: string[]
 }
 
 /** The server CLI (`node dist/bin/claudette-server.js run`) as a child process. */
@@ -60,7 +62,7 @@ export class ServerProcess {
   get ca (): Buffer { return readFileSync(join(this.home, 'cert.pem')) }
 
   static async start (home: string, opts: StartOptions = {}): Promise<ServerProcess> {
-    const args = [CLI, '--home', home, '--bind', '127.0.0.1', '--port', String(opts.port ?? 0), '--no-mdns',
+    const args = [...(opts.nodeArgs ?? []), CLI, '--home', home, '--bind', '127.0.0.1', '--port', String(opts.port ?? 0), '--no-mdns',
       '--log-level', opts.logLevel ?? 'warn', ...(opts.args ?? []), 'run']
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } })
     const proc = new ServerProcess(child, home)
