@@ -36,6 +36,8 @@ interface Term {
 
 interface Contender {
   name: string
+  /** Processes whose CPU (own + reaped children) counts for this path, besides this one. */
+  cpuPids: number[]
   /** A terminal whose output is `cat` of the file, started so the first byte is file content. */
   bulk (file: string): Promise<Term>
   /** A terminal running `stty raw -echo; cat` (each keystroke comes straight back). */
@@ -44,7 +46,25 @@ interface Contender {
 
 // ------------------------------------------------------------------ measurement
 
-async function measureBulk (c: Contender, file: string): Promise<number> {
+/**
+ * CPU seconds used so far by this process, the children it reaped, and each given process with
+ * the children it reaped (sshd's listener reaps the per-connection sshd, which reaps the shell
+ * and cat; our server reaps the pty's shell and cat). Load-independent, unlike wall time.
+ */
+function cpuSeconds (pids: number[]): number {
+  const ticks = (pid: number | 'self'): number => {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    // fields after "(comm)": state(0) … utime(11) stime(12) cutime(13) cstime(14)
+    return Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])
+  }
+  let t = ticks('self')
+  for (const pid of pids) t += ticks(pid)
+  return t / 100 // USER_HZ
+}
+
+async function measureBulk (c: Contender, file: string): Promise<{ mbs: number, cpuPerMiB: number }> {
+  const cpu0 = cpuSeconds(c.cpuPids)
   const term = await c.bulk(file)
   let bytes = 0
   let first = 0
@@ -62,7 +82,9 @@ async function measureBulk (c: Contender, file: string): Promise<number> {
   term.close()
   if (process.env.BENCH_VERBOSE) console.log(`#   ${c.name}: ${chunks} chunks, ${(bytes / chunks / 1024).toFixed(1)} KiB average`)
   if (bytes < SIZE * 0.99) throw new Error(`${c.name}: got ${bytes} bytes, expected at least ${SIZE}`)
-  return bytes / MiB / ((last - first) / 1000)
+  await sleep(500) // let the parents reap their children so their CPU is counted
+  const cpuPerMiB = (cpuSeconds(c.cpuPids) - cpu0) * 1000 / (bytes / MiB)
+  return { mbs: bytes / MiB / ((last - first) / 1000), cpuPerMiB }
 }
 
 async function measureEcho (c: Contender, n: number): Promise<number[]> {
@@ -95,6 +117,7 @@ const quantile = (sorted: number[], p: number): number => sorted[Math.min(sorted
 
 const localPty: Contender = {
   name: 'local node-pty',
+  cpuPids: [],
   async bulk (file) { return ptyTerm(['-c', `exec cat ${file}`]) },
   async echo () { return ptyTerm(['-c', 'stty raw -echo; exec cat']) },
 }
@@ -169,7 +192,7 @@ async function startSshd (dir: string): Promise<{ proc: ChildProcess, port: numb
   return { proc, port, sshArgs }
 }
 
-function sshContender (sshArgs: string[]): Contender {
+function sshContender (sshArgs: string[], sshdPid: number): Contender {
   const run = (cmd: string): Term => {
     const p = spawn('ssh', [...sshArgs, cmd], { stdio: ['pipe', 'pipe', 'inherit'] })
     const term: Term = {
@@ -183,6 +206,7 @@ function sshContender (sshArgs: string[]): Contender {
   }
   return {
     name: 'OpenSSH',
+    cpuPids: [sshdPid],
     async bulk (file) { return run(`exec cat ${file}`) },
     async echo () { return run('stty raw -echo; exec cat') },
   }
@@ -239,7 +263,7 @@ class WireClient {
   close (): void { this.#ws.close() }
 }
 
-function oursContender (encoding: 'binary' | 'json', port: number, ca: Buffer, token: string, repo: string): Contender {
+function oursContender (encoding: 'binary' | 'json', port: number, ca: Buffer, token: string, repo: string, serverPid: number): Contender {
   // A shell in the repository; `setup` runs with echo off, then `cmd` replaces the shell.
   const open = async (cmd: string): Promise<Term> => {
     const c = await WireClient.connect(port, ca, token)
@@ -264,6 +288,7 @@ function oursContender (encoding: 'binary' | 'json', port: number, ca: Buffer, t
   }
   return {
     name: `claudette ${encoding}`,
+    cpuPids: [serverPid],
     bulk: file => open(`exec cat ${file}`),
     echo: () => open('stty raw -echo; exec cat'),
   }
@@ -309,31 +334,37 @@ async function main (): Promise<void> {
     const only = process.env.BENCH_ONLY // e.g. "json": profile one contender alone
     const contenders = [
       localPty,
-      sshContender(sshd.sshArgs),
-      oursContender('binary', ours.port, ours.ca, ours.token, repo),
-      oursContender('json', ours.port, ours.ca, ours.token, repo),
+      sshContender(sshd.sshArgs, sshd.proc.pid!),
+      oursContender('binary', ours.port, ours.ca, ours.token, repo, ours.proc.pid!),
+      oursContender('json', ours.port, ours.ca, ours.token, repo, ours.proc.pid!),
     ].filter(c => !only || c.name.includes(only))
     console.log(`# terminals benchmark: ${SIZE / MiB} MiB cat (median of ${RUNS}), ${ECHO_N} keystrokes; node ${process.version}, ${cpus().length} × ${cpus()[0]?.model}, load ${loadavg().map(l => l.toFixed(1)).join(' ')}`)
     // Rounds interleave the contenders, so a busy neighbour on this shared machine slows all
     // of them alike instead of whichever happened to run at that moment.
     const bulk = new Map<string, number[]>(contenders.map(c => [c.name, []]))
+    const cpu = new Map<string, number[]>(contenders.map(c => [c.name, []]))
     const echo = new Map<string, number[]>(contenders.map(c => [c.name, []]))
     for (let round = 0; round < RUNS; round++) {
-      for (const c of contenders) bulk.get(c.name)!.push(await measureBulk(c, file))
+      for (const c of contenders) {
+        const r = await measureBulk(c, file)
+        bulk.get(c.name)!.push(r.mbs)
+        cpu.get(c.name)!.push(r.cpuPerMiB)
+      }
       for (const c of contenders) echo.get(c.name)!.push(...await measureEcho(c, Math.ceil(ECHO_N / RUNS)))
     }
-    const results = new Map<string, { mbs: number, p50: number, p99: number, mean: number }>()
+    const results = new Map<string, { mbs: number, cpu: number, p50: number, p99: number, mean: number }>()
     for (const c of contenders) {
       const runs = bulk.get(c.name)!.sort((a, b) => a - b)
       const samples = echo.get(c.name)!.sort((a, b) => a - b)
       const r = {
         mbs: quantile(runs, 0.5),
+        cpu: quantile(cpu.get(c.name)!.sort((a, b) => a - b), 0.5),
         p50: quantile(samples, 0.5),
         p99: quantile(samples, 0.99),
         mean: samples.reduce((a, b) => a + b, 0) / samples.length,
       }
       results.set(c.name, r)
-      console.log(`${c.name.padEnd(18)} ${r.mbs.toFixed(1).padStart(7)} MB/s  (runs ${bulk.get(c.name)!.map(x => x.toFixed(0)).join('/')})  echo p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms  mean ${r.mean.toFixed(3)} ms`)
+      console.log(`${c.name.padEnd(18)} ${r.mbs.toFixed(1).padStart(7)} MB/s  CPU ${r.cpu.toFixed(1)} ms/MiB  (runs ${bulk.get(c.name)!.map(x => x.toFixed(0)).join('/')})  echo p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms  mean ${r.mean.toFixed(3)} ms`)
     }
     if (only) return
     const ssh = results.get('OpenSSH')!
@@ -347,6 +378,9 @@ async function main (): Promise<void> {
       ['json throughput / OpenSSH', json.mbs / ssh.mbs, '>=', 0.5],
       ['json echo p50 / OpenSSH', json.p50 / ssh.p50, '<=', 1.25],
     ]
+    // Load-independent view: throughput if CPU were the only limit (MiB per CPU second).
+    console.log(`\nCPU per MiB, all processes of the path: ${[...results].map(([n, r]) => `${n} ${r.cpu.toFixed(1)} ms`).join(', ')}`)
+    console.log(`CPU-efficiency ratios: binary/OpenSSH ${(ssh.cpu / bin.cpu).toFixed(2)}, binary/local ${(local.cpu / bin.cpu).toFixed(2)}, json/OpenSSH ${(ssh.cpu / json.cpu).toFixed(2)}`)
     console.log('\n| ratio | value | target | |\n|---|---|---|---|')
     for (const [name, v, op, target] of checks) {
       const ok = op === '>=' ? v >= target : v <= target

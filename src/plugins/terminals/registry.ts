@@ -33,6 +33,8 @@ const MAX_PTY_ID = 0xffff_ffff
 const PAUSE_POLL_MS = 250
 /** Output after this long without any is flushed at once instead of coalesced. */
 const IDLE_FLUSH_MS = 2
+/** A read this small with nothing pending is sent at once (echo), whatever came before. */
+const SMALL_CHUNK = 512
 /** How long streaming output is gathered into one frame. */
 const COALESCE_MS = 1
 /** How often terminals of revoked device sessions are looked for. */
@@ -318,9 +320,8 @@ export class TerminalRegistry implements Disposable {
     if (pty.pendingBytes >= this.opts.maxFrameBytes) {
       this.#flush(pty)
     } else if (!pty.flushHandle) {
-      const now = performance.now()
-      if (now - pty.lastFlushAt > IDLE_FLUSH_MS) {
-        // The first output after a quiet spell (a keystroke echo) goes out at once...
+      if (chunk.length <= SMALL_CHUNK || performance.now() - pty.lastFlushAt > IDLE_FLUSH_MS) {
+        // A small read (a keystroke echo) or the first output after a quiet spell goes out at once...
         this.#flush(pty)
       } else {
         // ...while output that keeps coming is merged for up to ~1 ms: a pty master gives at
