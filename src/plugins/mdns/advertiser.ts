@@ -172,7 +172,9 @@ export class MdnsAdvertiser implements Disposable {
 
   async #stop (): Promise<void> {
     const service = this.#service
-    const wasUp = service !== null && this.#status.state !== 'failed'
+    // Goodbye packets only go out for an announced service; ending a probe just cancels it.
+    const ciaoState = service?.serviceState as string | undefined
+    const wasUp = ciaoState === 'announcing' || ciaoState === 'announced'
     if (service && !service.isDestroyed()) {
       let timer: NodeJS.Timeout | undefined
       const deadline = new Promise<void>(resolve => { timer = setTimeout(resolve, this.opts.goodbyeTimeoutMs); timer.unref() })
