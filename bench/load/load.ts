@@ -6,6 +6,7 @@
 //   npm run build && node --import @tapjs/typescript/import bench/load/load.ts
 // Knobs (env): LOAD_CLIENTS=200 LOAD_TERMINALS=50 LOAD_AGENTS=10 LOAD_SECONDS=30 LOAD_THINK_MS=100
 //              LOAD_PTY_LINES=20 (lines per 50 ms tick per terminal) LOAD_AGENT_DELTA_MS=100
+//              LOAD_GIT_RPCS=1 (0: no load_diff_files/load_initial_data) LOAD_CPU_PROF=<dir>
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -25,9 +26,10 @@ const SECONDS = env('LOAD_SECONDS', 30)
 const THINK_MS = env('LOAD_THINK_MS', 100)
 const PTY_LINES = env('LOAD_PTY_LINES', 20)
 const AGENT_DELTA_MS = env('LOAD_AGENT_DELTA_MS', 100)
-/** Clients come from 127.0.0.2..; this many addresses keep each under the per-address cap. */
-const ADDRESSES = Math.max(1, Math.ceil(CLIENTS / 40))
+const GIT_RPCS = env('LOAD_GIT_RPCS', 1) !== 0
+/** Devices come from 127.0.0.2..; four devices (40 connections) per address stay under the per-address cap. */
 const CLIENTS_PER_DEVICE = 10
+const ADDRESSES = Math.max(1, Math.ceil(CLIENTS / CLIENTS_PER_DEVICE / 4))
 const PTYS_PER_OWNER = 5
 
 /** The RPC mix of one client: [method, weight, params]. */
@@ -159,7 +161,8 @@ try {
   const clients: WireClient[] = []
   for (let i = 0; i < CLIENTS; i += 20) {
     clients.push(...await Promise.all(Array.from({ length: Math.min(20, CLIENTS - i) }, (_, k) =>
-      resumeDevice(srv, deviceTokens[Math.floor((i + k) / CLIENTS_PER_DEVICE)]!, addr(i + k)))))
+      // A device connects from one address (as a phone or laptop does).
+      resumeDevice(srv, deviceTokens[Math.floor((i + k) / CLIENTS_PER_DEVICE)]!, addr(Math.floor((i + k) / CLIENTS_PER_DEVICE))))))
   }
   const rnd = <T>(xs: T[]): T => xs[Math.floor(Math.random() * xs.length)]!
   const mix: Mix = [
@@ -174,6 +177,9 @@ try {
     ['get_app_setting', 3, () => ({ key: 'worktree_base_dir' })],
     ['load_diff_files', 1, () => ({ workspace_id: rnd(workspaces) })],
   ]
+  // LOAD_GIT_RPCS=0 drops the methods that run git per call, to separate their cost (each
+  // child_process.spawn blocks the event loop until the child has exec'd).
+  if (!GIT_RPCS) mix.splice(0, mix.length, ...mix.filter(([m]) => m !== 'load_diff_files' && m !== 'load_initial_data'))
 
   // Agents: one driver per chat session, turn after turn until the end.
   const agentStats = { turns: 0, errors: [] as string[] }
@@ -240,7 +246,7 @@ try {
   const info = stats.latencies.get('server_info')
   const p99Info = info ? percentile(info, 99) : NaN
   const p99Probe = probeLatencies.length > 0 ? percentile(probeLatencies, 99) : NaN
-  say(`load: ${CLIENTS} clients (${deviceTokens.length} devices, ${ADDRESSES} loopback addresses), ${ptys} terminals, ${AGENTS} agents, ${SECONDS} s, think 0..${2 * THINK_MS} ms`)
+  say(`load: ${GIT_RPCS ? '' : '(no git-running RPCs) '}${CLIENTS} clients (${deviceTokens.length} devices, ${ADDRESSES} loopback addresses), ${ptys} terminals, ${AGENTS} agents, ${SECONDS} s, think 0..${2 * THINK_MS} ms`)
   say(`  machine load average:    ${loadavg().map(n => n.toFixed(1)).join(' ')} on ${availableParallelism()} cores (at the end; other processes share the CPUs)`)
   say(`  RPC throughput:          ${Math.round(stats.done / elapsed)} /s  (${stats.done} ok, ${stats.errors.length} errors)`)
   say(`  all RPCs:                ${fmt(all)}`)
