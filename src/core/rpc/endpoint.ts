@@ -126,6 +126,7 @@ export const rpcEndpoint: FastifyPluginAsync<EndpointOptions> = async (app: Fast
   const server = app.server as unknown as NetServer
   server.maxConnections = opts.maxConnections + SOCKET_HEADROOM
   const socketsPerIp = new Map<string, number>()
+  let tcpTotal = 0
   const onTcp = (socket: Socket): void => {
     const ip = socket.remoteAddress ?? 'unknown'
     const n = (socketsPerIp.get(ip) ?? 0) + 1
@@ -135,9 +136,12 @@ export const rpcEndpoint: FastifyPluginAsync<EndpointOptions> = async (app: Fast
       return
     }
     socketsPerIp.set(ip, n)
+    tcpTotal++
     socket.once('close', () => {
       const left = (socketsPerIp.get(ip) ?? 1) - 1
       if (left <= 0) { socketsPerIp.delete(ip); limitLogged.delete(`tcp:${ip}`) } else socketsPerIp.set(ip, left)
+      // Re-armed only well below the limit, so a flood at the limit logs once, not per socket.
+      if (--tcpTotal < opts.maxConnections) limitLogged.delete('tcp:max')
     })
   }
   const onSecure = (socket: Socket): void => {
