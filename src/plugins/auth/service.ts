@@ -66,8 +66,13 @@ export class AuthService implements Authenticator, Disposable {
     let rec = this.#ips.get(info.remoteAddress)
     if (!rec) {
       if (this.#ips.size >= MAX_TRACKED_IPS) this.#prune(now)
-      // Still full (a flood from very many addresses): forget the oldest record, bounding memory.
-      if (this.#ips.size >= MAX_TRACKED_IPS) this.#ips.delete(this.#ips.keys().next().value!)
+      // Still full (a flood from very many addresses): forget the oldest record that is not locked
+      // out (or the oldest at all), bounding memory without lifting lockouts cheaply.
+      if (this.#ips.size >= MAX_TRACKED_IPS) {
+        let victim: string | undefined
+        for (const [ip, r] of this.#ips) if (r.lockedUntil <= now) { victim = ip; break }
+        this.#ips.delete(victim ?? this.#ips.keys().next().value!)
+      }
       rec = { failures: [], lockedUntil: 0 }
       this.#ips.set(info.remoteAddress, rec)
     }
