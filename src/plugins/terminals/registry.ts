@@ -213,7 +213,7 @@ export class TerminalRegistry implements Disposable {
         cols: p.cols,
         cwd: p.cwd,
         exit_code: p.exitCode,
-        output_bytes: p.scrollback.end + p.pendingBytes,
+        output_bytes: p.scrollback.end,
         pty_id: p.id,
         rows: p.rows,
         signal: p.signal,
