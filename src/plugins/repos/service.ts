@@ -291,7 +291,8 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
    * A user's own branch or a worktree with changes is never matched.
    */
   async #isInterruptedCreate (repoPath: string, path: string, branch: string): Promise<boolean> {
-    if (!isInside(this.opts.worktreeBaseDir, path) || !existsSync(path)) return false
+    if (!isInside(this.opts.worktreeBaseDir, path)) return false
+    if (!existsSync(path)) return this.#isOrphanBranch(repoPath, branch, path)
     if (this.#db.prepare<[string], { id: string }>('SELECT id FROM workspaces WHERE worktree_path = ?').get(path)) return false
     try {
       const real = await realpath(path)
@@ -302,9 +303,29 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
     } catch { return false }
   }
 
+  /**
+   * A kill right after `git worktree add -b` can leave the branch without its directory. It is a
+   * leftover when no workspace row names it, no worktree has it checked out, and it holds no
+   * commit that another branch lacks (deleting it loses nothing).
+   */
+  async #isOrphanBranch (repoPath: string, branch: string, path: string): Promise<boolean> {
+    if (this.#db.prepare<[string], { id: string }>('SELECT id FROM workspaces WHERE branch_name = ?').get(branch)) return false
+    if (!await this.#refExists(repoPath, `refs/heads/${branch}`)) return false
+    try {
+      await git(['worktree', 'prune'], { cwd: repoPath })
+      const list = (await git(['worktree', 'list', '--porcelain'], { cwd: repoPath })).stdout
+      // Checked out somewhere else than our (missing, possibly still locked) worktree path: not ours.
+      const holder = list.split(/\n\n/).find(e => e.split('\n').includes(`branch refs/heads/${branch}`))
+      if (holder && holder.split('\n')[0] !== `worktree ${path}`) return false
+      const unique = await git(['rev-list', '--count', `refs/heads/${branch}`, '--not', `--exclude=${branch}`, '--branches'], { cwd: repoPath })
+      return unique.stdout.trim() === '0'
+    } catch { return false }
+  }
+
   async #rollbackCreate (repoPath: string, path: string, branch: string): Promise<void> {
     const quiet = async (fn: () => Promise<unknown>): Promise<void> => { try { await fn() } catch { /* best effort */ } }
-    await quiet(() => git(['worktree', 'remove', '--force', '--', path], { cwd: repoPath }))
+    await quiet(() => git(['worktree', 'unlock', '--', path], { cwd: repoPath }))
+    await quiet(() => git(['worktree', 'remove', '--force', '--force', '--', path], { cwd: repoPath }))
     if (isInside(this.opts.worktreeBaseDir, path)) await quiet(() => rm(path, { recursive: true, force: true }))
     await quiet(() => git(['worktree', 'prune'], { cwd: repoPath }))
     await quiet(() => git(['branch', '-D', '--', branch], { cwd: repoPath }))

@@ -73,7 +73,12 @@ t.test('reference errors: unknown ids and invalid names', async t => {
   t.equal(await errorOf(client, 'restore_workspace', {}), 'Workspace not found')
   await client.call('create_workspace', { repository_id: repo.id, name: 'dup' })
   t.equal(await errorOf(client, 'create_workspace', { repository_id: repo.id, name: 'dup' }), "Workspace 'dup' already exists in this repository")
-  gitIn(repoPath, 'branch', 'claudette/taken')
+  // a branch with work of its own is never touched
+  const own = gitIn(repoPath, 'commit-tree', 'HEAD^{tree}', '-p', 'HEAD', '-m', 'own work').trim()
+  gitIn(repoPath, 'branch', 'claudette/taken', own)
   t.equal(await errorOf(client, 'create_workspace', { repository_id: repo.id, name: 'taken' }), "Branch 'claudette/taken' already exists")
   t.equal((await client.call('list_workspaces')).length, 1, 'failed creates leave nothing behind')
+  // a leftover branch with no commits of its own (a create killed half-way) is cleaned up
+  gitIn(repoPath, 'branch', 'claudette/leftover')
+  t.equal((await client.call('create_workspace', { repository_id: repo.id, name: 'leftover' })).workspace.branch_name, 'claudette/leftover')
 })
