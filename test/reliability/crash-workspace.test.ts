@@ -3,7 +3,7 @@
 // reply reached its client is still listed with its worktree on disk, an SDK client
 // reconnects by itself, and a name whose creation was cut short can be created again.
 import { execFileSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, rmSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import t from 'tap'
 import { ClaudetteClient } from '../../src/client/index.js'
@@ -91,5 +91,15 @@ t.test('SIGKILL during workspace creation loses no committed workspace and every
     await sdk.request('create_workspace', { name: 'orphan', repository_id: repositoryId })
     retried.orphan = 'created again'
   } catch (err) { retried.orphan = (err as Error).message }
+  // And the state a `git worktree add` that died half-way leaves: locked "initializing", half
+  // checked out.
+  const half = join(sibling, 'half')
+  execFileSync('git', ['worktree', 'add', '--no-track', '-b', 'claudette/half', '--', half, 'HEAD'], { cwd: repo, stdio: 'ignore' })
+  execFileSync('git', ['worktree', 'lock', '--reason', 'initializing', '--', half], { cwd: repo, stdio: 'ignore' })
+  rmSync(join(half, 'README.md'))
+  try {
+    await sdk.request('create_workspace', { name: 'half', repository_id: repositoryId })
+    retried.half = 'created again'
+  } catch (err) { retried.half = (err as Error).message }
   t.same(Object.entries(retried).filter(([, v]) => v !== 'listed' && v !== 'created again'), [], `every interrupted name is listed or can be created again: ${JSON.stringify(retried)}`)
 })

@@ -298,6 +298,10 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
       const real = await realpath(path)
       const list = (await git(['worktree', 'list', '--porcelain'], { cwd: repoPath })).stdout
       const entry = list.split(/\n\n/).find(e => { const head = e.split('\n')[0]; return head === `worktree ${path}` || head === `worktree ${real}` })
+      // A `git worktree add` that died half-way (its stderr pipe closed with the killed server)
+      // leaves our worktree locked "initializing" and possibly half checked out: never finished,
+      // never returned to anyone (issue 10, crash-workspace.test.ts).
+      if (entry?.split('\n').includes('locked initializing')) return true
       if (!entry?.split('\n').includes(`branch refs/heads/${branch}`)) return false
       return (await git(['status', '--porcelain'], { cwd: path })).stdout.trim() === ''
     } catch { return false }
