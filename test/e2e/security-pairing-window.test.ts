@@ -50,11 +50,13 @@ t.test('single-use pairing: the token is replaced after one pairing, sessions st
 })
 
 t.test('pairing TTL: an expired token stops pairing and is replaced', async t => {
-  const { server, logs } = await startSecureServer(t, { auth: { pairingTtlMs: 600, reloadIntervalMs: 100 } })
+  // A window long enough that a loaded machine cannot see the replacement token expire too
+  // between reading it and pairing with it.
+  const { server, logs } = await startSecureServer(t, { auth: { pairingTtlMs: 3000, reloadIntervalMs: 100 } })
   const first = pairingToken(server)
   await pairDevice(t, server, logs, 'in-time')
   t.equal(pairingToken(server), first, 'pairing within the window does not rotate')
-  await sleep(800)
+  await sleep(3300)
   const late = await connectFrom(t, server)
   t.equal((await late.request('authenticate', { pairing_token: first })).error?.code, -2, 'the expired token fails')
   const next = pairingToken(server)

@@ -15,6 +15,8 @@ t.test('server close stops every agent', async t => {
   await client.call('send_chat_message', { chat_session_id: chatId, content: 'sleep: 60000' })
   await client.call('send_chat_message', { chat_session_id: other.chatId, content: 'ask: waiting forever?' })
   await client.event('agent-permission-prompt')
+  // The two fakes start independently: wait until both have recorded their start.
+  for (let i = 0; i < 200 && startsOf(argsFile).length < 2; i++) await new Promise(resolve => setTimeout(resolve, 50))
   const pids = startsOf(argsFile).map(s => s.pid)
   t.equal(pids.length, 2)
   t.ok(pids.every(alive))
