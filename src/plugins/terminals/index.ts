@@ -8,6 +8,7 @@ import { NodePtyProvider } from './node-pty-provider.js'
 import { TerminalsOptions } from './options.js'
 import { directoryPlacer } from './placement.js'
 import { TERM_OPTIONS, TERM_PLACER, TerminalRegistry } from './registry.js'
+import { REPOS } from '../repos/types.js'
 import { PtyFrame, TERM } from './types.js'
 
 /** Terminals: owned, persistent, replayable, multi-attach ptys with a binary fast path. */
@@ -28,7 +29,11 @@ const terminalsPlugin: FastifyPluginAsync<Partial<TerminalsOptions>> = async (ap
   rpc.registerBinary(PtyFrame.Input, ptyInputHandler(registry))
   rpc.addCapability('pty-binary')
 
+  // A workspace's worktree is removed when it is archived: its shells go first.
+  const archiveHook = resolve(app.di, REPOS.Directory).addArchiveHook(ws => { registry.closeWorkspace(ws.id) })
+
   app.addHook('preClose', async () => { registry.beginClose() })
+  app.addHook('onClose', async () => { await archiveHook.dispose() })
   app.addHook('onClose', async () => { await registry.dispose() })
 }
 

@@ -197,6 +197,18 @@ export class TerminalRegistry implements Disposable {
     if (pty.alive) pty.term.resize(cols, rows)
   }
 
+  /**
+   * Closes every terminal placed in a workspace (of any device): called before the workspace is
+   * archived, since its worktree directory is about to be removed. Returns how many were closed.
+   */
+  closeWorkspace (workspaceId: string): number {
+    let n = 0
+    for (const p of [...this.#ptys.values()]) {
+      if (p.workspaceId === workspaceId) { this.#close(p, 'workspace archived'); n++ }
+    }
+    return n
+  }
+
   /** Kills and forgets a pty. Unknown or foreign ids are not an error (reference behaviour). */
   close (session: AuthSession, ptyId: number): void {
     const pty = this.#ptys.get(ptyId)

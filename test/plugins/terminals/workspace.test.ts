@@ -52,3 +52,16 @@ t.test('workspace placement, environment and confinement', async t => {
   t.equal((await c.request('spawn_pty', { workspace_id: 'no-such-workspace' })).error.message, 'Workspace not found')
   t.equal((await c.call('list_ptys')).length, before)
 })
+
+t.test('archiving a workspace closes the terminals running in it, and only those', async t => {
+  const server = await startServer(t, { terminals: SHELL_OPTS })
+  const c = await TestClient.paired(t, server)
+  const repo = await registeredRepo(t, c)
+  const { workspace: ws } = await c.call('create_workspace', { repository_id: repoIds.get(repo), name: 'doomed' })
+  const { pty_id: inWs } = await c.call('spawn_pty', { workspace_id: ws.id })
+  const { pty_id: inRepo } = await c.call('spawn_pty', { cwd: repo })
+  const exit = c.event('pty-exit', p => p.pty_id === inWs, 10_000)
+  t.equal(await c.call('archive_workspace', { workspace_id: ws.id }), null)
+  t.equal((await exit).pty_id, inWs, 'the workspace shell got pty-exit')
+  t.same((await c.call('list_ptys')).map((p: { pty_id: number }) => p.pty_id), [inRepo], 'the repository shell keeps running')
+})
