@@ -162,6 +162,21 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
 
   get #db () { return this.store.db }
 
+  /**
+   * Runs fn under the workspace's repository lock with the row as it is once the lock is held
+   * (another operation may have changed it while we waited).
+   */
+  async #withWorkspaceLocked<T> (id: string, fn: (cur: WorkspaceRow, repo: Repository) => Promise<T>): Promise<T> {
+    const row = this.#row(id)
+    if (!row) throw new WorkspaceNotFoundError(id)
+    const repo = await this.#requireRepo(row.repository_id)
+    return this.#locks.run(repo.id, async () => {
+      const cur = this.#row(id)
+      if (!cur) throw new WorkspaceNotFoundError(id)
+      return fn(cur, repo)
+    })
+  }
+
   #row (id: string): WorkspaceRow | undefined {
     return this.#db.prepare<[string], WorkspaceRow>('SELECT * FROM workspaces WHERE id = ?').get(id)
   }
@@ -361,12 +376,7 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
   }
 
   async archiveWorkspace (id: string): Promise<null> {
-    const row = this.#row(id)
-    if (!row) throw new WorkspaceNotFoundError(id)
-    const repo = await this.#requireRepo(row.repository_id)
-    const ws = await this.#locks.run(repo.id, async () => {
-      const cur = this.#row(id)
-      if (!cur) throw new WorkspaceNotFoundError(id)
+    const ws = await this.#withWorkspaceLocked(id, async (cur, repo) => {
       if (cur.status === 'Archived') throw new WorkspaceStateError('Workspace is already archived')
       for (const hook of [...this.#archiveHooks]) {
         try { await hook(toWorkspace(cur)) } catch (err) { this.log.warn({ err, workspaceId: id }, 'archive hook failed') }
@@ -391,12 +401,7 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
   }
 
   async restoreWorkspace (id: string): Promise<RestoreWorkspaceResult> {
-    const row = this.#row(id)
-    if (!row) throw new WorkspaceNotFoundError(id)
-    const repo = await this.#requireRepo(row.repository_id)
-    const ws = await this.#locks.run(repo.id, async () => {
-      const cur = this.#row(id)
-      if (!cur) throw new WorkspaceNotFoundError(id)
+    const ws = await this.#withWorkspaceLocked(id, async (cur, repo) => {
       if (cur.status === 'Active') throw new WorkspaceStateError('Workspace is already active')
       const branch = cur.branch_name
       if (!isSafeRefName(branch) || !await this.#refExists(repo.path, `refs/heads/${branch}`)) {
