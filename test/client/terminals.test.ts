@@ -8,7 +8,8 @@ import { pairingToken, startServer, tempHome, type TestContext } from '../helper
 import { tcpRelay } from './relay.js'
 
 async function setup (t: TestContext, binaryTerminals: boolean) {
-  const server = await startServer(t)
+  // /bin/sh, not the user's $SHELL: the lines are checked exactly, so no prompt, no readline.
+  const server = await startServer(t, { terminals: { shell: '/bin/sh' } })
   const relay = await tcpRelay(t, server.port)
   const repo = tempHome(t)
   execFileSync('git', ['init', '-q', repo])
@@ -41,7 +42,7 @@ for (const binary of [true, false]) {
     t.equal(client.binaryTerminals, binary, binary ? 'fast path negotiated' : 'JSON encoding')
     const id = await client.spawnPty({ cwd: repo, cols: 100, rows: 30 })
     t.same(client.attachedPtys, [id])
-    await client.writePty(id, 'stty -echo; echo ready-$((40+2))\r')
+    await client.writePty(id, 'stty -echo; PS1=; echo ready-$((40+2))\r')
     await waitOut(/ready-42/)
 
     await client.writePty(id, 'for i in $(seq 1 30); do echo "N$((i*7))"; sleep 0.04; done; echo fin-$((1+1))\r')

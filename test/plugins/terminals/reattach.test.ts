@@ -35,7 +35,8 @@ for (const encoding of ['json', 'binary'] as const) {
     // Compare against everything the server recorded (the scrollback holds the whole run).
     const full = await again.call('attach_pty', { pty_id: id })
     t.equal(full.offset, 0)
-    t.equal(all, Buffer.from(full.replay).toString(), 'no byte lost, none duplicated')
+    // The shell's next prompt may follow END-OF-RUN in the scrollback by now: compare the prefix.
+    t.equal(all, Buffer.from(full.replay).toString().slice(0, all.length), 'no byte lost, none duplicated')
     // (the shell's "# " prompt may land in front of the first line)
     const lines = all.match(/line-\d+(?=\r\n)/g)!
     t.equal(lines.length, 4000)
