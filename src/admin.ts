@@ -5,6 +5,7 @@ import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { ensurePrivateDir, newToken } from './core/files.js'
 import { resolveServerHome } from './core/home.js'
+import { ProcessRunner } from './core/process-runner.js'
 import { DeviceSessions } from './plugins/auth/sessions.js'
 import type { DeviceSessionInfo } from './plugins/auth/types.js'
 import { repoAdmin, type RepoAdmin } from './plugins/repos/admin.js'
@@ -43,6 +44,7 @@ export async function openAdmin (opts: { home?: string, config?: string, connect
   const cf = configFile(opts.config ?? join(home, CONFIG_FILE))
   await loadOrCreateConfig(cf)
   const store = openStore(join(home, DB_FILE))
+  const runner = new ProcessRunner() // git for `repo add` (started on first use)
   const sessions = new DeviceSessions(store)
   const host = opts.connectHost ?? hostname()
   const connectionString = (c: ServerConfig): string => `claudette://${host}:${c.server.port}/${c.auth.pairing_token}`
@@ -77,7 +79,7 @@ export async function openAdmin (opts: { home?: string, config?: string, connect
         return sessions.revoke(id) ? id : null
       },
     },
-    repos: repoAdmin(store),
-    close: () => store.close(),
+    repos: repoAdmin(store, runner),
+    close: () => { void runner.dispose(); store.close() },
   }
 }

@@ -9,6 +9,7 @@ import { ensurePrivateDir } from './core/files.js'
 import { resolveServerHome } from './core/home.js'
 import { REDACT_PATHS } from './core/logging.js'
 import { parseOptions } from './core/options.js'
+import { ProcessRunner } from './core/process-runner.js'
 import { coreMethods } from './core/rpc/core-methods.js'
 import { rpcEndpoint } from './core/rpc/endpoint.js'
 import { CloseCode, ConnectionHub } from './core/rpc/hub.js'
@@ -83,14 +84,17 @@ export async function createServer (input: ServerOptionsInput = {}): Promise<Cla
   const di = rootContainer.createChildContainer()
   const registry = new RpcRegistry()
   const hub = new ConnectionHub()
+  // git and other short-lived processes are spawned from this server's worker thread (see process-runner.ts).
+  const runner = new ProcessRunner({ onWorkerExit: err => app.log.warn({ err }, 'process runner worker died; restarting on next use') })
   app.decorate('di', di)
   app.decorate('rpc', registry)
   // Registered first, so it runs last (onClose is LIFO): the container is the safety net.
-  app.addHook('onClose', async () => { hub.dispose(); await di.dispose() })
+  app.addHook('onClose', async () => { hub.dispose(); await runner.dispose(); await di.dispose() })
   di.registerInstance(CORE.Log, app.log)
   di.registerInstance(CORE.Rpc, registry)
   di.registerInstance(CORE.Hub, hub)
   di.registerInstance(CORE.Facts, facts)
+  di.registerInstance(CORE.ProcessRunner, runner)
   registry.registerAll(coreMethods(facts, registry))
 
   await app.register(websocket, {

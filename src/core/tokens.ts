@@ -3,6 +3,7 @@ import type { DependencyContainer } from './di.js'
 import type { RpcRegistry } from './rpc/registry.js'
 import type { ConnectionHub } from './rpc/hub.js'
 import type { Authenticator } from './rpc/auth.js'
+import type { ProcessRunner } from './process-runner.js'
 
 /** A typed DI token: the symbol carries the type of what it resolves to. */
 export type Token<T> = symbol & { readonly __type?: T }
@@ -24,4 +25,6 @@ export const CORE = {
   Hub: token<ConnectionHub>('ConnectionHub'),
   Authenticator: token<Authenticator>('Authenticator'),
   Facts: token<ServerFacts>('ServerFacts'),
+  /** Runs short-lived child processes (git) off the main thread; one per server. */
+  ProcessRunner: token<ProcessRunner>('ProcessRunner'),
 } as const

@@ -1,6 +1,7 @@
 // Offline repository administration (the `claudette-server repo …` commands). A running server
 // against the same home sees the changes at once: the built-in provider reads the database.
 import { resolve } from 'node:path'
+import type { ProcessRunner } from '../../core/process-runner.js'
 import type { Store } from '../store/types.js'
 import { RepoExistsError, RepoInUseError } from './errors.js'
 import { inspectRepositoryPath, SqliteRepoProvider, toRepository } from './repositories.js'
@@ -14,12 +15,13 @@ export interface RepoAdmin {
   remove (idOrPrefix: string): Promise<Repository | null>
 }
 
-export function repoAdmin (store: Store): RepoAdmin {
+/** `runner` runs git (the caller owns and disposes it). */
+export function repoAdmin (store: Store, runner: ProcessRunner): RepoAdmin {
   const provider = new SqliteRepoProvider(store)
   const list = async (): Promise<Repository[]> => Promise.all((await provider.list()).map(toRepository))
   return {
     async add (path, name) {
-      const real = await inspectRepositoryPath(resolve(path))
+      const real = await inspectRepositoryPath(runner, resolve(path))
       const existing = (await provider.list()).find(r => r.path === real)
       if (existing) throw new RepoExistsError(real, existing.id)
       return toRepository(await provider.add({ path: real, ...(name?.trim() ? { name: name.trim() } : {}) }))

@@ -1,7 +1,7 @@
 // Running git: argument arrays only (never a shell), literal pathspecs, a clean environment,
 // plain one-line error messages. Plus the validators for names and refs that reach git.
-import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
+import { ProcessError, type ProcessRunner } from '../../core/process-runner.js'
 import { GitCommandError, InvalidRefError } from './errors.js'
 
 export interface GitResult { readonly stdout: string, readonly stderr: string, readonly code: number }
@@ -38,33 +38,33 @@ const DEFAULT_TIMEOUT_MS = 60_000
 const DEFAULT_MAX_BUFFER = 64 * 1024 * 1024
 
 /**
- * Runs `git <args>` in `cwd` with execFile (no shell). Fails with GitCommandError carrying
- * git's own first error line, e.g. `git worktree failed: fatal: '…' already exists`.
+ * Runs `git <args>` in `cwd` through the server's ProcessRunner (a worker thread; no shell).
+ * Fails with GitCommandError carrying git's own first error line, e.g.
+ * `git worktree failed: fatal: '…' already exists`.
  */
-export function git (args: readonly string[], opts: GitRunOptions): Promise<GitResult> {
-  return new Promise((resolve, reject) => {
-    execFile('git', ['-c', 'core.quotepath=off', '-c', 'color.ui=false', ...args], {
+export async function git (runner: ProcessRunner, args: readonly string[], opts: GitRunOptions): Promise<GitResult> {
+  const sub = (): string => args.find(a => !a.startsWith('-')) ?? 'command'
+  let res
+  try {
+    res = await runner.run('git', ['-c', 'core.quotepath=off', '-c', 'color.ui=false', ...args], {
       cwd: opts.cwd,
       env: gitEnv(opts.env),
-      timeout: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       maxBuffer: opts.maxBuffer ?? DEFAULT_MAX_BUFFER,
-      encoding: 'utf8',
-      windowsHide: true,
-    }, (err, stdout, stderr) => {
-      if (!err) { resolve({ stdout, stderr, code: 0 }); return }
-      const e = err as NodeJS.ErrnoException & { code?: number | string, killed?: boolean, signal?: string | null }
-      if (typeof e.code === 'number' && opts.okCodes?.includes(e.code)) { resolve({ stdout, stderr, code: e.code }); return }
-      const sub = args.find(a => !a.startsWith('-')) ?? 'command'
-      if (e.code === 'ENOENT' || e.code === 'ENOTDIR') {
-        // spawn reports a missing cwd and a missing git binary alike.
-        const msg = existsSync(opts.cwd) ? 'git is not installed or not on the server\'s PATH' : `git ${sub} failed: directory not found: ${opts.cwd}`
-        reject(new GitCommandError(msg, null, { cause: err })); return
-      }
-      if (e.killed || e.signal) { reject(new GitCommandError(`git ${sub} timed out`, null, { cause: err })); return }
-      if (e.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') { reject(new GitCommandError(`git ${sub} produced too much output`, null, { cause: err })); return }
-      reject(new GitCommandError(`git ${sub} failed: ${firstErrorLine(stderr) || `exit code ${String(e.code)}`}`, typeof e.code === 'number' ? e.code : null, { cause: err }))
+      ...(opts.okCodes ? { okCodes: opts.okCodes } : {}),
     })
-  })
+  } catch (err) {
+    if (!(err instanceof ProcessError)) throw new GitCommandError(`git ${sub()} failed: ${(err as Error).message}`, null, { cause: err })
+    if (err.code === 'ENOENT' || err.code === 'ENOTDIR') {
+      // spawn reports a missing cwd and a missing git binary alike.
+      const msg = existsSync(opts.cwd) ? 'git is not installed or not on the server\'s PATH' : `git ${sub()} failed: directory not found: ${opts.cwd}`
+      throw new GitCommandError(msg, null, { cause: err })
+    }
+    if (err.killed || err.signal) throw new GitCommandError(`git ${sub()} timed out`, null, { cause: err })
+    if (err.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') throw new GitCommandError(`git ${sub()} produced too much output`, null, { cause: err })
+    throw new GitCommandError(`git ${sub()} failed: ${firstErrorLine(err.stderr) || `exit code ${String(err.code)}`}`, typeof err.code === 'number' ? err.code : null, { cause: err })
+  }
+  return { stdout: res.stdout, stderr: res.stderr, code: res.code }
 }
 
 /** git's most useful stderr line (the first `fatal:`/`error:` line, else the last line), bounded. */

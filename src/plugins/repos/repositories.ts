@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto'
 import { lstat, readFile, realpath, stat } from 'node:fs/promises'
 import { basename, isAbsolute, join, resolve } from 'node:path'
+import type { ProcessRunner } from '../../core/process-runner.js'
 import type { Store } from '../store/types.js'
 import { NotAGitRepositoryError, RepoExistsError, RepoNotFoundError } from './errors.js'
 import { git, isSafeRefName } from './git.js'
@@ -20,7 +21,7 @@ export function slugify (name: string): string {
  * Checks that `path` (absolute) is the top of a non-bare git work tree and returns its realpath.
  * Clear errors: missing path, not a directory, not a git repository, bare repository.
  */
-export async function inspectRepositoryPath (path: string): Promise<string> {
+export async function inspectRepositoryPath (runner: ProcessRunner, path: string): Promise<string> {
   if (!isAbsolute(path) || path.includes('\0')) throw new NotAGitRepositoryError(`Repository path must be an absolute path: ${path.replace(/\0/g, '\\0')}`)
   let st
   try { st = await stat(path) } catch { throw new NotAGitRepositoryError(`Path does not exist: ${path}`) }
@@ -28,7 +29,7 @@ export async function inspectRepositoryPath (path: string): Promise<string> {
   const real = await realpath(path)
   let out
   try {
-    out = await git(['rev-parse', '--is-bare-repository', '--is-inside-work-tree', '--show-toplevel'], { cwd: real, timeoutMs: 15_000 })
+    out = await git(runner, ['rev-parse', '--is-bare-repository', '--is-inside-work-tree', '--show-toplevel'], { cwd: real, timeoutMs: 15_000 })
   } catch {
     throw new NotAGitRepositoryError(`Not a git repository: ${path}`)
   }
@@ -43,7 +44,7 @@ export async function inspectRepositoryPath (path: string): Promise<string> {
  * The branch new workspaces start from: `base_branch` if set, else the remote's HEAD branch,
  * else the main work tree's current branch, else `main`/`master` if one exists. Null if none.
  */
-export async function detectDefaultBranch (repoPath: string, opts: { baseBranch?: string | null, defaultRemote?: string | null } = {}): Promise<string | null> {
+export async function detectDefaultBranch (runner: ProcessRunner, repoPath: string, opts: { baseBranch?: string | null, defaultRemote?: string | null } = {}): Promise<string | null> {
   if (opts.baseBranch && isSafeRefName(opts.baseBranch)) return opts.baseBranch
   const remote = opts.defaultRemote && isSafeRefName(opts.defaultRemote) ? opts.defaultRemote : 'origin'
   // Fast path: read the symbolic refs from disk (no process spawn); git itself is the fallback.
@@ -55,7 +56,7 @@ export async function detectDefaultBranch (repoPath: string, opts: { baseBranch?
     if (head?.startsWith('refs/heads/') && head !== 'refs/heads/.invalid') return head.slice('refs/heads/'.length)
   }
   const tryGit = async (args: string[]): Promise<string | null> => {
-    try { return (await git(args, { cwd: repoPath, timeoutMs: 15_000 })).stdout.trim() || null } catch { return null }
+    try { return (await git(runner, args, { cwd: repoPath, timeoutMs: 15_000 })).stdout.trim() || null } catch { return null }
   }
   const remoteHead = await tryGit(['symbolic-ref', '--quiet', '--short', `refs/remotes/${remote}/HEAD`])
   if (remoteHead?.startsWith(`${remote}/`)) return remoteHead.slice(remote.length + 1)

@@ -6,6 +6,7 @@ import { dirname, join, normalize } from 'node:path'
 import type { FastifyBaseLogger } from 'fastify'
 import { inject, injectable } from '../../core/di.js'
 import { Emitter, toDisposable, type Disposable } from '../../core/lifecycle.js'
+import type { ProcessRunner } from '../../core/process-runner.js'
 import type { ConnectionHub } from '../../core/rpc/hub.js'
 import { CORE, token } from '../../core/tokens.js'
 import { STORE, type Store } from '../store/types.js'
@@ -103,6 +104,7 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
     @inject(CORE.Hub) private readonly hub: ConnectionHub,
     @inject(CORE.Log) private readonly log: FastifyBaseLogger,
     @inject(REPOS_OPTIONS) private readonly opts: ResolvedReposOptions,
+    @inject(CORE.ProcessRunner) private readonly runner: ProcessRunner,
   ) {
     this.settings = new AppSettings(store, { worktree_base_dir: () => opts.worktreeBaseDir })
     this.#onDidChange = new Emitter<Workspace>(err => this.log.warn({ err }, 'workspace-changed listener failed'))
@@ -134,7 +136,7 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
 
   async addRepository (path: string, name?: string): Promise<Repository> {
     if (!this.provider.add) throw new RepoOperationUnsupportedError('Adding repositories is not supported by this server\'s repository provider')
-    const real = await inspectRepositoryPath(path)
+    const real = await inspectRepositoryPath(this.runner, path)
     if (isInside(this.opts.worktreeBaseDir, real)) throw new NotAGitRepositoryError(`Cannot register a workspace worktree as a repository: ${path}`)
     const existing = (await this.provider.list()).find(r => r.path === real)
     if (existing) throw new RepoExistsError(real, existing.id)
@@ -201,7 +203,7 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
         if (fromDisk !== undefined) w.branch_name = fromDisk ?? '(detached)'
         else {
           try {
-            w.branch_name = (await git(['symbolic-ref', '--quiet', '--short', 'HEAD'], { cwd: w.worktree_path, timeoutMs: 15_000 })).stdout.trim() || '(detached)'
+            w.branch_name = (await git(this.runner, ['symbolic-ref', '--quiet', '--short', 'HEAD'], { cwd: w.worktree_path, timeoutMs: 15_000 })).stdout.trim() || '(detached)'
           } catch { w.branch_name = '(detached)' }
         }
       }
@@ -209,7 +211,7 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
     })
     const default_branches: Record<string, string> = {}
     const valid = repositories.filter(r => r.path_valid)
-    const branches = await mapLimit(valid, INITIAL_DATA_CONCURRENCY, r => detectDefaultBranch(r.path, { baseBranch: r.base_branch, defaultRemote: r.default_remote }))
+    const branches = await mapLimit(valid, INITIAL_DATA_CONCURRENCY, r => detectDefaultBranch(this.runner, r.path, { baseBranch: r.base_branch, defaultRemote: r.default_remote }))
     valid.forEach((r, i) => { const b = branches[i]; if (b) default_branches[r.id] = b })
     const data: InitialData = { default_branches, last_messages: [], repositories, workspaces, worktree_base_dir: this.opts.worktreeBaseDir }
     for (const fn of [...this.#contributors]) {
@@ -250,7 +252,7 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
 
   async #refExists (cwd: string, ref: string): Promise<boolean> {
     try {
-      await git(['rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`], { cwd, timeoutMs: 15_000 })
+      await git(this.runner, ['rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`], { cwd, timeoutMs: 15_000 })
       return true
     } catch { return false }
   }
@@ -266,7 +268,7 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
     if (await this.#isInterruptedCreate(repo.path, path, branch)) await this.#rollbackCreate(repo.path, path, branch)
     if (await this.#refExists(repo.path, `refs/heads/${branch}`)) throw new WorkspaceExistsError(`Branch '${branch}' already exists`)
     if (existsSync(path)) throw new WorkspaceExistsError(`Worktree path already exists: ${path}`)
-    const defaultBranch = await detectDefaultBranch(repo.path, { baseBranch: repo.base_branch, defaultRemote: repo.default_remote })
+    const defaultBranch = await detectDefaultBranch(this.runner, repo.path, { baseBranch: repo.base_branch, defaultRemote: repo.default_remote })
     const remote = repo.default_remote && isSafeRefName(repo.default_remote) ? repo.default_remote : 'origin'
     const candidates = defaultBranch ? [`refs/heads/${defaultBranch}`, `refs/remotes/${remote}/${defaultBranch}`, 'HEAD'] : ['HEAD']
     let base: string | null = null
@@ -275,7 +277,7 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
 
     await mkdir(dirname(path), { recursive: true, mode: 0o700 })
     try {
-      await git(['worktree', 'add', '--no-track', '-b', branch, '--', path, base], { cwd: repo.path, timeoutMs: CHECKOUT_TIMEOUT_MS })
+      await git(this.runner, ['worktree', 'add', '--no-track', '-b', branch, '--', path, base], { cwd: repo.path, timeoutMs: CHECKOUT_TIMEOUT_MS })
       return this.#insertWorkspace(repo, name, branch, path, inputs)
     } catch (err) {
       await this.#rollbackCreate(repo.path, path, branch)
@@ -311,14 +313,14 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
     if (this.#db.prepare<[string], { id: string }>('SELECT id FROM workspaces WHERE worktree_path = ?').get(path)) return false
     try {
       const real = await realpath(path)
-      const list = (await git(['worktree', 'list', '--porcelain'], { cwd: repoPath })).stdout
+      const list = (await git(this.runner, ['worktree', 'list', '--porcelain'], { cwd: repoPath })).stdout
       const entry = list.split(/\n\n/).find(e => { const head = e.split('\n')[0]; return head === `worktree ${path}` || head === `worktree ${real}` })
       // A `git worktree add` that died half-way (its stderr pipe closed with the killed server)
       // leaves our worktree locked "initializing" and possibly half checked out: never finished,
       // never returned to anyone (issue 10, crash-workspace.test.ts).
       if (entry?.split('\n').includes('locked initializing')) return true
       if (!entry?.split('\n').includes(`branch refs/heads/${branch}`)) return false
-      return (await git(['status', '--porcelain'], { cwd: path })).stdout.trim() === ''
+      return (await git(this.runner, ['status', '--porcelain'], { cwd: path })).stdout.trim() === ''
     } catch { return false }
   }
 
@@ -331,23 +333,23 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
     if (this.#db.prepare<[string], { id: string }>('SELECT id FROM workspaces WHERE branch_name = ?').get(branch)) return false
     if (!await this.#refExists(repoPath, `refs/heads/${branch}`)) return false
     try {
-      await git(['worktree', 'prune'], { cwd: repoPath })
-      const list = (await git(['worktree', 'list', '--porcelain'], { cwd: repoPath })).stdout
+      await git(this.runner, ['worktree', 'prune'], { cwd: repoPath })
+      const list = (await git(this.runner, ['worktree', 'list', '--porcelain'], { cwd: repoPath })).stdout
       // Checked out somewhere else than our (missing, possibly still locked) worktree path: not ours.
       const holder = list.split(/\n\n/).find(e => e.split('\n').includes(`branch refs/heads/${branch}`))
       if (holder && holder.split('\n')[0] !== `worktree ${path}`) return false
-      const unique = await git(['rev-list', '--count', `refs/heads/${branch}`, '--not', `--exclude=${branch}`, '--branches'], { cwd: repoPath })
+      const unique = await git(this.runner, ['rev-list', '--count', `refs/heads/${branch}`, '--not', `--exclude=${branch}`, '--branches'], { cwd: repoPath })
       return unique.stdout.trim() === '0'
     } catch { return false }
   }
 
   async #rollbackCreate (repoPath: string, path: string, branch: string): Promise<void> {
     const quiet = async (fn: () => Promise<unknown>): Promise<void> => { try { await fn() } catch { /* best effort */ } }
-    await quiet(() => git(['worktree', 'unlock', '--', path], { cwd: repoPath }))
-    await quiet(() => git(['worktree', 'remove', '--force', '--force', '--', path], { cwd: repoPath }))
+    await quiet(() => git(this.runner, ['worktree', 'unlock', '--', path], { cwd: repoPath }))
+    await quiet(() => git(this.runner, ['worktree', 'remove', '--force', '--force', '--', path], { cwd: repoPath }))
     if (isInside(this.opts.worktreeBaseDir, path)) await quiet(() => rm(path, { recursive: true, force: true }))
-    await quiet(() => git(['worktree', 'prune'], { cwd: repoPath }))
-    await quiet(() => git(['branch', '-D', '--', branch], { cwd: repoPath }))
+    await quiet(() => git(this.runner, ['worktree', 'prune'], { cwd: repoPath }))
+    await quiet(() => git(this.runner, ['branch', '-D', '--', branch], { cwd: repoPath }))
   }
 
   async #runSetup (repo: Repository, ws: Workspace): Promise<SetupResult | null> {
@@ -384,14 +386,14 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
       const path = cur.worktree_path
       if (path && existsSync(path)) {
         try {
-          await git(['worktree', 'remove', '--force', '--', path], { cwd: repo.path, timeoutMs: CHECKOUT_TIMEOUT_MS })
+          await git(this.runner, ['worktree', 'remove', '--force', '--', path], { cwd: repo.path, timeoutMs: CHECKOUT_TIMEOUT_MS })
         } catch (err) {
           // Not (or no longer) a registered worktree: remove the directory only if it is ours.
           if (!isInside(this.opts.worktreeBaseDir, path)) throw err
           await rm(path, { recursive: true, force: true })
         }
       }
-      try { await git(['worktree', 'prune'], { cwd: repo.path }) } catch { /* nothing to prune */ }
+      try { await git(this.runner, ['worktree', 'prune'], { cwd: repo.path }) } catch { /* nothing to prune */ }
       this.#db.prepare('UPDATE workspaces SET status = \'Archived\', worktree_path = NULL WHERE id = ?').run(id)
       this.log.info({ workspaceId: id }, 'workspace archived')
       return toWorkspace(this.#row(id)!)
@@ -411,12 +413,12 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
       if (existsSync(path)) throw new WorkspaceExistsError(`Worktree path already exists: ${path}`)
       await mkdir(dirname(path), { recursive: true, mode: 0o700 })
       try {
-        await git(['worktree', 'add', '--', path, branch], { cwd: repo.path, timeoutMs: CHECKOUT_TIMEOUT_MS })
+        await git(this.runner, ['worktree', 'add', '--', path, branch], { cwd: repo.path, timeoutMs: CHECKOUT_TIMEOUT_MS })
         this.#db.prepare('UPDATE workspaces SET status = \'Active\', worktree_path = ? WHERE id = ?').run(path, id)
       } catch (err) {
-        try { await git(['worktree', 'remove', '--force', '--', path], { cwd: repo.path }) } catch { /* not created */ }
+        try { await git(this.runner, ['worktree', 'remove', '--force', '--', path], { cwd: repo.path }) } catch { /* not created */ }
         await rm(path, { recursive: true, force: true })
-        try { await git(['worktree', 'prune'], { cwd: repo.path }) } catch { /* best effort */ }
+        try { await git(this.runner, ['worktree', 'prune'], { cwd: repo.path }) } catch { /* best effort */ }
         throw err
       }
       this.log.info({ workspaceId: id }, 'workspace restored')
@@ -443,15 +445,15 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
   }
 
   async #mergeBase (repo: Repository, worktree: string): Promise<string> {
-    const b = await detectDefaultBranch(repo.path, { baseBranch: repo.base_branch, defaultRemote: repo.default_remote })
+    const b = await detectDefaultBranch(this.runner, repo.path, { baseBranch: repo.base_branch, defaultRemote: repo.default_remote })
     const remote = repo.default_remote && isSafeRefName(repo.default_remote) ? repo.default_remote : 'origin'
-    return mergeBase(worktree, b, remote)
+    return mergeBase(this.runner, worktree, b, remote)
   }
 
   async loadDiffFiles (workspaceId: string): Promise<DiffFilesResult> {
     const { path, repo } = await this.#activeWorkspace(workspaceId)
     const mb = await this.#mergeBase(repo, path)
-    const { files, staged_files } = await diffFiles(path, mb)
+    const { files, staged_files } = await diffFiles(this.runner, path, mb)
     return { files, merge_base: mb, staged_files }
   }
 
@@ -480,7 +482,7 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
       if (base === '') base = await this.#mergeBase(await this.#requireRepo(row.repository_id), path)
       else if (!isCommitId(base) && !isSafeRefName(base)) throw new InvalidRefError(`Invalid merge base: '${base.length > 100 ? base.slice(0, 100) + '…' : base}'`)
     }
-    const d = await fileDiff(path, rel, base, layer)
+    const d = await fileDiff(this.runner, path, rel, base, layer)
     return { hunks: d.hunks, is_binary: d.is_binary, path: p.file_path }
   }
 
@@ -538,7 +540,7 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
     }
     if (repo) {
       env.CLAUDETTE_ROOT_PATH = repo.path
-      env.CLAUDETTE_DEFAULT_BRANCH = (repo.path_valid ? await detectDefaultBranch(repo.path, { baseBranch: repo.base_branch, defaultRemote: repo.default_remote }) : null) ?? ''
+      env.CLAUDETTE_DEFAULT_BRANCH = (repo.path_valid ? await detectDefaultBranch(this.runner, repo.path, { baseBranch: repo.base_branch, defaultRemote: repo.default_remote }) : null) ?? ''
     }
     return env
   }

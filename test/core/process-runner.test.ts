@@ -1,0 +1,227 @@
+// ProcessRunner: short-lived children run from a worker thread, with execFile's result and
+// error shapes, a concurrency cap, a timeout always applied, dispose, and recovery when the
+// worker dies. Real processes (sh, sleep, git), no mocks.
+import { spawn } from 'node:child_process'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import t from 'tap'
+import type { Test } from 'tap'
+import {
+  ProcessError, ProcessRunner, ProcessRunnerBusyError, ProcessRunnerClosedError, ProcessRunnerCrashedError,
+} from '../../src/core/process-runner.js'
+import { CORE, resolve } from '../../src/core/tokens.js'
+import { startServer } from '../helpers/server.js'
+
+const runner = (t: Test, opts: ConstructorParameters<typeof ProcessRunner>[0] = {}): ProcessRunner => {
+  const r = new ProcessRunner(opts)
+  t.teardown(() => r.dispose())
+  return r
+}
+
+const failure = async (p: Promise<unknown>): Promise<Error> => {
+  try { await p } catch (err) { return err as Error }
+  throw new Error('expected a rejection')
+}
+
+t.test('stdout, stderr and exit code 0', async t => {
+  const r = runner(t)
+  const res = await r.run('sh', ['-c', 'echo out; echo err >&2'], { cwd: t.testdir() })
+  t.same(res, { stdout: 'out\n', stderr: 'err\n', code: 0, signal: null })
+})
+
+t.test('a non-zero exit rejects with the numeric code and the output; okCodes resolve', async t => {
+  const r = runner(t)
+  const cwd = t.testdir()
+  const err = await failure(r.run('sh', ['-c', 'echo partial; echo boom >&2; exit 3'], { cwd }))
+  t.ok(err instanceof ProcessError)
+  const e = err as ProcessError
+  t.equal(e.code, 3)
+  t.equal(e.killed, false)
+  t.equal(e.signal, null)
+  t.equal(e.timedOut, false)
+  t.equal(e.stdout, 'partial\n')
+  t.equal(e.stderr, 'boom\n')
+  t.match(e.message, /^Command failed: sh -c/)
+  t.same(await r.run('sh', ['-c', 'echo x; exit 1'], { cwd, okCodes: [1] }), { stdout: 'x\n', stderr: '', code: 1, signal: null })
+  const other = await failure(r.run('sh', ['-c', 'exit 2'], { cwd, okCodes: [1] }))
+  t.equal((other as ProcessError).code, 2, 'a code outside okCodes still rejects')
+  // git's own non-zero exit, as the repos plugin sees it
+  const g = await failure(r.run('git', ['rev-parse', '--verify', 'no-such-ref'], { cwd }))
+  t.equal((g as ProcessError).code, 128)
+  t.match((g as ProcessError).stderr, /^fatal: /)
+})
+
+t.test('the timeout kills the child (SIGTERM by default) and says so', async t => {
+  const r = runner(t)
+  const started = Date.now()
+  const e = await failure(r.run('sleep', ['30'], { cwd: t.testdir(), timeoutMs: 200 })) as ProcessError
+  t.ok(e instanceof ProcessError)
+  t.equal(e.killed, true)
+  t.equal(e.signal, 'SIGTERM')
+  t.equal(e.timedOut, true)
+  t.equal(e.code, null)
+  t.ok(Date.now() - started < 5_000, `rejected after ${Date.now() - started} ms`)
+  const stubborn = 'process.on("SIGTERM", () => {}); setTimeout(() => {}, 30000)'
+  const k = await failure(r.run(process.execPath, ['-e', stubborn], { cwd: t.testdir(), timeoutMs: 300, killSignal: 'SIGKILL' })) as ProcessError
+  t.equal(k.signal, 'SIGKILL')
+  t.equal(k.timedOut, true)
+})
+
+t.test('a call with no timeout gets the default one', async t => {
+  const r = runner(t, { defaultTimeoutMs: 200 })
+  const e = await failure(r.run('sleep', ['30'], { cwd: t.testdir() })) as ProcessError
+  t.equal(e.timedOut, true)
+})
+
+t.test('output over maxBuffer kills the child with ERR_CHILD_PROCESS_STDIO_MAXBUFFER', async t => {
+  const r = runner(t)
+  const e = await failure(r.run('sh', ['-c', 'yes | head -c 1000000'], { cwd: t.testdir(), maxBuffer: 1000 })) as ProcessError
+  t.ok(e instanceof ProcessError)
+  t.equal(e.code, 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER')
+  t.ok(e.stdout.length <= 1000)
+})
+
+t.test('a missing binary and a missing cwd are ENOENT; a file as cwd is ENOTDIR or ENOENT', async t => {
+  const r = runner(t)
+  const dir = t.testdir({ file: 'x' })
+  const bin = await failure(r.run('no-such-binary-claudette', [], { cwd: dir })) as ProcessError
+  t.equal(bin.code, 'ENOENT')
+  t.equal(bin.syscall, 'spawn no-such-binary-claudette')
+  const cwd = await failure(r.run('git', ['--version'], { cwd: join(dir, 'missing') })) as ProcessError
+  t.equal(cwd.code, 'ENOENT')
+  const notDir = await failure(r.run('git', ['--version'], { cwd: join(dir, 'file') })) as ProcessError
+  t.match(notDir.code, /^(ENOTDIR|ENOENT)$/)
+  const nul = await failure(r.run('git', ['a\0b'], { cwd: dir })) as ProcessError
+  t.equal(nul.code, 'ERR_INVALID_ARG_VALUE', 'arguments execFile refuses reject, nothing crashes')
+  t.same(await r.run('echo', ['still fine'], { cwd: dir }), { stdout: 'still fine\n', stderr: '', code: 0, signal: null })
+})
+
+t.test('env is passed as given; without one the child gets this process\'s environment', async t => {
+  const r = runner(t)
+  const cwd = t.testdir()
+  const given = await r.run('sh', ['-c', 'echo "$CLAUDETTE_PR_A|$CLAUDETTE_PR_B"'], { cwd, env: { PATH: process.env.PATH, CLAUDETTE_PR_A: 'given' } })
+  t.equal(given.stdout, 'given|\n')
+  process.env.CLAUDETTE_PR_B = 'inherited'
+  t.teardown(() => { delete process.env.CLAUDETTE_PR_B })
+  const inherited = await r.run('sh', ['-c', 'echo "$CLAUDETTE_PR_B"'], { cwd })
+  t.equal(inherited.stdout, 'inherited\n', 'read at call time, not when the worker started')
+})
+
+t.test('at most maxConcurrent children run at once; the rest wait in order', async t => {
+  const r = runner(t, { maxConcurrent: 2 })
+  const cwd = t.testdir()
+  const log = join(cwd, 'log')
+  writeFileSync(log, '')
+  const calls = Array.from({ length: 6 }, (_, i) => r.run('sh', ['-c', `echo "+ ${i}" >> log; sleep 0.15; echo "- ${i}" >> log`], { cwd }))
+  t.equal(r.running, 2)
+  t.equal(r.queued, 4)
+  await Promise.all(calls)
+  let now = 0
+  let max = 0
+  const starts: number[] = []
+  for (const line of readFileSync(log, 'utf8').trim().split('\n')) {
+    if (line.startsWith('+')) { now++; starts.push(Number(line.slice(2))) } else now--
+    max = Math.max(max, now)
+  }
+  t.equal(max, 2, 'never more than 2 children alive')
+  t.same(starts.slice(2), [2, 3, 4, 5], 'queued calls start in FIFO order')
+  t.equal(r.running, 0)
+  t.equal(r.queued, 0)
+})
+
+t.test('a full queue refuses with a clear error', async t => {
+  const r = runner(t, { maxConcurrent: 1, maxQueued: 1 })
+  const cwd = t.testdir()
+  const a = r.run('sleep', ['0.2'], { cwd })
+  const b = r.run('true', [], { cwd })
+  const c = await failure(r.run('true', [], { cwd }))
+  t.ok(c instanceof ProcessRunnerBusyError)
+  t.equal(c.message, 'too many processes waiting to run (limit 1)')
+  await Promise.all([a, b])
+})
+
+t.test('dispose rejects queued calls and later calls; children past the grace are killed', async t => {
+  const r = new ProcessRunner({ maxConcurrent: 1, closeGraceMs: 0 })
+  const cwd = t.testdir()
+  const running = failure(r.run('sleep', ['30'], { cwd }))
+  const queued = failure(r.run('true', [], { cwd }))
+  await new Promise(resolve => setTimeout(resolve, 100))
+  const started = Date.now()
+  await r.dispose()
+  t.ok(Date.now() - started < 3_000, `dispose took ${Date.now() - started} ms`)
+  const q = await queued
+  t.ok(q instanceof ProcessRunnerClosedError)
+  t.equal(q.message, 'process runner is closed (server shutting down)')
+  t.equal((q as ProcessRunnerClosedError).code, 'ERR_PROCESS_RUNNER_CLOSED')
+  t.ok(await running instanceof ProcessRunnerClosedError, 'the child in flight was killed and its call rejected')
+  t.ok(await failure(r.run('true', [], { cwd })) instanceof ProcessRunnerClosedError)
+  t.equal(r.closed, true)
+  await r.dispose() // idempotent
+})
+
+t.test('dispose lets children in flight finish within the grace period', async t => {
+  const r = new ProcessRunner({ closeGraceMs: 5_000 })
+  const cwd = t.testdir()
+  const call = r.run('sh', ['-c', 'sleep 0.2; echo finished'], { cwd })
+  await new Promise(resolve => setTimeout(resolve, 50))
+  await r.dispose()
+  t.equal((await call).stdout, 'finished\n')
+})
+
+t.test('a worker that dies rejects its calls and the next call starts a new worker', async t => {
+  // An honest crash: the worker's heap limit is far smaller than the output it is asked to buffer.
+  const exits: Error[] = []
+  const r = runner(t, { resourceLimits: { maxOldGenerationSizeMb: 8, maxYoungGenerationSizeMb: 2 }, onWorkerExit: e => exits.push(e) })
+  const cwd = t.testdir()
+  t.equal((await r.run('echo', ['before'], { cwd })).stdout, 'before\n')
+  t.equal(r.workersStarted, 1)
+  const e = await failure(r.run('sh', ['-c', 'head -c 200000000 /dev/zero | tr "\\0" a'], { cwd, maxBuffer: 512 * 1024 * 1024 }))
+  t.ok(e instanceof ProcessRunnerCrashedError)
+  t.match(e.message, /^process runner worker exited unexpectedly: .*memory/)
+  t.equal(exits.length, 1)
+  t.equal((await r.run('echo', ['after'], { cwd })).stdout, 'after\n')
+  t.equal(r.workersStarted, 2)
+})
+
+t.test('two servers have separate runners; closing one leaves the other working', async t => {
+  const a = await startServer(t)
+  const b = await startServer(t)
+  const ra = resolve(a.app.di, CORE.ProcessRunner)
+  const rb = resolve(b.app.di, CORE.ProcessRunner)
+  t.not(ra, rb)
+  const cwd = t.testdir()
+  t.equal((await ra.run('echo', ['a'], { cwd })).stdout, 'a\n')
+  t.equal((await rb.run('echo', ['b'], { cwd })).stdout, 'b\n')
+  await a.close()
+  t.ok(await failure(ra.run('echo', ['a'], { cwd })) instanceof ProcessRunnerClosedError)
+  t.equal((await rb.run('echo', ['b'], { cwd })).stdout, 'b\n')
+})
+
+t.test('a script that uses a runner (disposed or not) exits by itself', async t => {
+  const dir = t.testdir()
+  const entry = new URL('../../src/core/process-runner.ts', import.meta.url).pathname
+  const script = join(dir, 'use.ts')
+  writeFileSync(script, `
+    import { ProcessRunner } from ${JSON.stringify(entry.replace(/\.ts$/, '.js'))}
+    const kept = new ProcessRunner()
+    const disposed = new ProcessRunner()
+    const [a, b] = await Promise.all([kept.run('echo', ['kept'], { cwd: ${JSON.stringify(dir)} }), disposed.run('echo', ['disposed'], { cwd: ${JSON.stringify(dir)} })])
+    await disposed.dispose()
+    console.log(a.stdout.trim(), b.stdout.trim())
+  `)
+  const child = spawn(process.execPath, ['--import', '@tapjs/typescript/import', script], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  child.stdout.on('data', d => { out += d })
+  child.stderr.on('data', d => { out += d })
+  const code = await new Promise<number | null>(resolve => {
+    const timer = setTimeout(() => { child.kill('SIGKILL'); resolve(null) }, 60_000)
+    child.on('exit', c => { clearTimeout(timer); resolve(c) })
+  })
+  t.equal(code, 0, `exited by itself (${out.trim()})`)
+  t.match(out, /kept disposed/)
+})
+
+t.test('bad options are refused', async t => {
+  t.throws(() => new ProcessRunner({ maxConcurrent: 0 }), /maxConcurrent must be an integer >= 1/)
+  t.throws(() => new ProcessRunner({ defaultTimeoutMs: 1.5 }), /defaultTimeoutMs/)
+})
