@@ -127,8 +127,10 @@ const WORKER_SOURCE = `'use strict'
 const { parentPort } = require('node:worker_threads')
 const { execFile } = require('node:child_process')
 const children = new Set()
+let env = process.env
 parentPort.on('message', (m) => {
   if (m.type === 'kill') { for (const c of children) { try { c.kill('SIGKILL') } catch {} } return }
+  if (m.env !== null) env = JSON.parse(m.env)
   let child = null
   let timedOut = false
   let timer = null
@@ -143,7 +145,7 @@ parentPort.on('message', (m) => {
     parentPort.postMessage(out)
   }
   try {
-    child = execFile(m.file, m.args, { cwd: m.cwd, env: m.env, maxBuffer: m.maxBuffer, encoding: 'utf8', windowsHide: true }, done)
+    child = execFile(m.file, m.args, { cwd: m.cwd, env, maxBuffer: m.maxBuffer, encoding: 'utf8', windowsHide: true }, done)
     children.add(child)
     timer = setTimeout(() => { timedOut = true; try { child.kill(m.killSignal) } catch {} }, m.timeoutMs)
   } catch (err) { done(err, '', '') }
@@ -174,6 +176,8 @@ export class ProcessRunner {
   #closed = false
   #closing: Promise<void> | null = null
   #workersStarted = 0
+  /** The environment (JSON) last posted to the current worker. */
+  #lastEnv: string | null = null
   readonly #idleWaiters = new Set<() => void>()
 
   constructor (opts: ProcessRunnerOptions = {}) {
@@ -220,12 +224,17 @@ export class ProcessRunner {
       this.#inFlight.set(call.id, call)
       if (this.#inFlight.size === 1) worker.ref()
       const o = call.opts
+      // The environment is most of a message: send it only when it differs from the last one
+      // this worker got (as JSON, which is cheaper to compare and to post than an object).
+      const env = JSON.stringify(o.env ?? process.env)
+      const sameEnv = env === this.#lastEnv
+      this.#lastEnv = env
       worker.postMessage({
         id: call.id,
         file: call.file,
         args: call.args,
         cwd: o.cwd,
-        env: o.env ?? { ...process.env },
+        env: sameEnv ? null : env,
         timeoutMs: o.timeoutMs ?? this.#defaultTimeoutMs,
         maxBuffer: o.maxBuffer ?? this.#defaultMaxBuffer,
         killSignal: o.killSignal ?? 'SIGTERM',
@@ -242,6 +251,7 @@ export class ProcessRunner {
     })
     worker.unref()
     this.#worker = worker
+    this.#lastEnv = null
     this.#workersStarted++
     let failure: Error | null = null
     worker.on('message', (m: WireResult) => this.#settle(m))

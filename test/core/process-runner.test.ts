@@ -105,6 +105,9 @@ t.test('env is passed as given; without one the child gets this process\'s envir
   t.teardown(() => { delete process.env.CLAUDETTE_PR_B })
   const inherited = await r.run('sh', ['-c', 'echo "$CLAUDETTE_PR_B"'], { cwd })
   t.equal(inherited.stdout, 'inherited\n', 'read at call time, not when the worker started')
+  // the runner posts an environment only when it changed: each call still gets its own
+  const echo = (v: string): Promise<string> => r.run('sh', ['-c', 'echo "$CLAUDETTE_PR_A"'], { cwd, env: { PATH: process.env.PATH, CLAUDETTE_PR_A: v } }).then(x => x.stdout)
+  t.same(await Promise.all(['1', '1', '2', '1', '1'].map(echo)), ['1\n', '1\n', '2\n', '1\n', '1\n'])
 })
 
 t.test('at most maxConcurrent children run at once; the rest wait in order', async t => {

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto'
 import { lstat, readFile, realpath, stat } from 'node:fs/promises'
 import { basename, isAbsolute, join, resolve } from 'node:path'
 import type { ProcessRunner } from '../../core/process-runner.js'
+import type { Statement } from 'better-sqlite3'
 import type { Store } from '../store/types.js'
 import { NotAGitRepositoryError, RepoExistsError, RepoNotFoundError } from './errors.js'
 import { git, isSafeRefName } from './git.js'
@@ -179,12 +180,18 @@ export class SqliteRepoProvider implements RepoProvider {
     this.#store = store
   }
 
+  // Prepared once, on first use: these run on nearly every RPC (better-sqlite3 caches nothing).
+  #qList: Statement<[], RepoRow> | null = null
+  #qGet: Statement<[string], RepoRow> | null = null
+
   async list (): Promise<readonly RepoInfo[]> {
-    return this.#store.db.prepare<[], RepoRow>('SELECT * FROM repositories ORDER BY sort_order, created_at, id').all().map(fromRow)
+    this.#qList ??= this.#store.db.prepare<[], RepoRow>('SELECT * FROM repositories ORDER BY sort_order, created_at, id')
+    return this.#qList.all().map(fromRow)
   }
 
   async get (id: string): Promise<RepoInfo> {
-    const row = this.#store.db.prepare<[string], RepoRow>('SELECT * FROM repositories WHERE id = ?').get(id)
+    this.#qGet ??= this.#store.db.prepare<[string], RepoRow>('SELECT * FROM repositories WHERE id = ?')
+    const row = this.#qGet.get(id)
     if (!row) throw new RepoNotFoundError(id)
     return fromRow(row)
   }

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { lstat, mkdir, readFile, realpath, rm, stat } from 'node:fs/promises'
 import { dirname, join, normalize } from 'node:path'
+import type { Statement } from 'better-sqlite3'
 import type { FastifyBaseLogger } from 'fastify'
 import { inject, injectable } from '../../core/di.js'
 import { Emitter, toDisposable, type Disposable } from '../../core/lifecycle.js'
@@ -179,12 +180,19 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
     })
   }
 
+  // The hot reads are prepared once (list_workspaces and friends run them on every call; better-sqlite3
+  // does not cache statements, and preparing costs more than the query). Prepared on first use.
+  #qRow: Statement<[string], WorkspaceRow> | null = null
+  #qRows: Statement<[], WorkspaceRow> | null = null
+
   #row (id: string): WorkspaceRow | undefined {
-    return this.#db.prepare<[string], WorkspaceRow>('SELECT * FROM workspaces WHERE id = ?').get(id)
+    this.#qRow ??= this.#db.prepare<[string], WorkspaceRow>('SELECT * FROM workspaces WHERE id = ?')
+    return this.#qRow.get(id)
   }
 
   #rows (): WorkspaceRow[] {
-    return this.#db.prepare<[], WorkspaceRow>('SELECT * FROM workspaces ORDER BY repository_id, sort_order, created_at, id').all()
+    this.#qRows ??= this.#db.prepare<[], WorkspaceRow>('SELECT * FROM workspaces ORDER BY repository_id, sort_order, created_at, id')
+    return this.#qRows.all()
   }
 
   async getWorkspace (id: string): Promise<Workspace | null> {
