@@ -7,6 +7,7 @@
 // Knobs (env): LOAD_CLIENTS=200 LOAD_TERMINALS=50 LOAD_AGENTS=10 LOAD_SECONDS=30 LOAD_THINK_MS=100
 //              LOAD_PTY_LINES=20 (lines per 50 ms tick per terminal) LOAD_AGENT_DELTA_MS=100
 //              LOAD_GIT_RPCS=1 (0: no load_diff_files/load_initial_data) LOAD_CPU_PROF=<dir>
+//              LOAD_NODE_ARGS='<node options for the server process>'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -117,7 +118,11 @@ try {
       CLAUDETTE_HOME: join(root, 'claudette'),
     },
     // LOAD_CPU_PROF=<dir>: write a V8 CPU profile of the server there (written when it exits).
-    nodeArgs: process.env.LOAD_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.LOAD_CPU_PROF}`] : [],
+    // LOAD_NODE_ARGS: extra node options for the server process (space-separated), for experiments.
+    nodeArgs: [
+      ...(process.env.LOAD_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.LOAD_CPU_PROF}`] : []),
+      ...(process.env.LOAD_NODE_ARGS ?? '').split(' ').filter(Boolean),
+    ],
   })
   const srv = server
   const ca = srv.ca
