@@ -101,7 +101,10 @@ export interface ProcessRunnerOptions {
   readonly defaultMaxBuffer?: number
   /** On dispose, how long children in flight may finish before they are SIGKILLed. Default 2 s. */
   readonly closeGraceMs?: number
-  /** The worker thread's V8 heap limits (none by default). */
+  /**
+   * The worker thread's V8 heap limits. Default: a 4 MiB young generation (V8's default lets an
+   * idle-looking worker grow ~30 MiB of RSS under a steady stream of calls); old generation unlimited.
+   */
   readonly resourceLimits?: ResourceLimits
   /** Told when the worker dies unexpectedly (the runner recovers by itself). */
   readonly onWorkerExit?: (err: Error) => void
@@ -167,7 +170,7 @@ export class ProcessRunner {
   readonly #defaultTimeoutMs: number
   readonly #defaultMaxBuffer: number
   readonly #closeGraceMs: number
-  readonly #resourceLimits: ResourceLimits | undefined
+  readonly #resourceLimits: ResourceLimits
   readonly #onWorkerExit: ((err: Error) => void) | undefined
   readonly #queue: Call[] = []
   readonly #inFlight = new Map<number, Call>()
@@ -191,7 +194,7 @@ export class ProcessRunner {
     this.#defaultTimeoutMs = int(opts.defaultTimeoutMs, 60_000, 'defaultTimeoutMs')
     this.#defaultMaxBuffer = int(opts.defaultMaxBuffer, 64 * 1024 * 1024, 'defaultMaxBuffer')
     this.#closeGraceMs = int(opts.closeGraceMs, 2_000, 'closeGraceMs', 0)
-    this.#resourceLimits = opts.resourceLimits
+    this.#resourceLimits = { maxYoungGenerationSizeMb: 4, ...opts.resourceLimits }
     this.#onWorkerExit = opts.onWorkerExit
   }
 
@@ -247,7 +250,7 @@ export class ProcessRunner {
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
       execArgv: [],
-      ...(this.#resourceLimits ? { resourceLimits: this.#resourceLimits } : {}),
+      resourceLimits: this.#resourceLimits,
     })
     worker.unref()
     this.#worker = worker
