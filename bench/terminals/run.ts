@@ -299,9 +299,12 @@ async function startOurServer (dir: string): Promise<{ proc: ChildProcess, port:
   const prof = process.env.BENCH_CPU_PROF
   const proc = spawn(process.execPath, [
     ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []),
-    '--import', '@tapjs/typescript/import', join(import.meta.dirname, 'server.ts'), home,
+    join(import.meta.dirname, 'server.mjs'), home,
   ], { stdio: ['pipe', 'pipe', 'inherit'] })
-  const [line] = await once(proc.stdout!, 'data') as [Buffer]
+  // A server that fails to start must end the run, not leave it waiting for its first line.
+  const exited = once(proc, 'exit').then(([code, signal]) => { throw new Error(`bench server exited before it was ready (code ${String(code)}, signal ${String(signal)})`) })
+  const [line] = await Promise.race([once(proc.stdout!, 'data'), exited]) as [Buffer]
+  exited.catch(() => {})
   const info = JSON.parse(line.toString())
   return { proc, port: info.port, token: info.token, ca: readFileSync(join(home, 'cert.pem')) }
 }

@@ -1,10 +1,11 @@
-// The server side of the terminals benchmark: a real claudette-server in its own process
-// (as in production), on 127.0.0.1 with a fresh home. Prints one JSON line, then runs until
-// stdin closes. Set BENCH_CPU_PROF=<dir> to write a V8 CPU profile on exit.
-import { createServer } from '../../src/index.js'
+// The server side of the terminals benchmark: a real claudette-server in its own process, run
+// from the compiled dist/ as `npm start` runs it (no TypeScript loader in the measured process),
+// on 127.0.0.1 with a fresh home. Prints one JSON line, then runs until stdin closes.
+// `npm run bench:terminals` builds dist/ first.
+import { createServer } from '../../dist/src/index.js'
 
 const home = process.argv[2]
-if (!home) throw new Error('usage: server.ts <home>')
+if (!home) throw new Error('usage: server.mjs <home>')
 const server = await createServer({
   home,
   bind: '127.0.0.1',
