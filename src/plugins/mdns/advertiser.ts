@@ -5,6 +5,7 @@ import { inject, injectable } from '../../core/di.js'
 import type { Disposable } from '../../core/lifecycle.js'
 import { CORE, token, type ServerFacts } from '../../core/tokens.js'
 import { TLS, type TlsIdentity } from '../tls/types.js'
+import type { TlsIdentityWatcher } from '../tls/watcher.js'
 import { MdnsAdvertiseError } from './errors.js'
 import type { MdnsOptions } from './options.js'
 import { SERVICE_TYPE, type MdnsState, type MdnsStatus } from './types.js'
@@ -86,9 +87,29 @@ export class MdnsAdvertiser implements Disposable {
     @inject(MDNS_OPTIONS) private readonly opts: MdnsOptions,
     @inject(CORE.Facts) private readonly facts: ServerFacts,
     @inject(TLS.Identity) private readonly identity: TlsIdentity,
+    @inject(TLS.Watcher) watcher: TlsIdentityWatcher,
     @inject(CORE.Log) log: FastifyBaseLogger,
   ) {
     this.#log = log.child({ plugin: 'mdns' })
+    // `rotate-certificate` while running: browsers must see the new fingerprint prefix now, not
+    // after a restart, or a client that checks TXT against its pin would reject the new key.
+    this.#rotation = watcher.onDidRotate(() => { this.#refreshTxt() })
+  }
+
+  readonly #rotation: Disposable
+
+  /** Re-announces the TXT record (the identity object is updated in place on rotation). */
+  #refreshTxt (): void {
+    const service = this.#service
+    if (!service || service.isDestroyed() || this.#stopping) return
+    const txt = txtRecord(this.facts, this.identity.fingerprint, this.opts.includeVersion)
+    try {
+      service.updateTxt(txt)
+      this.#set(this.#status.state, { txt })
+      this.#log.info({ instanceName: this.#status.instanceName, txt }, 'mdns TXT updated after a certificate rotation')
+    } catch (err) {
+      this.#log.warn({ err }, 'mdns TXT update after a certificate rotation failed')
+    }
   }
 
   status (): MdnsStatus { return this.#status }
@@ -199,7 +220,10 @@ export class MdnsAdvertiser implements Disposable {
     try { if (responder) await responder.shutdown() } catch (err) { this.#log.debug({ err }, 'mdns responder shutdown failed') }
   }
 
-  dispose (): Promise<void> { return this.stop() }
+  dispose (): Promise<void> {
+    this.#rotation.dispose()
+    return this.stop()
+  }
 
   #set (state: MdnsState, patch: Partial<MdnsStatus>): void {
     this.#status = { ...this.#status, ...patch, state }
