@@ -84,8 +84,8 @@ export async function createServer (input: ServerOptionsInput = {}): Promise<Cla
   const di = rootContainer.createChildContainer()
   const registry = new RpcRegistry()
   const hub = new ConnectionHub()
-  // git and other short-lived processes are spawned from this server's worker thread (see process-runner.ts).
-  const runner = new ProcessRunner({ onWorkerExit: err => app.log.warn({ err }, 'process runner worker died; restarting on next use') })
+  // git and other short-lived processes are spawned by this server's helper process (see process-runner.ts).
+  const runner = new ProcessRunner({ onHelperExit: err => app.log.warn({ err }, 'process runner helper died; restarting on next use') })
   app.decorate('di', di)
   app.decorate('rpc', registry)
   // Registered first, so it runs last (onClose is LIFO): the container is the safety net.

@@ -1,17 +1,22 @@
-// Short-lived child processes (git and the like) run from a worker thread, not the main thread.
+// Short-lived child processes (git and the like) are spawned by a small helper process, never
+// by the server itself.
 //
-// Why: libuv's uv_spawn forks the whole process and blocks the calling thread until the child
-// has exec'd. From the main thread of a server with ~200 MiB of heap, that is 10-100+ ms per
-// spawn under load, and every RPC, terminal and agent stream waits for it. From a worker
-// thread the fork blocks only the worker (measured: 600 `git --version` from the main thread,
-// event-loop delay p99 25 ms / max 47 ms; the same from a worker, p99 6 ms / max 15 ms).
+// Why: libuv's uv_spawn forks the calling process. Forking a server with ~200 MiB of heap copies
+// its page tables and blocks the calling thread until the child has exec'd (10-100+ ms per spawn
+// under load); and until the exec, every page the server writes is copied (copy-on-write), which
+// slows its main thread even when the fork is issued from a worker thread. The helper is a bare
+// Node process of a few MiB of heap: forking it is cheap and touches nothing of the server.
+// Measured (a main thread busy writing memory in a 300 MiB process, 50 `git --version`/s):
+// spawning from the main thread, event-loop delay p99 56-60 ms and 9k rounds of work; from a
+// worker thread, p99 9-12 ms but still 7-10k rounds; from the helper, p99 2-3 ms and 68-70k.
 //
-// One runner per server (CORE.ProcessRunner). The worker is started on first use, is ref()'d
-// only while calls are in flight (like a child process handle: an idle runner never keeps the
-// process alive) and is started with `execArgv: []` and inline CommonJS source, so it behaves
-// the same from src/*.ts under a TS loader and from dist/. Long-lived streaming processes
-// (agents, setup scripts, ptys) are not for this: they stay where they are.
-import { Worker, type ResourceLimits } from 'node:worker_threads'
+// One runner per server (CORE.ProcessRunner). The helper is started on first use, talks over
+// Node's IPC channel, is ref()'d only while calls are in flight (like a child process handle: an
+// idle runner never keeps the process alive), exits when the server goes away (the channel
+// closes, even on SIGKILL), and runs inline CommonJS source, so it behaves the same from
+// src/*.ts under a TS loader and from dist/. Long-lived streaming processes (agents, setup
+// scripts, ptys) are not for this: they stay where they are.
+import { spawn, type ChildProcess } from 'node:child_process'
 import { AppError } from './errors.js'
 
 export interface ProcessRunOptions {
@@ -77,10 +82,10 @@ export class ProcessRunnerClosedError extends AppError {
   constructor () { super('process runner is closed (server shutting down)') }
 }
 
-/** The worker thread died while the call was in flight; the next call starts a new worker. */
+/** The helper process died while the call was in flight; the next call starts a new helper. */
 export class ProcessRunnerCrashedError extends AppError {
   readonly code = 'ERR_PROCESS_RUNNER_CRASHED'
-  constructor (reason: string, options?: { cause?: unknown }) { super(`process runner worker exited unexpectedly: ${reason}`, options) }
+  constructor (reason: string, options?: { cause?: unknown }) { super(`process runner helper exited unexpectedly: ${reason}`, options) }
 }
 
 /** More calls waiting than `maxQueued`. */
@@ -101,13 +106,8 @@ export interface ProcessRunnerOptions {
   readonly defaultMaxBuffer?: number
   /** On dispose, how long children in flight may finish before they are SIGKILLed. Default 2 s. */
   readonly closeGraceMs?: number
-  /**
-   * The worker thread's V8 heap limits. Default: a 4 MiB young generation (V8's default lets an
-   * idle-looking worker grow ~30 MiB of RSS under a steady stream of calls); old generation unlimited.
-   */
-  readonly resourceLimits?: ResourceLimits
-  /** Told when the worker dies unexpectedly (the runner recovers by itself). */
-  readonly onWorkerExit?: (err: Error) => void
+  /** Told when the helper dies unexpectedly (the runner recovers by itself). */
+  readonly onHelperExit?: (err: Error) => void
 }
 
 interface WireError {
@@ -124,14 +124,16 @@ interface Call {
   readonly reject: (e: Error) => void
 }
 
-// The worker: CommonJS, evaluated from this string (no file to locate, no TS loader needed).
-// It runs execFile and posts back plain data; `kill` SIGKILLs every child it still has.
-const WORKER_SOURCE = `'use strict'
-const { parentPort } = require('node:worker_threads')
+// The helper: CommonJS, evaluated from this string (no file to locate, no TS loader needed).
+// It runs execFile and sends back plain data; `kill` SIGKILLs every child it still has. It
+// exits when the server closes the channel (server exit, crash or dispose); children still
+// running are left to finish, as they would be if the server had spawned them itself.
+const HELPER_SOURCE = `'use strict'
 const { execFile } = require('node:child_process')
 const children = new Set()
 let env = process.env
-parentPort.on('message', (m) => {
+process.on('disconnect', () => process.exit(0))
+process.on('message', (m) => {
   if (m.type === 'kill') { for (const c of children) { try { c.kill('SIGKILL') } catch {} } return }
   if (m.env !== null) env = JSON.parse(m.env)
   let child = null
@@ -145,7 +147,7 @@ parentPort.on('message', (m) => {
       out.error = { message: String(err.message), code: err.code ?? null, killed: Boolean(err.killed) || timedOut, signal: err.signal ?? null,
         timedOut, errno: typeof err.errno === 'number' ? err.errno : undefined, syscall: err.syscall, path: err.path }
     }
-    parentPort.postMessage(out)
+    if (process.connected) process.send(out)
   }
   try {
     child = execFile(m.file, m.args, { cwd: m.cwd, env, maxBuffer: m.maxBuffer, encoding: 'utf8', windowsHide: true }, done)
@@ -156,12 +158,12 @@ parentPort.on('message', (m) => {
 `
 
 /**
- * Runs short-lived child processes (execFile semantics: no shell, buffered output) from a
- * worker thread owned by one server. See the file comment for why.
+ * Runs short-lived child processes (execFile semantics: no shell, buffered output) through a
+ * helper process owned by one server. See the file comment for why.
  *
  * Dispose: calls still queued are rejected at once with ProcessRunnerClosedError; children in
  * flight get `closeGraceMs` to finish (their callers get their results), then are SIGKILLed and
- * their calls rejected with ProcessRunnerClosedError; then the worker is terminated. Calls after
+ * their calls rejected with ProcessRunnerClosedError; then the helper is disconnected (it exits). Calls after
  * dispose reject with ProcessRunnerClosedError.
  */
 export class ProcessRunner {
@@ -170,18 +172,17 @@ export class ProcessRunner {
   readonly #defaultTimeoutMs: number
   readonly #defaultMaxBuffer: number
   readonly #closeGraceMs: number
-  readonly #resourceLimits: ResourceLimits
-  readonly #onWorkerExit: ((err: Error) => void) | undefined
+  readonly #onHelperExit: ((err: Error) => void) | undefined
   readonly #queue: Call[] = []
   readonly #inFlight = new Map<number, Call>()
-  #worker: Worker | null = null
+  readonly #idleWaiters = new Set<() => void>()
+  #helper: ChildProcess | null = null
   #nextId = 1
   #closed = false
   #closing: Promise<void> | null = null
-  #workersStarted = 0
-  /** The environment (JSON) last posted to the current worker. */
+  #helpersStarted = 0
+  /** The environment (JSON) last sent to the current helper. */
   #lastEnv: string | null = null
-  readonly #idleWaiters = new Set<() => void>()
 
   constructor (opts: ProcessRunnerOptions = {}) {
     const int = (v: number | undefined, d: number, name: string, min = 1): number => {
@@ -194,16 +195,17 @@ export class ProcessRunner {
     this.#defaultTimeoutMs = int(opts.defaultTimeoutMs, 60_000, 'defaultTimeoutMs')
     this.#defaultMaxBuffer = int(opts.defaultMaxBuffer, 64 * 1024 * 1024, 'defaultMaxBuffer')
     this.#closeGraceMs = int(opts.closeGraceMs, 2_000, 'closeGraceMs', 0)
-    this.#resourceLimits = { maxYoungGenerationSizeMb: 4, ...opts.resourceLimits }
-    this.#onWorkerExit = opts.onWorkerExit
+    this.#onHelperExit = opts.onHelperExit
   }
 
   /** Children running now. */
   get running (): number { return this.#inFlight.size }
   /** Calls waiting for a free slot. */
   get queued (): number { return this.#queue.length }
-  /** Workers started so far (1 after first use; more only after a worker died). */
-  get workersStarted (): number { return this.#workersStarted }
+  /** Helper processes started so far (1 after first use; more only after a helper died). */
+  get helpersStarted (): number { return this.#helpersStarted }
+  /** The current helper's pid (null before first use, after dispose, or between helpers). */
+  get helperPid (): number | null { return this.#helper?.pid ?? null }
   get closed (): boolean { return this.#closed }
 
   /**
@@ -223,16 +225,16 @@ export class ProcessRunner {
   #pump (): void {
     while (!this.#closed && this.#inFlight.size < this.#maxConcurrent && this.#queue.length > 0) {
       const call = this.#queue.shift()!
-      const worker = this.#ensureWorker()
+      const helper = this.#ensureHelper()
       this.#inFlight.set(call.id, call)
-      if (this.#inFlight.size === 1) worker.ref()
+      if (this.#inFlight.size === 1) this.#ref(helper, true)
       const o = call.opts
       // The environment is most of a message: send it only when it differs from the last one
-      // this worker got (as JSON, which is cheaper to compare and to post than an object).
+      // this helper got (as JSON, which is cheap to compare).
       const env = JSON.stringify(o.env ?? process.env)
       const sameEnv = env === this.#lastEnv
       this.#lastEnv = env
-      worker.postMessage({
+      helper.send({
         id: call.id,
         file: call.file,
         args: call.args,
@@ -245,32 +247,42 @@ export class ProcessRunner {
     }
   }
 
-  #ensureWorker (): Worker {
-    if (this.#worker) return this.#worker
-    const worker = new Worker(WORKER_SOURCE, {
-      eval: true,
-      execArgv: [],
-      resourceLimits: this.#resourceLimits,
+  /** A helper (and its channel) keeps the process alive only while calls are in flight. */
+  #ref (helper: ChildProcess, on: boolean): void {
+    const channel = helper.channel as { ref (): void, unref (): void } | null | undefined
+    if (on) { helper.ref(); channel?.ref() } else { helper.unref(); channel?.unref() }
+  }
+
+  #ensureHelper (): ChildProcess {
+    if (this.#helper) return this.#helper
+    // NODE_OPTIONS may name loaders or inspector flags meant for the server: not for the helper.
+    const { NODE_OPTIONS: _ignored, ...env } = process.env
+    const helper = spawn(process.execPath, ['-e', HELPER_SOURCE], {
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+      serialization: 'advanced',
+      env,
+      windowsHide: true,
     })
-    worker.unref()
-    this.#worker = worker
+    this.#ref(helper, false)
+    this.#helper = helper
     this.#lastEnv = null
-    this.#workersStarted++
+    this.#helpersStarted++
     let failure: Error | null = null
-    worker.on('message', (m: WireResult) => this.#settle(m))
-    worker.on('error', err => { failure = err })
-    worker.on('exit', code => {
-      if (this.#worker !== worker) return // terminated by dispose()
-      this.#worker = null
-      const err = new ProcessRunnerCrashedError(failure ? failure.message : `exit code ${code}`, failure ? { cause: failure } : undefined)
+    helper.on('message', (m: WireResult) => this.#settle(m))
+    helper.on('error', err => { failure = err })
+    helper.on('exit', (code, signal) => {
+      if (this.#helper !== helper) return // disconnected by dispose()
+      this.#helper = null
+      const reason = failure ? failure.message : signal ? `killed by ${signal}` : `exit code ${String(code)}`
+      const err = new ProcessRunnerCrashedError(reason, failure ? { cause: failure } : undefined)
       const lost = [...this.#inFlight.values()]
       this.#inFlight.clear()
       for (const call of lost) call.reject(err)
       for (const fn of [...this.#idleWaiters]) fn()
-      this.#onWorkerExit?.(err)
+      this.#onHelperExit?.(err)
       this.#pump()
     })
-    return worker
+    return helper
   }
 
   #settle (m: WireResult): void {
@@ -278,7 +290,7 @@ export class ProcessRunner {
     if (!call) return
     this.#inFlight.delete(m.id)
     if (this.#inFlight.size === 0) {
-      this.#worker?.unref()
+      if (this.#helper) this.#ref(this.#helper, false)
       for (const fn of [...this.#idleWaiters]) fn()
     }
     const e = m.error
@@ -298,21 +310,28 @@ export class ProcessRunner {
     this.#closed = true
     const closed = new ProcessRunnerClosedError()
     for (const call of this.#queue.splice(0)) call.reject(closed)
-    const worker = this.#worker
-    if (!worker) return
+    const helper = this.#helper
+    if (!helper) return
     if (this.#inFlight.size > 0 && this.#closeGraceMs > 0) await this.#whenIdle(this.#closeGraceMs)
     if (this.#inFlight.size > 0) {
-      // Out of time: kill what is left, answer its callers now, and let the worker reap the
-      // children (bounded) so none is left a zombie of this process.
-      worker.postMessage({ type: 'kill' })
+      // Out of time: kill what is left and answer its callers now; the helper reaps the children.
+      helper.send({ type: 'kill' })
       for (const call of this.#inFlight.values()) call.reject(closed)
       const killed = [...this.#inFlight.values()]
       for (const call of killed) this.#inFlight.set(call.id, { ...call, resolve: () => {}, reject: () => {} })
       await this.#whenIdle(1_000)
     }
-    this.#worker = null
+    this.#helper = null
     this.#inFlight.clear()
-    await worker.terminate()
+    // Closing the channel makes the helper exit; wait for it (bounded), so nothing outlives close().
+    const exited = helper.exitCode !== null || helper.signalCode !== null
+      ? Promise.resolve()
+      : new Promise<void>(resolve => helper.once('exit', () => resolve()))
+    helper.ref() // the caller awaits this: keep the loop alive until the helper is gone
+    if (helper.connected) helper.disconnect()
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([exited, new Promise<void>(resolve => { timer = setTimeout(() => { helper.kill('SIGKILL'); resolve() }, 2_000); timer.unref() })])
+    clearTimeout(timer)
   }
 
   /** Resolves when no call is in flight, or after `ms`. */

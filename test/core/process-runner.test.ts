@@ -1,6 +1,6 @@
-// ProcessRunner: short-lived children run from a worker thread, with execFile's result and
+// ProcessRunner: short-lived children spawned by a helper process, with execFile's result and
 // error shapes, a concurrency cap, a timeout always applied, dispose, and recovery when the
-// worker dies. Real processes (sh, sleep, git), no mocks.
+// helper dies. Real processes (sh, sleep, git, node), no mocks.
 import { spawn } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -104,7 +104,7 @@ t.test('env is passed as given; without one the child gets this process\'s envir
   process.env.CLAUDETTE_PR_B = 'inherited'
   t.teardown(() => { delete process.env.CLAUDETTE_PR_B })
   const inherited = await r.run('sh', ['-c', 'echo "$CLAUDETTE_PR_B"'], { cwd })
-  t.equal(inherited.stdout, 'inherited\n', 'read at call time, not when the worker started')
+  t.equal(inherited.stdout, 'inherited\n', 'read at call time, not when the helper started')
   // the runner posts an environment only when it changed: each call still gets its own
   const echo = (v: string): Promise<string> => r.run('sh', ['-c', 'echo "$CLAUDETTE_PR_A"'], { cwd, env: { PATH: process.env.PATH, CLAUDETTE_PR_A: v } }).then(x => x.stdout)
   t.same(await Promise.all(['1', '1', '2', '1', '1'].map(echo)), ['1\n', '1\n', '2\n', '1\n', '1\n'])
@@ -171,19 +171,36 @@ t.test('dispose lets children in flight finish within the grace period', async t
   t.equal((await call).stdout, 'finished\n')
 })
 
-t.test('a worker that dies rejects its calls and the next call starts a new worker', async t => {
-  // An honest crash: the worker's heap limit is far smaller than the output it is asked to buffer.
+t.test('a helper that dies rejects its calls and the next call starts a new helper', async t => {
+  // An honest crash: the helper is SIGKILLed from outside (as the OOM killer would) mid-call.
   const exits: Error[] = []
-  const r = runner(t, { resourceLimits: { maxOldGenerationSizeMb: 8, maxYoungGenerationSizeMb: 2 }, onWorkerExit: e => exits.push(e) })
+  const r = runner(t, { onHelperExit: e => exits.push(e) })
   const cwd = t.testdir()
+  t.equal(r.helperPid, null, 'started on first use only')
   t.equal((await r.run('echo', ['before'], { cwd })).stdout, 'before\n')
-  t.equal(r.workersStarted, 1)
-  const e = await failure(r.run('sh', ['-c', 'head -c 200000000 /dev/zero | tr "\\0" a'], { cwd, maxBuffer: 512 * 1024 * 1024 }))
+  t.equal(r.helpersStarted, 1)
+  const pid = r.helperPid!
+  t.ok(pid > 0 && pid !== process.pid)
+  const call = failure(r.run('sleep', ['30'], { cwd }))
+  await new Promise(resolve => setTimeout(resolve, 100))
+  process.kill(pid, 'SIGKILL')
+  const e = await call
   t.ok(e instanceof ProcessRunnerCrashedError)
-  t.match(e.message, /^process runner worker exited unexpectedly: .*memory/)
+  t.equal(e.message, 'process runner helper exited unexpectedly: killed by SIGKILL')
+  t.equal((e as ProcessRunnerCrashedError).code, 'ERR_PROCESS_RUNNER_CRASHED')
   t.equal(exits.length, 1)
   t.equal((await r.run('echo', ['after'], { cwd })).stdout, 'after\n')
-  t.equal(r.workersStarted, 2)
+  t.equal(r.helpersStarted, 2)
+  t.not(r.helperPid, pid)
+})
+
+t.test('dispose ends the helper process', async t => {
+  const r = new ProcessRunner()
+  await r.run('true', [], { cwd: t.testdir() })
+  const pid = r.helperPid!
+  await r.dispose()
+  t.equal(r.helperPid, null)
+  t.throws(() => process.kill(pid, 0), { code: 'ESRCH' }, 'the helper has exited')
 })
 
 t.test('two servers have separate runners; closing one leaves the other working', async t => {
@@ -200,28 +217,47 @@ t.test('two servers have separate runners; closing one leaves the other working'
   t.equal((await rb.run('echo', ['b'], { cwd })).stdout, 'b\n')
 })
 
-t.test('a script that uses a runner (disposed or not) exits by itself', async t => {
+t.test('a script that uses a runner (disposed or not) exits by itself; a killed server takes its helper along', async t => {
   const dir = t.testdir()
   const entry = new URL('../../src/core/process-runner.ts', import.meta.url).pathname
-  const script = join(dir, 'use.ts')
-  writeFileSync(script, `
-    import { ProcessRunner } from ${JSON.stringify(entry.replace(/\.ts$/, '.js'))}
+  const runScript = async (name: string, body: string): Promise<{ code: number | null, out: string }> => {
+    const script = join(dir, name)
+    writeFileSync(script, `import { ProcessRunner } from ${JSON.stringify(entry.replace(/\.ts$/, '.js'))}\n${body}`)
+    const child = spawn(process.execPath, ['--import', '@tapjs/typescript/import', script], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    child.stdout.on('data', d => { out += d })
+    child.stderr.on('data', d => { out += d })
+    const code = await new Promise<number | null>(resolve => {
+      const timer = setTimeout(() => { child.kill('SIGKILL'); resolve(null) }, 60_000)
+      child.on('exit', c => { clearTimeout(timer); resolve(c) })
+    })
+    return { code, out }
+  }
+  const cwd = JSON.stringify(dir)
+  const used = await runScript('use.ts', `
     const kept = new ProcessRunner()
     const disposed = new ProcessRunner()
-    const [a, b] = await Promise.all([kept.run('echo', ['kept'], { cwd: ${JSON.stringify(dir)} }), disposed.run('echo', ['disposed'], { cwd: ${JSON.stringify(dir)} })])
+    const [a, b] = await Promise.all([kept.run('echo', ['kept'], { cwd: ${cwd} }), disposed.run('echo', ['disposed'], { cwd: ${cwd} })])
     await disposed.dispose()
     console.log(a.stdout.trim(), b.stdout.trim())
   `)
-  const child = spawn(process.execPath, ['--import', '@tapjs/typescript/import', script], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'pipe'] })
-  let out = ''
-  child.stdout.on('data', d => { out += d })
-  child.stderr.on('data', d => { out += d })
-  const code = await new Promise<number | null>(resolve => {
-    const timer = setTimeout(() => { child.kill('SIGKILL'); resolve(null) }, 60_000)
-    child.on('exit', c => { clearTimeout(timer); resolve(c) })
-  })
-  t.equal(code, 0, `exited by itself (${out.trim()})`)
-  t.match(out, /kept disposed/)
+  t.equal(used.code, 0, `exited by itself (${used.out.trim()})`)
+  t.match(used.out, /kept disposed/)
+  // The owner dies without closing anything: its helper sees the channel close and exits too.
+  const killed = await runScript('killed.ts', `
+    const r = new ProcessRunner()
+    await r.run('true', [], { cwd: ${cwd} })
+    console.log('helper', r.helperPid)
+    process.kill(process.pid, 'SIGKILL')
+  `)
+  const helper = Number(/helper (\d+)/.exec(killed.out)?.[1])
+  t.ok(helper > 0, killed.out)
+  const deadline = Date.now() + 10_000
+  let alive = true
+  while (alive && Date.now() < deadline) {
+    try { process.kill(helper, 0); await new Promise(resolve => setTimeout(resolve, 50)) } catch { alive = false }
+  }
+  t.notOk(alive, 'the helper of a SIGKILLed owner exits')
 })
 
 t.test('bad options are refused', async t => {
