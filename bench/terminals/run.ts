@@ -334,13 +334,14 @@ async function main (): Promise<void> {
     await admin.call('add_repository', { path: repo })
     admin.close()
 
-    const only = process.env.BENCH_ONLY // e.g. "json": profile one contender alone
+    // e.g. "json" (profile one contender alone) or "local,OpenSSH,binary" (comma-separated parts)
+    const only = process.env.BENCH_ONLY?.split(',').filter(Boolean)
     const contenders = [
       localPty,
       sshContender(sshd.sshArgs, sshd.proc.pid!),
       oursContender('binary', ours.port, ours.ca, ours.token, repo, ours.proc.pid!),
       oursContender('json', ours.port, ours.ca, ours.token, repo, ours.proc.pid!),
-    ].filter(c => !only || c.name.includes(only))
+    ].filter(c => !only || only.some(part => c.name.includes(part)))
     console.log(`# terminals benchmark: ${SIZE / MiB} MiB cat (median of ${RUNS}), ${ECHO_N} keystrokes; node ${process.version}, ${cpus().length} × ${cpus()[0]?.model}, load ${loadavg().map(l => l.toFixed(1)).join(' ')}`)
     // Rounds interleave the contenders, so a busy neighbour on this shared machine slows all
     // of them alike instead of whichever happened to run at that moment.

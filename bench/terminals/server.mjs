@@ -13,7 +13,8 @@ const server = await createServer({
   mdns: false,
   logLevel: 'warn',
   connectHost: '127.0.0.1',
-  terminals: { shell: '/bin/sh' },
+  // BENCH_TERMINALS='{"maxFrameBytes":131072}': terminals options to try (experiments).
+  terminals: { shell: '/bin/sh', ...JSON.parse(process.env.BENCH_TERMINALS ?? '{}') },
 })
 await server.listen()
 process.stdout.write(JSON.stringify({ port: server.port, token: server.connectionString.split('/').pop(), home }) + '\n')
