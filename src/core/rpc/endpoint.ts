@@ -7,6 +7,7 @@ import type { Token } from '../tokens.js'
 import type { AuthSession, Authenticator } from './auth.js'
 import { CloseCode, serializeEvent, type ConnectionHub, type RpcConnection } from './hub.js'
 import type { RpcContext, RpcRegistry } from './registry.js'
+import { WireFrame } from './ws-frame.js'
 
 export interface EndpointOptions {
   registry: RpcRegistry
@@ -65,11 +66,20 @@ class WsConnection implements RpcConnection {
   readonly #state = new Map<symbol, unknown>()
   alive = true
 
+  /**
+   * The TLS socket under the WebSocket, for writing whole frames (WireFrame) ourselves. Safe while
+   * no extension is negotiated: `ws` then writes every frame synchronously and never queues (it
+   * queues only to compress or to read a Blob), so our frames and its own (ping, close) never
+   * interleave mid-frame. The server offers no extension; null falls back to `ws.send()`.
+   */
+  readonly #raw: NodeJS.WritableStream | null
+
   constructor (readonly id: number, readonly remoteAddress: string, readonly socket: WebSocket, log: FastifyBaseLogger) {
-    const raw = (socket as unknown as { _socket?: NodeJS.EventEmitter })._socket
+    const raw = (socket as unknown as { _socket?: NodeJS.WritableStream & NodeJS.EventEmitter })._socket
     const onDrain = (): void => this.#onDrain.fire()
     raw?.on('drain', onDrain)
     this.disposables.add(toDisposable(() => { raw?.off('drain', onDrain) }))
+    this.#raw = raw && socket.extensions === '' ? raw : null
     this.#log = log
   }
 
@@ -79,11 +89,15 @@ class WsConnection implements RpcConnection {
   get isOpen (): boolean { return this.socket.readyState === this.socket.OPEN }
   get bufferedAmount (): number { return this.socket.bufferedAmount }
 
-  sendText (text: string): void { if (this.isOpen) this.socket.send(text) }
+  sendText (text: string): void { if (this.isOpen) this.sendFrame(WireFrame.text(text)) }
   sendEvent (event: string, payload: unknown): void { this.sendText(serializeEvent(event, payload)) }
-  sendBinary (data: Uint8Array, cb?: (err?: Error) => void): void {
-    if (this.isOpen) this.socket.send(data, { binary: true }, cb)
-    else cb?.(new Error('connection closed'))
+  sendBinary (data: Uint8Array, cb?: (err?: Error) => void): void { this.sendFrame(WireFrame.binary([data]), cb) }
+
+  sendFrame (frame: WireFrame, cb?: (err?: Error) => void): void {
+    // CLOSING counts as closed: nothing may follow our close frame.
+    if (!this.isOpen) { cb?.(new Error('connection closed')); return }
+    if (this.#raw) this.#raw.write(frame.bytes, cb && (err => cb(err ?? undefined)))
+    else this.socket.send(frame.payload, { binary: frame.binary }, cb)
   }
 
   close (code: number, reason: string): void {

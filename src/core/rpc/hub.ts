@@ -1,6 +1,7 @@
 import { Emitter, type DisposableStore, type Event } from '../lifecycle.js'
 import type { Token } from '../tokens.js'
 import type { AuthSession } from './auth.js'
+import { WireFrame } from './ws-frame.js'
 
 /** Close codes the server uses (4000–4999 are application codes). */
 export const CloseCode = {
@@ -28,6 +29,8 @@ export interface RpcConnection {
   /** Sends an already-serialized JSON text frame (serialize once, send to many). */
   sendText (text: string): void
   sendBinary (data: Uint8Array, cb?: (err?: Error) => void): void
+  /** Sends a frame built once with WireFrame.text/binary (build once, send to many, one write each). */
+  sendFrame (frame: WireFrame, cb?: (err?: Error) => void): void
   close (code: number, reason: string): void
   /** Per-connection state owned by plugins, keyed by their own tokens. */
   getState<T> (key: Token<T>): T | undefined
@@ -58,8 +61,8 @@ export class ConnectionHub {
 
   /** Sends an event to every authenticated connection (serialized once). */
   broadcast (event: string, payload: unknown, filter?: (c: RpcConnection) => boolean): void {
-    const text = serializeEvent(event, payload)
-    for (const c of this.authenticated()) if (!filter || filter(c)) c.sendText(text)
+    const frame = WireFrame.text(serializeEvent(event, payload))
+    for (const c of this.authenticated()) if (!filter || filter(c)) c.sendFrame(frame)
   }
 
   /** Closes every connection of a session (after revocation). Returns how many were closed. */

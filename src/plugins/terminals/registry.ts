@@ -3,6 +3,7 @@ import { inject, injectable } from '../../core/di.js'
 import type { Disposable } from '../../core/lifecycle.js'
 import type { AuthSession, Authenticator } from '../../core/rpc/auth.js'
 import type { RpcConnection } from '../../core/rpc/hub.js'
+import { WireFrame } from '../../core/rpc/ws-frame.js'
 import { CORE, token } from '../../core/tokens.js'
 import {
   PtyExitedError, PtyInputTooLargeError, PtyLimitError, PtyNotFoundError, PtySpawnError, TerminalsClosedError,
@@ -76,6 +77,14 @@ interface ConnState {
 }
 
 const CONN_STATE = token<ConnState>('TerminalConnState')
+
+/** The 5 bytes before a pty's output in a binary frame: 0x01, pty id (u32 BE). */
+function ptyHeader (ptyId: number): Buffer {
+  const h = Buffer.allocUnsafe(5)
+  h[0] = PtyFrame.Output
+  h.writeUInt32BE(ptyId, 1)
+  return h
+}
 
 /**
  * Owns every terminal of one server: ids, ownership by device session, scrollback,
@@ -351,28 +360,28 @@ export class TerminalRegistry implements Disposable {
     pty.lastFlushAt = performance.now()
     while (pty.pendingBytes > 0) {
       const n = Math.min(pty.pendingBytes, max)
-      // The binary frame is assembled in place: 5-byte header, then the bytes. The scrollback
-      // and the JSON encoder use a view of the same memory.
-      const frame = Buffer.allocUnsafe(5 + n)
-      frame[0] = PtyFrame.Output
-      frame.writeUInt32BE(pty.id, 1)
-      let at = 5
-      while (at < frame.length) {
+      const parts: Uint8Array[] = [ptyHeader(pty.id)]
+      let left = n
+      while (left > 0) {
         const c = pty.pending[0]!
-        const take = Math.min(c.length, frame.length - at)
-        frame.set(take === c.length ? c : c.subarray(0, take), at)
-        at += take
-        if (take === c.length) pty.pending.shift()
-        else pty.pending[0] = c.subarray(take)
+        if (c.length <= left) { parts.push(c); pty.pending.shift(); left -= c.length } else {
+          parts.push(c.subarray(0, left))
+          pty.pending[0] = c.subarray(left)
+          left = 0
+        }
       }
       pty.pendingBytes -= n
-      const data = frame.subarray(5)
+      // The binary WebSocket frame is built once, as its final wire bytes (WS header, 0x01, pty
+      // id, output): the one copy of the output. Every binary connection gets that same buffer;
+      // the scrollback and the JSON encoder use a view of it.
+      const frame = WireFrame.binary(parts)
+      const data = frame.payload.subarray(5)
       pty.scrollback.append(data)
-      let json: string | undefined
+      let json: WireFrame | undefined
       for (const conn of pty.attached) {
         if (!conn.isOpen) continue
-        if (conn.getState(CONN_STATE)?.encoding === 'binary') conn.sendBinary(frame)
-        else conn.sendText(json ??= encodePtyOutputJson(pty.id, data))
+        if (conn.getState(CONN_STATE)?.encoding === 'binary') conn.sendFrame(frame)
+        else conn.sendFrame(json ??= WireFrame.text(encodePtyOutputJson(pty.id, data)))
         if (!pty.paused && conn.bufferedAmount > this.opts.highWaterMark) this.#pause(pty)
       }
     }
