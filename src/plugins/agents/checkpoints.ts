@@ -14,7 +14,7 @@ const IDENTITY = {
   GIT_COMMITTER_EMAIL: 'claudette-server@localhost',
 }
 
-/** Runs git through the server's ProcessRunner (a worker thread); stdout trimmed. */
+/** Runs git through the server's ProcessRunner (spawned by its helper process); stdout trimmed. */
 async function git (runner: ProcessRunner, cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
   try {
     const res = await runner.run('git', args, { cwd, env: { ...process.env, GIT_TERMINAL_PROMPT: '0', ...env }, maxBuffer: 16 * 1024 * 1024, timeoutMs: 120_000 })

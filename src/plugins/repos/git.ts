@@ -38,7 +38,7 @@ const DEFAULT_TIMEOUT_MS = 60_000
 const DEFAULT_MAX_BUFFER = 64 * 1024 * 1024
 
 /**
- * Runs `git <args>` in `cwd` through the server's ProcessRunner (a worker thread; no shell).
+ * Runs `git <args>` in `cwd` through the server's ProcessRunner (spawned by its helper process; no shell).
  * Fails with GitCommandError carrying git's own first error line, e.g.
  * `git worktree failed: fatal: '…' already exists`.
  */
