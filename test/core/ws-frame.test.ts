@@ -89,3 +89,30 @@ t.test('over a real server: a large reply, a broadcast to two connections, an ev
   t.same((await b.waitFor(f => f.json?.event === 'just-you', 5000, seen[1])).json.payload, { x: 'é' })
   t.notOk(a.frames.some(f => f.json?.event === 'just-you'), 'an event to one connection reaches only it')
 })
+
+t.test('a burst of frames in one turn arrives complete and in order, before the reply that follows it', async t => {
+  const server = await startServer(t, {
+    plugins: [async (app) => {
+      // 300 events then the reply, all in one turn; sizes cross the 125 and 65535 boundaries.
+      app.rpc.register({
+        name: 'burst',
+        handler: (_p: unknown, ctx: RpcContext) => {
+          for (let i = 0; i < 300; i++) ctx.notify('seq', { i, pad: 'x'.repeat(i % 3 === 0 ? 70_000 : i) })
+          return 'done'
+        },
+      })
+    }],
+  })
+  const c = await TestClient.paired(t, server)
+  for (let round = 0; round < 3; round++) {
+    const from = c.frames.length
+    t.equal(await c.call('burst'), 'done')
+    const got = c.frames.slice(from).filter(f => f.json?.event === 'seq').map(f => f.json.payload as { i: number, pad: string })
+    t.equal(got.length, 300, `round ${round}: every event arrived`)
+    t.ok(got.every((p, i) => p.i === i && p.pad.length === (i % 3 === 0 ? 70_000 : i)), `round ${round}: in order, intact`)
+    const replyAt = c.frames.slice(from).findIndex(f => f.json?.result === 'done')
+    t.equal(replyAt, 300, `round ${round}: the reply comes after the events it followed`)
+  }
+  // The next turn writes at once again: a plain request still gets its reply.
+  t.match(await c.call('server_info'), { fingerprint: server.fingerprint })
+})
