@@ -315,10 +315,9 @@ export class ProcessRunner {
     if (this.#inFlight.size > 0 && this.#closeGraceMs > 0) await this.#whenIdle(this.#closeGraceMs)
     if (this.#inFlight.size > 0) {
       // Out of time: kill what is left and answer its callers now; the helper reaps the children.
+      // Their results still arrive (and empty #inFlight), but a settled promise ignores them.
       helper.send({ type: 'kill' })
       for (const call of this.#inFlight.values()) call.reject(closed)
-      const killed = [...this.#inFlight.values()]
-      for (const call of killed) this.#inFlight.set(call.id, { ...call, resolve: () => {}, reject: () => {} })
       await this.#whenIdle(1_000)
     }
     this.#helper = null
