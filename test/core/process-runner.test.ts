@@ -115,7 +115,9 @@ t.test('at most maxConcurrent children run at once; the rest wait in order', asy
   const cwd = t.testdir()
   const log = join(cwd, 'log')
   writeFileSync(log, '')
-  const calls = Array.from({ length: 6 }, (_, i) => r.run('sh', ['-c', `echo "+ ${i}" >> log; sleep 0.15; echo "- ${i}" >> log`], { cwd }))
+  // Each child runs 0.1 s longer than the one before, so no two slots free up at the same moment:
+  // the log's start order is then the runner's start order, not a race between two shells booting.
+  const calls = Array.from({ length: 6 }, (_, i) => r.run('sh', ['-c', `echo "+ ${i}" >> log; sleep ${(0.1 * (i + 1)).toFixed(1)}; echo "- ${i}" >> log`], { cwd }))
   t.equal(r.running, 2)
   t.equal(r.queued, 4)
   await Promise.all(calls)
