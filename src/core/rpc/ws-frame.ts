@@ -34,6 +34,19 @@ export class WireFrame {
     return new WireFrame(bytes, header, false)
   }
 
+  /**
+   * A text frame of exactly `length` payload bytes that `fill` writes in place, starting at
+   * `at`: for an encoder that knows its output size, no intermediate string and no UTF-8 pass.
+   * `fill` must write exactly `length` bytes of valid UTF-8.
+   */
+  static textInPlace (length: number, fill: (bytes: Buffer, at: number) => void): WireFrame {
+    const header = headerLength(length)
+    const bytes = Buffer.allocUnsafe(header + length)
+    writeHeader(bytes, OPCODE_TEXT, length)
+    fill(bytes, header)
+    return new WireFrame(bytes, header, false)
+  }
+
   /** A binary frame whose payload is `parts` concatenated (copied once, into the frame). */
   static binary (parts: readonly Uint8Array[]): WireFrame {
     let length = 0

@@ -8,7 +8,7 @@ import { CORE, token } from '../../core/tokens.js'
 import {
   PtyExitedError, PtyInputTooLargeError, PtyLimitError, PtyNotFoundError, PtySpawnError, TerminalsClosedError,
 } from './errors.js'
-import { encodePtyOutputJson } from './json-encoding.js'
+import { ptyOutputJsonFrame } from './json-encoding.js'
 import type { TerminalsOptions } from './options.js'
 import { Scrollback } from './scrollback.js'
 import { PtyFrame, TERM, type PtyEncoding, type PtyInfo, type TerminalExit, type TerminalProvider, type TerminalSession } from './types.js'
@@ -381,7 +381,7 @@ export class TerminalRegistry implements Disposable {
       for (const conn of pty.attached) {
         if (!conn.isOpen) continue
         if (conn.getState(CONN_STATE)?.encoding === 'binary') conn.sendFrame(frame)
-        else conn.sendFrame(json ??= WireFrame.text(encodePtyOutputJson(pty.id, data)))
+        else conn.sendFrame(json ??= ptyOutputJsonFrame(pty.id, data))
         if (!pty.paused && conn.bufferedAmount > this.opts.highWaterMark) this.#pause(pty)
       }
     }

@@ -1,7 +1,7 @@
 // Unit checks of the two pure pieces: the table-driven JSON encoder and the scrollback ring.
 import t from 'tap'
 import { serializeEvent } from '../../../src/core/rpc/hub.js'
-import { encodePtyOutputJson } from '../../../src/plugins/terminals/json-encoding.js'
+import { encodePtyOutputJson, ptyOutputJsonFrame } from '../../../src/plugins/terminals/json-encoding.js'
 import { Scrollback } from '../../../src/plugins/terminals/scrollback.js'
 
 t.test('JSON encoding is byte-identical to JSON.stringify', async t => {
@@ -11,6 +11,25 @@ t.test('JSON encoding is byte-identical to JSON.stringify', async t => {
       t.equal(encodePtyOutputJson(id, bytes), serializeEvent('pty-output', { data: [...bytes], pty_id: id }))
     }
   }
+})
+
+t.test('the JSON output frame is a complete text frame of that exact message, at every length form', async t => {
+  // Payload lengths cross 125 (7-bit length) and 65535 (16-bit) as the byte count grows.
+  const sizes = [...Array.from({ length: 40 }, (_, i) => i), 16_380, 16_383, 16_384, 30_000]
+  const forms = new Set<number>()
+  for (const size of sizes) {
+    const bytes = Buffer.from(Array.from({ length: size }, (_, i) => (i * 37 + size) & 0xff))
+    const frame = ptyOutputJsonFrame(7, bytes)
+    const b = frame.bytes
+    t.equal(b[0], 0x81, 'FIN + text opcode')
+    const len7 = b[1]! & 0x7f
+    t.equal(b[1]! & 0x80, 0, 'unmasked')
+    const [length, header] = len7 < 126 ? [len7, 2] : len7 === 126 ? [b.readUInt16BE(2), 4] : [b.readUInt32BE(6), 10]
+    forms.add(header)
+    t.equal(header + length, b.length, `size ${size}: the header's length is the payload's`)
+    if (b.subarray(header).toString('utf8') !== serializeEvent('pty-output', { data: [...bytes], pty_id: 7 })) t.fail(`size ${size}: payload differs`)
+  }
+  t.same([...forms].sort(), [10, 2, 4].sort(), 'all three length forms were built')
 })
 
 t.test('scrollback keeps the newest bytes and absolute positions', async t => {
