@@ -1,6 +1,7 @@
 import { Emitter, type DisposableStore, type Event } from '../lifecycle.js'
 import type { Token } from '../tokens.js'
 import type { AuthSession } from './auth.js'
+import { OutboxScheduler } from './outbox.js'
 import { WireFrame } from './ws-frame.js'
 
 /** Close codes the server uses (4000–4999 are application codes). */
@@ -31,6 +32,12 @@ export interface RpcConnection {
   sendBinary (data: Uint8Array, cb?: (err?: Error) => void): void
   /** Sends a frame built once with WireFrame.text/binary (build once, send to many, one write each). */
   sendFrame (frame: WireFrame, cb?: (err?: Error) => void): void
+  /**
+   * Queues a frame to be written soon, in a time-bounded slice, together with whatever else is
+   * queued for this connection (see outbox.ts). For fan-out that is not latency-critical; order
+   * with sendFrame is kept. Dropped if the connection closes first.
+   */
+  queueFrame (frame: WireFrame): void
   close (code: number, reason: string): void
   /** Per-connection state owned by plugins, keyed by their own tokens. */
   getState<T> (key: Token<T>): T | undefined
@@ -47,6 +54,8 @@ export class ConnectionHub {
   readonly #onClosed = new Emitter<RpcConnection>()
   readonly onAuthenticated = this.#onAuthenticated.event
   readonly onClosed = this.#onClosed.event
+  /** Writes connections' queued frames (queueFrame, broadcast) in slices. */
+  readonly outbox = new OutboxScheduler()
 
   get size (): number { return this.#connections.size }
   countFrom (remoteAddress: string): number {
@@ -59,10 +68,14 @@ export class ConnectionHub {
   authenticated (): RpcConnection[] { return this.all().filter(c => c.session !== null && c.isOpen) }
   forSession (sessionId: string): RpcConnection[] { return this.authenticated().filter(c => c.session?.id === sessionId) }
 
-  /** Sends an event to every authenticated connection (serialized once). */
+  /**
+   * Sends an event to every authenticated connection: serialized and framed once, queued on each
+   * connection and written in time-bounded slices (outbox.ts), so a fan-out to hundreds of
+   * connections does not hold up RPCs.
+   */
   broadcast (event: string, payload: unknown, filter?: (c: RpcConnection) => boolean): void {
     const frame = WireFrame.text(serializeEvent(event, payload))
-    for (const c of this.authenticated()) if (!filter || filter(c)) c.sendFrame(frame)
+    for (const c of this.#connections) if (c.session !== null && c.isOpen && (!filter || filter(c))) c.queueFrame(frame)
   }
 
   /** Closes every connection of a session (after revocation). Returns how many were closed. */
@@ -82,6 +95,7 @@ export class ConnectionHub {
   }
 
   dispose (): void {
+    this.outbox.dispose()
     this.#onAuthenticated.dispose()
     this.#onClosed.dispose()
   }
