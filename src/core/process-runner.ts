@@ -16,6 +16,12 @@
 // closes, even on SIGKILL), and runs inline CommonJS source, so it behaves the same from
 // src/*.ts under a TS loader and from dist/. Long-lived streaming processes (agents, setup
 // scripts, ptys) are not for this: they stay where they are.
+//
+// The helper is also the server's dead man's switch for process sessions (guardSession): it
+// outlives a server that dies without cleaning up (SIGKILL, OOM kill, crash) by a moment, and
+// hangs up every process of each session the server still had open (terminals), as a terminal
+// emulator's hangup would. Without it, a shell busy in a foreground loop, or a background job,
+// kept running forever after the server died (test/reliability/crash-terminals.test.ts).
 import { spawn, type ChildProcess } from 'node:child_process'
 import { AppError } from './errors.js'
 
@@ -124,17 +130,47 @@ interface Call {
   readonly reject: (e: Error) => void
 }
 
+/** After hanging up guarded sessions of a server that died, survivors get SIGKILL this much later. */
+const SESSION_KILL_DELAY_MS = 1_000
+
 // The helper: CommonJS, evaluated from this string (no file to locate, no TS loader needed).
 // It runs execFile and sends back plain data; `kill` SIGKILLs every child it still has. It
 // exits when the server closes the channel (server exit, crash or dispose); children still
 // running are left to finish, as they would be if the server had spawned them itself.
 const HELPER_SOURCE = `'use strict'
 const { execFile } = require('node:child_process')
+const fs = require('node:fs')
 const children = new Set()
+const guarded = new Set()
 let env = process.env
-process.on('disconnect', () => process.exit(0))
+// Pids of every live process in session sid (Linux /proc; elsewhere just the leader's group).
+const members = (sid) => {
+  const out = []
+  let entries = []
+  try { entries = fs.readdirSync('/proc') } catch { return [-sid] }
+  for (const e of entries) {
+    if (e.charCodeAt(0) < 48 || e.charCodeAt(0) > 57) continue
+    try {
+      const stat = fs.readFileSync('/proc/' + e + '/stat', 'latin1')
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      if (f[0] !== 'Z' && Number(f[3]) === sid) out.push(Number(e))
+    } catch {}
+  }
+  return out
+}
+const signalAll = (sig) => {
+  for (const sid of guarded) for (const pid of members(sid)) { try { process.kill(pid, sig) } catch {} }
+}
+process.on('disconnect', () => {
+  if (guarded.size === 0) process.exit(0)
+  // The server went away with sessions open: SIGHUP them, SIGKILL what is left after a moment.
+  signalAll('SIGHUP')
+  setTimeout(() => { signalAll('SIGKILL'); process.exit(0) }, ${SESSION_KILL_DELAY_MS})
+})
 process.on('message', (m) => {
   if (m.type === 'kill') { for (const c of children) { try { c.kill('SIGKILL') } catch {} } return }
+  if (m.type === 'guard') { guarded.add(m.sid); return }
+  if (m.type === 'unguard') { guarded.delete(m.sid); return }
   if (m.env !== null) env = JSON.parse(m.env)
   let child = null
   let timedOut = false
@@ -183,6 +219,8 @@ export class ProcessRunner {
   #helpersStarted = 0
   /** The environment (JSON) last sent to the current helper. */
   #lastEnv: string | null = null
+  /** Session ids the helper hangs up if this process dies (guardSession). */
+  readonly #guarded = new Set<number>()
 
   constructor (opts: ProcessRunnerOptions = {}) {
     const int = (v: number | undefined, d: number, name: string, min = 1): number => {
@@ -207,6 +245,31 @@ export class ProcessRunner {
   /** The current helper's pid (null before first use, after dispose, or between helpers). */
   get helperPid (): number | null { return this.#helper?.pid ?? null }
   get closed (): boolean { return this.#closed }
+
+  /**
+   * Guards a process session (`sid`: the pid of its leader, which called setsid): if this process
+   * dies without disposing the guard (SIGKILL, a crash), the helper sends SIGHUP to every process
+   * of the session, then SIGKILL to what is left a second later. Dispose the guard once the
+   * session is over, or once the owner has ended it itself. Starts the helper if needed; a helper
+   * that dies is replaced and told every guard again. No-op after dispose.
+   */
+  guardSession (sid: number): { dispose (): void } {
+    if (this.#closed || !Number.isInteger(sid) || sid <= 1) return { dispose () {} }
+    this.#guarded.add(sid)
+    this.#ensureHelper().send({ type: 'guard', sid })
+    let disposed = false
+    return {
+      dispose: () => {
+        if (disposed) return
+        disposed = true
+        this.#guarded.delete(sid)
+        if (this.#helper?.connected) this.#helper.send({ type: 'unguard', sid })
+      },
+    }
+  }
+
+  /** Sessions guarded now (tests, diagnostics). */
+  get guardedSessions (): number { return this.#guarded.size }
 
   /**
    * Runs `file args` in `opts.cwd` (no shell). Resolves on exit code 0 (or one of `okCodes`);
@@ -268,6 +331,8 @@ export class ProcessRunner {
     this.#lastEnv = null
     this.#helpersStarted++
     let failure: Error | null = null
+    // A replacement helper must know the guards its predecessor had.
+    for (const sid of this.#guarded) helper.send({ type: 'guard', sid })
     helper.on('message', (m: WireResult) => this.#settle(m))
     helper.on('error', err => { failure = err })
     helper.on('exit', (code, signal) => {
@@ -281,6 +346,8 @@ export class ProcessRunner {
       for (const fn of [...this.#idleWaiters]) fn()
       this.#onHelperExit?.(err)
       this.#pump()
+      // Guards need a live helper even when no call is waiting.
+      if (this.#guarded.size > 0 && !this.#closed) this.#ensureHelper()
     })
     return helper
   }
@@ -308,6 +375,10 @@ export class ProcessRunner {
 
   async #close (): Promise<void> {
     this.#closed = true
+    // An orderly close: whoever guarded sessions ends them (the terminals plugin kills its ptys on
+    // close); the helper must not hang them up behind its back as it exits.
+    for (const sid of this.#guarded) if (this.#helper?.connected) this.#helper.send({ type: 'unguard', sid })
+    this.#guarded.clear()
     const closed = new ProcessRunnerClosedError()
     for (const call of this.#queue.splice(0)) call.reject(closed)
     const helper = this.#helper

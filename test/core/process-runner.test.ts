@@ -2,7 +2,7 @@
 // error shapes, a concurrency cap, a timeout always applied, dispose, and recovery when the
 // helper dies. Real processes (sh, sleep, git, node), no mocks.
 import { spawn } from 'node:child_process'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import type { Test } from 'tap'
@@ -221,20 +221,7 @@ t.test('two servers have separate runners; closing one leaves the other working'
 
 t.test('a script that uses a runner (disposed or not) exits by itself; a killed server takes its helper along', async t => {
   const dir = t.testdir()
-  const entry = new URL('../../src/core/process-runner.ts', import.meta.url).pathname
-  const runScript = async (name: string, body: string): Promise<{ code: number | null, out: string }> => {
-    const script = join(dir, name)
-    writeFileSync(script, `import { ProcessRunner } from ${JSON.stringify(entry.replace(/\.ts$/, '.js'))}\n${body}`)
-    const child = spawn(process.execPath, ['--import', '@tapjs/typescript/import', script], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    child.stdout.on('data', d => { out += d })
-    child.stderr.on('data', d => { out += d })
-    const code = await new Promise<number | null>(resolve => {
-      const timer = setTimeout(() => { child.kill('SIGKILL'); resolve(null) }, 60_000)
-      child.on('exit', c => { clearTimeout(timer); resolve(c) })
-    })
-    return { code, out }
-  }
+  const runScript = (name: string, body: string): Promise<{ code: number | null, out: string }> => runOwnerScript(dir, name, body)
   const cwd = JSON.stringify(dir)
   const used = await runScript('use.ts', `
     const kept = new ProcessRunner()
@@ -260,6 +247,78 @@ t.test('a script that uses a runner (disposed or not) exits by itself; a killed 
     try { process.kill(helper, 0); await new Promise(resolve => setTimeout(resolve, 50)) } catch { alive = false }
   }
   t.notOk(alive, 'the helper of a SIGKILLed owner exits')
+})
+
+/** Runs `body` as a TypeScript module (with ProcessRunner imported) in its own Node process. */
+async function runOwnerScript (dir: string, name: string, body: string): Promise<{ code: number | null, out: string }> {
+  const entry = new URL('../../src/core/process-runner.ts', import.meta.url).pathname
+  const script = join(dir, name)
+  writeFileSync(script, `import { ProcessRunner } from ${JSON.stringify(entry.replace(/\.ts$/, '.js'))}\n${body}`)
+  const child = spawn(process.execPath, ['--import', '@tapjs/typescript/import', script], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  child.stdout.on('data', d => { out += d })
+  child.stderr.on('data', d => { out += d })
+  const code = await new Promise<number | null>(resolve => {
+    const timer = setTimeout(() => { child.kill('SIGKILL'); resolve(null) }, 60_000)
+    child.on('exit', c => { clearTimeout(timer); resolve(c) })
+  })
+  return { code, out }
+}
+
+/** Live (non-zombie) processes of session `sid`. */
+function sessionPids (sid: number): number[] {
+  const out: number[] = []
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, 'latin1')
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      if (f[0] !== 'Z' && Number(f[3]) === sid) out.push(Number(e))
+    } catch { /* gone */ }
+  }
+  return out
+}
+
+t.test('guarded sessions are hung up when their owner dies; released ones and an orderly close leave them alone', async t => {
+  const dir = t.testdir()
+  const cwd = JSON.stringify(dir)
+  // Three sessions (detached: setsid): one plain, one whose processes ignore SIGHUP (they need the
+  // SIGKILL a second later), one guarded and then released. Then the owner is SIGKILLed.
+  const owner = await runOwnerScript(dir, 'guard.ts', `
+    import { spawn } from 'node:child_process'
+    const r = new ProcessRunner()
+    const start = (script: string): number => spawn('sh', ['-c', script], { detached: true, stdio: 'ignore' }).pid!
+    const plain = start('sleep 60 & sleep 60; wait')
+    const stubborn = start('trap "" HUP; sleep 60 & sleep 60; wait')
+    const released = start('sleep 60')
+    r.guardSession(plain)
+    r.guardSession(stubborn)
+    r.guardSession(released).dispose()
+    await r.run('true', [], { cwd: ${cwd} }) // the channel is ordered: the guards have arrived
+    console.log('sessions', plain, stubborn, released)
+    process.kill(process.pid, 'SIGKILL')
+  `)
+  const [plain, stubborn, released] = (/sessions (\d+) (\d+) (\d+)/.exec(owner.out) ?? []).slice(1).map(Number)
+  t.ok(plain && stubborn && released, owner.out)
+  t.teardown(() => { for (const sid of [plain!, stubborn!, released!]) for (const pid of sessionPids(sid)) try { process.kill(pid, 'SIGKILL') } catch { /* gone */ } })
+  let left = [...sessionPids(plain!), ...sessionPids(stubborn!)]
+  for (let i = 0; i < 100 && left.length > 0; i++) { await new Promise(resolve => setTimeout(resolve, 50)); left = [...sessionPids(plain!), ...sessionPids(stubborn!)] }
+  t.same(left, [], 'every process of both guarded sessions is gone, SIGHUP-proof ones included')
+  t.ok(sessionPids(released!).length > 0, 'a released session is left alone')
+
+  // An orderly dispose does not hang up what is still guarded: the owner ends its sessions itself.
+  const r = runner(t)
+  const child = spawn('sh', ['-c', 'sleep 60'], { detached: true, stdio: 'ignore' })
+  t.teardown(() => { try { process.kill(-child.pid!, 'SIGKILL') } catch { /* gone */ } })
+  r.guardSession(child.pid!)
+  t.equal(r.guardedSessions, 1)
+  await r.run('true', [], { cwd: dir })
+  await r.dispose()
+  await new Promise(resolve => setTimeout(resolve, 1_500))
+  t.ok(sessionPids(child.pid!).length > 0, 'still running after dispose')
+  t.equal(r.guardedSessions, 0)
+  t.equal(r.guardSession(child.pid!).dispose(), undefined, 'guarding after dispose is a no-op')
+  t.equal(r.guardedSessions, 0)
 })
 
 t.test('bad options are refused', async t => {

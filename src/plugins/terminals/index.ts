@@ -17,7 +17,13 @@ const terminalsPlugin: FastifyPluginAsync<Partial<TerminalsOptions>> = async (ap
   if (opts.lowWaterMark >= opts.highWaterMark) {
     throw new ConfigError('invalid terminals option lowWaterMark must be below highWaterMark')
   }
-  const provider = opts.provider ?? new NodePtyProvider({ shell: opts.shell ?? process.env.SHELL ?? '/bin/sh', shellArgs: opts.shellArgs, exitBarrier: opts.exitBarrier })
+  const runner = resolve(app.di, CORE.ProcessRunner)
+  const provider = opts.provider ?? new NodePtyProvider({
+    shell: opts.shell ?? process.env.SHELL ?? '/bin/sh',
+    shellArgs: opts.shellArgs,
+    exitBarrier: opts.exitBarrier,
+    guardSession: sid => runner.guardSession(sid),
+  })
   app.di.registerInstance(TERM_OPTIONS, opts)
   app.di.registerInstance(TERM.Provider, provider)
   app.di.registerInstance(TERM_PLACER, directoryPlacer(app.di))

@@ -17,9 +17,13 @@ export const signalName = (n: number | undefined): string | null =>
 // session leader: after the shell exits it prints an OSC marker (with a per-pty nonce) and
 // waits for one line of input. The provider sees the marker after the last output byte (the
 // pty is FIFO), writes the line, and the wrapper exits with the shell's status: nothing lost.
-// The wrapper survives HUP/INT/QUIT (a handler, not SIG_IGN, so the shell does not inherit it);
+// The wrapper survives INT/QUIT typed at the terminal (a handler, not SIG_IGN, so the shell does
+// not inherit it). It does not survive SIGHUP: when the server dies without closing the terminal,
+// the kernel hangs the pty up and signals only the session leader, and the leader's exit is what
+// makes the kernel send SIGHUP on to the shell (the foreground group). A wrapper that outlived it
+// left shells running forever after a crash (test/reliability/crash-terminals.test.ts).
 // kill() signals every process of the terminal's session, so the shell gets them directly.
-const BARRIER = 'n=$1; shift; trap : HUP INT QUIT; "$@"; rc=$?; trap "" TTOU TTIN; ' +
+const BARRIER = 'n=$1; shift; trap : INT QUIT; "$@"; rc=$?; trap "" TTOU TTIN; ' +
   'stty -echo icanon 2>/dev/null; printf "\\033]7770;%s\\007" "$n"; IFS= read -r _; exit $rc'
 
 export interface NodePtyProviderOptions {
@@ -28,6 +32,12 @@ export interface NodePtyProviderOptions {
   shellArgs?: readonly string[]
   /** Wrap the shell so no output is lost when it exits (default true). */
   exitBarrier?: boolean
+  /**
+   * Called with each terminal's session id (the child is a session leader); the returned guard
+   * is disposed when the terminal exits. The plugin passes the ProcessRunner's guardSession, so
+   * a server that dies without closing its terminals still has them hung up.
+   */
+  guardSession?: (sid: number) => { dispose (): void }
 }
 
 /**
@@ -69,7 +79,7 @@ export class NodePtyProvider implements TerminalProvider {
       // Raw bytes: no UTF-8 decoding in node-pty, so a split multi-byte character is not mangled.
       encoding: null,
     })
-    return new NodePtySession(proc, nonce ? Buffer.from(`\x1b]7770;${nonce}\x07`, 'latin1') : null)
+    return new NodePtySession(proc, nonce ? Buffer.from(`\x1b]7770;${nonce}\x07`, 'latin1') : null, this.#opts.guardSession?.(proc.pid))
   }
 }
 
@@ -84,7 +94,7 @@ class NodePtySession implements TerminalSession {
 
   #released = false
 
-  constructor (private readonly proc: pty.IPty, private readonly marker: Buffer | null) {
+  constructor (private readonly proc: pty.IPty, private readonly marker: Buffer | null, private readonly guard: { dispose (): void } | undefined) {
     this.#subs = [
       // With encoding null node-pty hands out Buffers, although its typings say string.
       proc.onData(d => { this.#data(d as unknown as Buffer) }),
@@ -94,6 +104,7 @@ class NodePtySession implements TerminalSession {
         let exit: TerminalExit = { code: signal ? null : exitCode, signal: signalName(signal) }
         // Behind the barrier the shell's status comes through sh: 128+n means signal n.
         if (this.#released && exitCode > 128 && SIGNAL_NAMES.has(exitCode - 128)) exit = { code: null, signal: SIGNAL_NAMES.get(exitCode - 128)! }
+        this.guard?.dispose()
         this.#onExit.fire(exit)
         this.dispose()
       }),
@@ -167,6 +178,7 @@ class NodePtySession implements TerminalSession {
   }
 
   dispose (): void {
+    this.guard?.dispose()
     for (const s of this.#subs) s.dispose()
     this.#onData.dispose()
     this.#onExit.dispose()
