@@ -4,8 +4,15 @@ const SMALL = 1024
 /**
  * The last `limit` bytes of a terminal's output, plus the absolute stream position of the
  * first byte kept (so a reconnecting client can ask for "everything after N").
- * Large chunks are kept by reference (no copy); small ones (keystroke echo) are packed into
- * 16 KiB blocks so a million one-byte chunks cannot cost a million objects.
+ * Large chunks are kept by reference (no copy) when they are most of the memory behind them;
+ * small ones (keystroke echo) are packed into 16 KiB blocks so a million one-byte chunks cannot
+ * cost a million objects.
+ *
+ * Why "most of the memory behind them": a chunk is often a view into a bigger allocation (Node
+ * serves Buffers under 4 KiB from shared 8 KiB slabs, and the registry's chunks are views into
+ * their WebSocket frames). Kept by reference, a 1 KiB chunk pinned its whole slab: under the
+ * load bench (50 terminals printing 1-2 KiB reads) the scrollbacks held ~245 MiB of ArrayBuffers
+ * for 50 MiB of output. Such chunks are copied.
  */
 export class Scrollback {
   #chunks: Uint8Array[] = []
@@ -28,7 +35,8 @@ export class Scrollback {
     this.#end += chunk.length
     if (this.limit === 0 || chunk.length === 0) return
     if (chunk.length >= this.limit) {
-      this.#chunks = [chunk.subarray(chunk.length - this.limit)]
+      const kept = chunk.subarray(chunk.length - this.limit)
+      this.#chunks = [kept.length * 2 >= kept.buffer.byteLength ? kept : Uint8Array.prototype.slice.call(kept)]
       this.#chunkBytes = this.limit
       this.#tail = null
       this.#tailLen = 0
@@ -41,7 +49,8 @@ export class Scrollback {
       this.#tailLen += chunk.length
     } else {
       this.#flushTail()
-      this.#chunks.push(chunk)
+      // A view of a much bigger allocation is copied, so it does not keep that alive.
+      this.#chunks.push(chunk.length * 2 >= chunk.buffer.byteLength ? chunk : Uint8Array.prototype.slice.call(chunk))
       this.#chunkBytes += chunk.length
     }
     this.#trim()
@@ -49,9 +58,15 @@ export class Scrollback {
 
   #flushTail (): void {
     if (!this.#tail || this.#tailLen === 0) return
-    this.#chunks.push(this.#tail.subarray(0, this.#tailLen))
+    if (this.#tailLen * 2 >= this.#tail.length) {
+      this.#chunks.push(this.#tail.subarray(0, this.#tailLen))
+      this.#tail = null
+    } else {
+      // Mostly empty (small output between large reads): keep an exact copy, not the 16 KiB
+      // block, and go on filling the block.
+      this.#chunks.push(Uint8Array.prototype.slice.call(this.#tail, 0, this.#tailLen))
+    }
     this.#chunkBytes += this.#tailLen
-    this.#tail = null
     this.#tailLen = 0
   }
 

@@ -1,4 +1,6 @@
 // Unit checks of the two pure pieces: the table-driven JSON encoder and the scrollback ring.
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import t from 'tap'
 import { serializeEvent } from '../../../src/core/rpc/hub.js'
 import { encodePtyOutputJson, ptyOutputJsonFrame } from '../../../src/plugins/terminals/json-encoding.js'
@@ -30,6 +32,41 @@ t.test('the JSON output frame is a complete text frame of that exact message, at
     if (b.subarray(header).toString('utf8') !== serializeEvent('pty-output', { data: [...bytes], pty_id: 7 })) t.fail(`size ${size}: payload differs`)
   }
   t.same([...forms].sort(), [10, 2, 4].sort(), 'all three length forms were built')
+})
+
+t.test('a scrollback copies views of bigger allocations instead of pinning them', async t => {
+  setFlagsFromString('--expose-gc')
+  const gc = runInNewContext('gc') as () => void
+  gc()
+  const before = process.memoryUsage().arrayBuffers
+  const sb = new Scrollback(1 << 20)
+  // 500 chunks of 2,000 bytes, each a view into its own 64 KiB allocation (as a read's bytes
+  // inside a frame or a pooled slab are): kept by reference they would pin 32 MiB.
+  for (let i = 0; i < 500; i++) sb.append(Buffer.alloc(64 * 1024, i & 0xff).subarray(10, 2010))
+  gc()
+  const grown = process.memoryUsage().arrayBuffers - before
+  t.equal(sb.size, 1_000_000)
+  t.ok(grown < 4 * 2 ** 20, `1 MB of output holds ${(grown / 2 ** 20).toFixed(1)} MiB`)
+  const { bytes } = sb.read(sb.end - 2000)
+  t.ok(bytes.equals(Buffer.alloc(2000, 499 & 0xff)), 'the bytes are intact')
+  // Small output between large reads: each small piece must not pin a 16 KiB packing block.
+  gc()
+  const before2 = process.memoryUsage().arrayBuffers
+  const mixed = new Scrollback(1 << 20)
+  for (let i = 0; i < 500; i++) {
+    mixed.append(Buffer.from('$ '))
+    mixed.append(Buffer.alloc(2000, i & 0xff))
+  }
+  gc()
+  const grown2 = process.memoryUsage().arrayBuffers - before2
+  t.equal(mixed.size, 500 * 2002)
+  t.ok(grown2 < 4 * 2 ** 20, `1 MB of mixed output holds ${(grown2 / 2 ** 20).toFixed(1)} MiB`)
+  t.ok(mixed.read(mixed.end - 2002).bytes.equals(Buffer.concat([Buffer.from('$ '), Buffer.alloc(2000, 499 & 0xff)])), 'in order, intact')
+  // A chunk that is its whole allocation is still kept without a copy.
+  const own = Buffer.alloc(64 * 1024, 7)
+  sb.append(own)
+  own.fill(8)
+  t.equal(sb.read(sb.end - 1).bytes[0], 8, 'kept by reference')
 })
 
 t.test('scrollback keeps the newest bytes and absolute positions', async t => {
