@@ -130,6 +130,8 @@ interface Call {
   readonly reject: (e: Error) => void
 }
 
+/** A helper that died while sessions are guarded is replaced this much later. */
+const HELPER_RESTART_MS = 200
 /** After hanging up guarded sessions of a server that died, survivors get SIGKILL this much later. */
 const SESSION_KILL_DELAY_MS = 1_000
 
@@ -346,8 +348,11 @@ export class ProcessRunner {
       for (const fn of [...this.#idleWaiters]) fn()
       this.#onHelperExit?.(err)
       this.#pump()
-      // Guards need a live helper even when no call is waiting.
-      if (this.#guarded.size > 0 && !this.#closed) this.#ensureHelper()
+      // Guards need a live helper even when no call is waiting (after a pause, so a helper that
+      // cannot start does not make a tight loop).
+      if (this.#guarded.size > 0 && !this.#closed) {
+        setTimeout(() => { if (this.#guarded.size > 0 && !this.#closed) this.#ensureHelper() }, HELPER_RESTART_MS).unref()
+      }
     })
     return helper
   }

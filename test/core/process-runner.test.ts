@@ -279,7 +279,7 @@ function sessionPids (sid: number): number[] {
   return out
 }
 
-t.test('guarded sessions are hung up when their owner dies; released ones and an orderly close leave them alone', async t => {
+t.test('guarded sessions are hung up when their owner dies, also by a replaced helper; released ones and an orderly close leave them alone', async t => {
   const dir = t.testdir()
   const cwd = JSON.stringify(dir)
   // Three sessions (detached: setsid): one plain, one whose processes ignore SIGHUP (they need the
@@ -295,11 +295,18 @@ t.test('guarded sessions are hung up when their owner dies; released ones and an
     r.guardSession(stubborn)
     r.guardSession(released).dispose()
     await r.run('true', [], { cwd: ${cwd} }) // the channel is ordered: the guards have arrived
+    // The helper dies: its replacement, started without any call waiting, gets the guards again.
+    const first = r.helperPid
+    process.kill(first!, 'SIGKILL')
+    while (r.helperPid === null || r.helperPid === first) await new Promise(resolve => setTimeout(resolve, 20))
+    await r.run('true', [], { cwd: ${cwd} })
+    console.log('helpers', r.helpersStarted)
     console.log('sessions', plain, stubborn, released)
     process.kill(process.pid, 'SIGKILL')
   `)
   const [plain, stubborn, released] = (/sessions (\d+) (\d+) (\d+)/.exec(owner.out) ?? []).slice(1).map(Number)
   t.ok(plain && stubborn && released, owner.out)
+  t.match(owner.out, /helpers 2/, 'the killed helper was replaced')
   t.teardown(() => { for (const sid of [plain!, stubborn!, released!]) for (const pid of sessionPids(sid)) try { process.kill(pid, 'SIGKILL') } catch { /* gone */ } })
   let left = [...sessionPids(plain!), ...sessionPids(stubborn!)]
   for (let i = 0; i < 100 && left.length > 0; i++) { await new Promise(resolve => setTimeout(resolve, 50)); left = [...sessionPids(plain!), ...sessionPids(stubborn!)] }

@@ -148,7 +148,7 @@ class WsConnection implements RpcConnection {
     }
   }
 
-  /** Writes queued frames, oldest first, as one buffer of at most `maxBytes` (at least one frame). */
+  /** Writes queued frames, oldest first, up to `maxBytes` (at least one frame), in one corked write. */
   #write (maxBytes: number): void {
     let n = 0
     let bytes = 0
@@ -160,8 +160,7 @@ class WsConnection implements RpcConnection {
     const raw = this.#raw!
     if (n === 1) { raw.write(batch[0]!.bytes, batch[0]!.cb && (err => batch[0]!.cb!(err ?? undefined))); return }
     // Corked: the socket takes the shared frames by reference and hands them to TLS in one
-    // writev, which encrypts them as one record and frees its copy at once (a Buffer.concat here
-    // made a garbage copy per connection and flush, ~35 MiB more ArrayBuffers under load).
+    // writev. (A Buffer.concat here would make a garbage copy per connection and flush.)
     raw.cork()
     for (const q of batch) raw.write(q.bytes, q.cb && (err => q.cb!(err ?? undefined)))
     raw.uncork()

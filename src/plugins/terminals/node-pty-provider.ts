@@ -20,8 +20,9 @@ export const signalName = (n: number | undefined): string | null =>
 // The wrapper survives INT/QUIT typed at the terminal (a handler, not SIG_IGN, so the shell does
 // not inherit it). It does not survive SIGHUP: when the server dies without closing the terminal,
 // the kernel hangs the pty up and signals only the session leader, and the leader's exit is what
-// makes the kernel send SIGHUP on to the shell (the foreground group). A wrapper that outlived it
-// left shells running forever after a crash (test/reliability/crash-terminals.test.ts).
+// makes the kernel send SIGHUP on to the shell (the foreground group). That alone misses a shell
+// whose current command is in another process group, and background jobs: for those the server's
+// helper hangs up the whole session (guardSession; test/reliability/crash-terminals.test.ts).
 // kill() signals every process of the terminal's session, so the shell gets them directly.
 const BARRIER = 'n=$1; shift; trap : INT QUIT; "$@"; rc=$?; trap "" TTOU TTIN; ' +
   'stty -echo icanon 2>/dev/null; printf "\\033]7770;%s\\007" "$n"; IFS= read -r _; exit $rc'
