@@ -109,6 +109,9 @@ export class AgentRegistry implements Disposable {
   readonly #streams = new Map<string, Stream>()
   readonly #lastSettings = new Map<string, TurnSettings>()
   readonly #starting = new Set<Promise<AgentSession>>()
+  /** Per chat session: the tail of its serial dispatches, and a counter bumped by stop/reset/drop. */
+  readonly #chains = new Map<string, Promise<void>>()
+  readonly #epochs = new Map<string, number>()
   /** Connections currently skipped because their socket buffer is over maxBufferedBytes. */
   readonly #lagging = new Set<number>()
   readonly #log: FastifyBaseLogger
@@ -195,7 +198,7 @@ export class AgentRegistry implements Disposable {
       agent.queue.push(queued)
       return
     }
-    await this.#dispatch(chat.id, ws, queued)
+    await this.#serial(chat.id, () => this.#dispatch(chat.id, ws, queued))
   }
 
   /** steer_queued_chat_message: runs after the current turn's result. */
@@ -214,6 +217,8 @@ export class AgentRegistry implements Disposable {
 
   async #dispatch (chatSessionId: string, ws: Workspace, q: Queued): Promise<void> {
     const cwd = await this.dir.confinePath(ws.worktree_path!)
+    // The server is closing: no new process (dispose() only waits for the ones already starting).
+    if (this.#disposed) return
     const key = settingsKey(q.settings)
     const carried: Queued[] = []
     let agent: LiveAgent | undefined
@@ -318,12 +323,30 @@ export class AgentRegistry implements Disposable {
   #next (agent: LiveAgent): void {
     const q = agent.queue.shift()
     if (!q) return
-    void (async () => {
+    const epoch = this.#epoch(agent.chatSessionId)
+    void this.#serial(agent.chatSessionId, async () => {
+      // Stopped, reset or archived since: the queue it came from is gone.
+      if (this.#disposed || this.#epoch(agent.chatSessionId) !== epoch) return
       const ws = await this.dir.getWorkspace(agent.workspaceId)
       if (!ws || !ws.worktree_path) throw new AgentNoWorktreeError(agent.workspaceId)
       await this.#dispatch(agent.chatSessionId, ws, q)
-    })().catch(err => this.#log.warn({ err, chatSessionId: agent.chatSessionId }, 'queued message could not be dispatched'))
+    }).catch(err => this.#log.warn({ err, chatSessionId: agent.chatSessionId }, 'queued message could not be dispatched'))
   }
+
+  /**
+   * Runs the dispatches of one chat session one after another (never those of different
+   * sessions), so a queued message and a message sent in the same moment keep their order.
+   */
+  #serial (chatSessionId: string, fn: () => Promise<void>): Promise<void> {
+    const run = (this.#chains.get(chatSessionId) ?? Promise.resolve()).then(fn)
+    const tail = run.catch(() => {})
+    this.#chains.set(chatSessionId, tail)
+    void tail.then(() => { if (this.#chains.get(chatSessionId) === tail) this.#chains.delete(chatSessionId) })
+    return run
+  }
+
+  #epoch (chatSessionId: string): number { return this.#epochs.get(chatSessionId) ?? 0 }
+  #bumpEpoch (chatSessionId: string): void { this.#epochs.set(chatSessionId, this.#epoch(chatSessionId) + 1) }
 
   // --- events --------------------------------------------------------------------------------
 
@@ -403,13 +426,15 @@ export class AgentRegistry implements Disposable {
         }
         break
       case 'result':
-        agent.running = false
+        // The turn stays running until its result event is out: a message that arrives while the
+        // checkpoint is written waits in the queue instead of starting a turn this one would end.
         if (turn) await this.#onResult(agent, turn, m)
-        agent.turn = null
         break
     }
     this.#emit(AGENT_STREAM_EVENT, agent, { event: { Stream: toWireStreamEvent(m) } })
     if (m.type === 'result') {
+      agent.running = false
+      agent.turn = null
       this.#endTurnBuffer(agent.chatSessionId)
       this.#next(agent)
     }
@@ -569,6 +594,7 @@ export class AgentRegistry implements Disposable {
   async stop (chatSessionId: string): Promise<void> {
     const chat = this.store.getSession(chatSessionId)
     if (!chat) throw new ChatSessionNotFoundError(chatSessionId)
+    this.#bumpEpoch(chatSessionId)
     const agent = this.#live.get(chatSessionId)
     if (agent) {
       agent.pending.clear()
@@ -594,6 +620,7 @@ export class AgentRegistry implements Disposable {
 
   /** Removes a live agent without reporting its exit. */
   async #drop (chatSessionId: string): Promise<void> {
+    this.#bumpEpoch(chatSessionId)
     const agent = this.#live.get(chatSessionId)
     if (!agent) return
     this.#live.delete(chatSessionId)

@@ -53,3 +53,41 @@ t.test('a turn streams events in order and persists the history', async t => {
   t.equal(r2.event.Stream.result, 'Echo: again')
   t.equal((await client.call('load_chat_history', { chat_session_id: chatId })).length, 4)
 })
+
+t.test('a message sent while the previous turn is being checkpointed becomes a complete next turn', async t => {
+  const { client, chatId, worktree } = await agentWorld(t)
+  // Many untracked files make the checkpoint (git add -A of the worktree) take a while, so the
+  // next message reliably arrives between the CLI's `result` line and the result event.
+  const { mkdirSync, writeFileSync } = await import('node:fs')
+  const { join } = await import('node:path')
+  mkdirSync(join(worktree, 'many'))
+  for (let i = 0; i < 1500; i++) writeFileSync(join(worktree, 'many', `f${i}.txt`), `file ${i}\n`)
+  const from = client.frames.length
+  await client.call('send_chat_message', { chat_session_id: chatId, content: 'write: a.txt hello' })
+  await client.waitFor(f => f.json?.payload?.chat_session_id === chatId && f.json.payload.event?.Stream?.type === 'assistant' &&
+    f.json.payload.event.Stream.message.content[0]?.text === 'Wrote a.txt', 20_000, from)
+  t.same(await client.call('send_chat_message', { chat_session_id: chatId, content: 'second' }), null)
+  const { waitResult } = await import('./_helpers.js')
+  const r1 = await waitResult(client, chatId, from, 20_000)
+  t.equal(r1.event.Stream.result, 'Wrote a.txt')
+  const r2 = await client.waitFor(f => f.json?.payload?.chat_session_id === chatId && f.json.payload.event?.Stream?.result === 'Echo: second', 20_000, from)
+    .then(f => f.json.payload)
+  t.ok(r2.seq > r1.seq)
+
+  const history = await client.call('load_chat_history', { chat_session_id: chatId })
+  t.same(history.map((m: any) => [m.role, m.content]), [['User', 'write: a.txt hello'], ['Assistant', 'Wrote a.txt'], ['User', 'second'], ['Assistant', 'Echo: second']],
+    'both turns are persisted')
+  // Each turn has its checkpoint, each right before its own result.
+  const all = eventsOf(client, chatId)
+  const cps = all.filter(e => e.event === 'checkpoint-created').map(e => e.payload.checkpoint)
+  t.same(cps.map(c => c.turn_index), [0, 1])
+  t.match(cps[0].commit_hash, /^[0-9a-f]{40}$/)
+  for (const r of [r1, r2]) {
+    const i = all.findIndex(e => e.payload.seq === r.seq)
+    t.equal(all[i - 1]!.event, 'checkpoint-created', 'checkpoint-created right before each result')
+  }
+  const snap = await client.call('get_chat_snapshot', { chat_session_id: chatId })
+  t.equal(snap.session.turn_count, 2)
+  t.equal(snap.live.running, false)
+  t.same(snap.live.events, [])
+})
