@@ -1,8 +1,11 @@
 // Agents stop cleanly: on server close (every process gone), when their workspace is archived,
-// and a slow agent start never stalls another session's RPCs (no global lock across spawns).
+// and a slow agent start never stalls another session's RPCs (no global lock across spawns):
+// both a process that is slow to get ready and a provider whose start() itself hangs.
+import { randomUUID } from 'node:crypto'
 import { join } from 'node:path'
 import t from 'tap'
-import { agentWorld, anotherWorkspace, FAKE_CLAUDE, startsOf, turn, waitResult } from './_helpers.js'
+import { Emitter, type AgentEvent, type AgentProvider, type AgentSession } from '../../../src/index.js'
+import { agentWorld, anotherWorkspace, errorOf, FAKE_CLAUDE, startsOf, turn, waitResult } from './_helpers.js'
 
 const alive = (pid: number): boolean => { try { process.kill(pid, 0); return true } catch { return false } }
 
@@ -53,4 +56,81 @@ t.test('a slow agent start does not stall RPCs or turns of other sessions', asyn
   t.equal(snap.session.agent_status, 'Running')
   t.same(snap.live.events, [], 'the slow agent is still starting while the other session finished a turn')
   t.equal((await waitResult(client, chatId, from, 30_000)).event.Stream.result, 'Echo: hello slow')
+})
+
+/**
+ * A provider whose start() does not resolve until the test opens the gate: stands for any slow
+ * start (a spawn that blocks, a wrapper that installs or authenticates first). The registry
+ * awaits it for one session only; a lock held across it would stall everything below.
+ */
+class GatedProvider implements AgentProvider {
+  readonly kind = 'gated'
+  open!: () => void
+  readonly gate = new Promise<void>(resolve => { this.open = resolve })
+  readonly disposed: string[] = []
+  async start (): Promise<AgentSession> {
+    await this.gate
+    const emitter = new Emitter<AgentEvent>()
+    const id = randomUUID()
+    let alive = true
+    return {
+      id,
+      onEvent: emitter.event,
+      async send (msg) {
+        setImmediate(() => {
+          emitter.fire({ type: 'stream', message: { type: 'system', subtype: 'init', session_id: 'gated-1' } })
+          emitter.fire({ type: 'stream', message: { type: 'result', subtype: 'success', result: `gated: ${msg.content}` } })
+        })
+      },
+      async answer () {},
+      snapshot: () => ({ kind: 'gated', pid: null, alive, commandLine: 'gated' }),
+      dispose: () => {
+        if (!alive) return
+        alive = false
+        this.disposed.push(id)
+        setImmediate(() => { emitter.fire({ type: 'exit', code: 0, signal: null }); emitter.dispose() })
+      },
+    }
+  }
+}
+
+t.test('an agent start that never returns holds up only its own session', async t => {
+  const gated = new GatedProvider()
+  const { client, chatId, workspace } = await agentWorld(t, { agents: { providers: [gated] } })
+  const other = await anotherWorkspace(client, workspace.repository_id, 'other-ws')
+  let answered = false
+  const slowSend = client.request('send_chat_message', { chat_session_id: chatId, content: 'slow one', backend_id: 'gated' })
+    .then(res => { answered = true; return res })
+  // While that start hangs: another session runs full turns, and this session's own RPCs answer.
+  t.equal((await turn(client, other.chatId, 'quick')).event.Stream.result, 'Echo: quick')
+  t.equal((await turn(client, other.chatId, 'again')).event.Stream.result, 'Echo: again')
+  const snap = await client.call('get_chat_snapshot', { chat_session_id: chatId })
+  t.equal(snap.session.agent_status, 'Running')
+  t.same(snap.messages.map((m: any) => m.content), ['slow one'], 'the user message is saved before the start')
+  t.equal(await errorOf(client, 'submit_agent_answer', { chat_session_id: chatId, tool_use_id: 'x' }), 'Agent session is not active')
+  t.same(await client.call('steer_queued_chat_message', { chat_session_id: chatId, content: 'later' }), { queue_depth: 1, queued: true })
+  t.equal(answered, false, 'send_chat_message waits for its own agent to start')
+
+  const from = client.frames.length
+  gated.open()
+  t.same((await slowSend).result, null)
+  const first = await waitResult(client, chatId, from)
+  t.equal(first.event.Stream.result, 'gated: slow one')
+  const after = client.frames.findIndex(f => f.json?.payload === first) + 1
+  t.equal((await waitResult(client, chatId, after)).event.Stream.result, 'gated: later', 'the steered message runs next')
+})
+
+t.test('an agent stopped while it is starting is disposed as soon as its start returns', async t => {
+  const gated = new GatedProvider()
+  const { client, chatId } = await agentWorld(t, { agents: { providers: [gated], defaultProvider: 'gated' } })
+  const slowSend = client.request('send_chat_message', { chat_session_id: chatId, content: 'never mind' })
+  await client.waitFor(() => false, 200).catch(() => {})
+  t.same(await client.call('stop_agent', { chat_session_id: chatId }), null)
+  t.equal((await client.call('get_chat_snapshot', { chat_session_id: chatId })).session.agent_status, 'Idle')
+  gated.open()
+  t.same((await slowSend).result, null)
+  for (let i = 0; i < 100 && gated.disposed.length === 0; i++) await new Promise(resolve => setTimeout(resolve, 20))
+  t.equal(gated.disposed.length, 1, 'the late session was stopped')
+  t.notOk(client.frames.some(f => f.json?.payload?.event?.Stream?.type === 'result'), 'and never ran the turn')
+  t.same((await client.call('load_chat_history', { chat_session_id: chatId })).map((m: any) => m.content), ['never mind', 'Agent stopped'])
 })
