@@ -99,6 +99,14 @@ export async function createServer (input: ServerOptionsInput = {}): Promise<Cla
 
   await app.register(websocket, {
     options: { maxPayload: opts.maxPayload },
+    // Socket errors are the peer's doing (a message over maxPayload, invalid UTF-8, a reset), not
+    // bugs: the plugin's default logs each at error level with a stack, which lets any client
+    // flood the log. `ws` has already sent its close frame (1009, 1007, ...); the socket is
+    // dropped shortly after, so a peer that ignores the close cannot keep it open.
+    errorHandler: (err: Error & { code?: string }, socket: { terminate (): void }) => {
+      app.log.debug({ code: err.code, message: err.message }, 'websocket error; dropping the connection')
+      setTimeout(() => socket.terminate(), 1000).unref()
+    },
     // Claudette clients get a proper close (1001) when the server shuts down.
     preClose: function (this: FastifyInstance, done: (err?: Error) => void) {
       for (const c of hub.all()) c.close(CloseCode.GoingAway, 'server shutting down')
