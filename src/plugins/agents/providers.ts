@@ -26,7 +26,7 @@ export function claudeArgs (req: AgentStartRequest, extra: readonly string[] = [
     '--print', '--output-format', 'stream-json', '--input-format', 'stream-json', '--verbose',
     '--include-partial-messages', '--permission-prompt-tool', 'stdio',
     req.resume ? '--resume' : '--session-id', req.agentSessionId]
-  if (!req.resume && req.model) args.push('--model', req.model)
+  if (req.model) args.push('--model', req.model)
   if (!req.resume && req.chromeEnabled) args.push('--chrome')
   if (req.planMode) args.push('--permission-mode', 'plan')
   else if (req.permissionLevel === 'bypass') args.push('--permission-mode', 'bypassPermissions')

@@ -82,6 +82,8 @@ interface LiveAgent {
   readonly workspaceId: string
   readonly cwd: string
   readonly settingsKey: string
+  /** The model the process was started with (null: the CLI's default). */
+  readonly model: string | null
   readonly providerKind: string
   session: AgentSession | null
   /** Events of this process are no longer forwarded (stopped or replaced on purpose). */
@@ -108,6 +110,8 @@ export class AgentRegistry implements Disposable {
   readonly #live = new Map<string, LiveAgent>()
   readonly #streams = new Map<string, Stream>()
   readonly #lastSettings = new Map<string, TurnSettings>()
+  /** The model last asked for per chat session (a turn without one keeps it). */
+  readonly #models = new Map<string, string>()
   readonly #starting = new Set<Promise<AgentSession>>()
   /** Per chat session: the tail of its serial dispatches, and a counter bumped by stop/reset/drop. */
   readonly #chains = new Map<string, Promise<void>>()
@@ -220,14 +224,15 @@ export class AgentRegistry implements Disposable {
     // The server is closing: no new process (dispose() only waits for the ones already starting).
     if (this.#disposed) return
     const key = settingsKey(q.settings)
+    const model = q.settings.model ?? this.#models.get(chatSessionId) ?? null
     const carried: Queued[] = []
     let agent: LiveAgent | undefined
     for (;;) {
       agent = this.#live.get(chatSessionId)
       if (agent?.running) { agent.queue.push(q); return }
-      if (agent && (agent.settingsKey !== key || agent.cwd !== cwd || !agent.session?.snapshot().alive)) {
-        // Flags are fixed when a process starts: a changed permission level, plan mode, … (or a
-        // dead process) means a fresh process that resumes the same conversation.
+      if (agent && (agent.settingsKey !== key || agent.model !== model || agent.cwd !== cwd || !agent.session?.snapshot().alive)) {
+        // Flags are fixed when a process starts: a changed permission level, model, plan mode, …
+        // (or a dead process) means a fresh process that resumes the same conversation.
         carried.push(...agent.queue.splice(0))
         await this.#drop(chatSessionId)
         continue
@@ -235,6 +240,7 @@ export class AgentRegistry implements Disposable {
       break
     }
     this.#lastSettings.set(chatSessionId, q.settings)
+    if (model) this.#models.set(chatSessionId, model)
     if (!agent) {
       const provider = this.providers.get(q.settings.provider)!
       const chat = this.store.getSession(chatSessionId)!
@@ -245,6 +251,7 @@ export class AgentRegistry implements Disposable {
         workspaceId: ws.id,
         cwd,
         settingsKey: key,
+        model,
         providerKind: provider.kind,
         session: null,
         detached: false,
@@ -270,7 +277,7 @@ export class AgentRegistry implements Disposable {
           agentSessionId,
           resume,
           permissionLevel: q.settings.permissionLevel,
-          ...(q.settings.model ? { model: q.settings.model } : {}),
+          ...(model ? { model } : {}),
           planMode: q.settings.planMode,
           ...(q.settings.effort ? { effort: q.settings.effort } : {}),
           fastMode: q.settings.fastMode,
@@ -609,6 +616,7 @@ export class AgentRegistry implements Disposable {
   /** reset_agent_session: forgets the live agent and the CLI conversation; the next turn starts fresh. */
   async reset (chatSessionId: string): Promise<void> {
     await this.#drop(chatSessionId)
+    this.#models.delete(chatSessionId)
     if (this.store.getSession(chatSessionId)) this.store.setAgentSessionId(chatSessionId, null)
   }
 

@@ -33,7 +33,10 @@ export interface AgentStartRequest {
   readonly agentSessionId: string
   readonly resume: boolean
   readonly permissionLevel: PermissionLevel
-  /** Applied on a new conversation only (the reference ignores it on resume). */
+  /**
+   * The model, also when resuming (a process restarted for new flags keeps the conversation's
+   * model instead of falling back to the CLI's default). Absent: the CLI's default.
+   */
   readonly model?: string
   readonly planMode: boolean
   readonly effort?: string

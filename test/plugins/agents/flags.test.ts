@@ -31,7 +31,8 @@ t.test('claudeArgs: mapping of levels and options', async t => {
   t.notOk(claudeArgs({ ...base, effort: 'auto' }).includes('--effort'))
   const resumed = claudeArgs({ ...base, resume: true, model: 'opus', chromeEnabled: true, customInstructions: 'x' })
   t.equal(after(resumed, '--resume'), 'sid')
-  t.notOk(resumed.includes('--model') || resumed.includes('--chrome') || resumed.includes('--append-system-prompt') || resumed.includes('--session-id'))
+  t.equal(after(resumed, '--model'), 'opus', 'the model is passed on resume too (no silent fall back to the default)')
+  t.notOk(resumed.includes('--chrome') || resumed.includes('--append-system-prompt') || resumed.includes('--session-id'))
 })
 
 t.test('over the wire: default level is standard, settings reach the process, changes restart it', async t => {
@@ -40,9 +41,10 @@ t.test('over the wire: default level is standard, settings reach the process, ch
   t.teardown(() => { delete process.env.FAKE_CLAUDE_ARGS_FILE })
   const { client, chatId, worktree, workspace } = await agentWorld(t, {}, 'flags-ws')
   await turn(client, chatId, 'one', { model: 'sonnet', effort: 'low', backend_id: null, mentioned_files: null })
-  await turn(client, chatId, 'two', { model: 'opus', effort: 'low' })
+  await turn(client, chatId, 'two', { model: 'sonnet', effort: 'low' })
+  await turn(client, chatId, 'two and a half', { model: null, effort: 'low' })
   let starts = startsOf(argsFile)
-  t.equal(starts.length, 1, 'same settings: the process is kept across turns')
+  t.equal(starts.length, 1, 'same settings (no model = the current one): the process is kept across turns')
   const [first] = starts
   t.equal(after(first!.argv, '--model'), 'sonnet')
   t.equal(after(first!.argv, '--effort'), 'low')
@@ -53,14 +55,23 @@ t.test('over the wire: default level is standard, settings reach the process, ch
   t.equal(first!.env.CLAUDETTE_WORKSPACE_NAME, 'flags-ws')
   t.notOk('CLAUDECODE' in first!.env)
 
-  await turn(client, chatId, 'three', { permission_level: 'full', disable_1m_context: true })
+  await turn(client, chatId, 'three', { permission_level: 'full', disable_1m_context: true, effort: 'low' })
   starts = startsOf(argsFile)
   t.equal(starts.length, 2, 'a new level restarts the process')
   t.equal(after(starts[1]!.argv, '--permission-mode'), 'bypassPermissions')
-  t.ok(starts[1]!.argv.includes('--resume'), 'and resumes the conversation')
+  t.equal(after(starts[1]!.argv, '--resume'), after(first!.argv, '--session-id'), 'and resumes the conversation')
+  t.equal(after(starts[1]!.argv, '--model'), 'sonnet', 'with the model the conversation had')
   t.equal(starts[1]!.env.CLAUDE_CODE_DISABLE_1M_CONTEXT, '1')
   await turn(client, chatId, 'four', { permission_level: 'whatever' })
   t.equal(after(startsOf(argsFile)[2]!.argv, '--allowedTools'), 'Agent,Read,Glob,Grep,WebSearch,WebFetch,AskUserQuestion,ExitPlanMode', 'unknown level = read-only')
+  // A different model is a new process too (the reference kept the old one silently).
+  await turn(client, chatId, 'five', { permission_level: 'whatever', model: 'opus' })
+  starts = startsOf(argsFile)
+  t.equal(starts.length, 4)
+  t.equal(after(starts[3]!.argv, '--model'), 'opus')
+  t.ok(starts[3]!.argv.includes('--resume'))
+  t.equal((await turn(client, chatId, 'args', { permission_level: 'whatever' })).event.Stream.result.includes('"opus"'), true, 'the fake saw it')
+  t.equal(startsOf(argsFile).length, 4)
 })
 
 t.test('allowBypassPermissions: false downgrades "full" to standard', async t => {
