@@ -10,7 +10,7 @@
 //              LOAD_NODE_ARGS='<node options for the server process>'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
@@ -100,6 +100,12 @@ function probe (port: number, certFile: string, token: string, seconds: number):
   return new Promise(resolve => child.once('exit', () => { try { resolve(JSON.parse(out) as number[]) } catch { resolve([]) } }))
 }
 
+/** Idle and total jiffies of all CPUs (/proc/stat), to tell how busy the machine was. */
+function machineCpu (): { idle: number, total: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number)
+  return { idle: f[3]! + (f[4] ?? 0), total: f.reduce((a, b) => a + b, 0) }
+}
+
 const fmt = (xs: number[] | undefined): string => xs && xs.length > 0
   ? `p50 ${percentile(xs, 50).toFixed(1)} ms  p99 ${percentile(xs, 99).toFixed(1)} ms  (n=${xs.length})`
   : 'n=0'
@@ -116,10 +122,12 @@ try {
       SHELL: '/bin/bash',
       PATH: `${FAKE_CLAUDE_DIR}${delimiter}${process.env.PATH ?? ''}`,
       CLAUDETTE_HOME: join(root, 'claudette'),
+      LOAD_LOOP_DELAY_OUT: join(root, 'loop-delay.json'),
     },
     // LOAD_CPU_PROF=<dir>: write a V8 CPU profile of the server there (written when it exits).
     // LOAD_NODE_ARGS: extra node options for the server process (space-separated), for experiments.
     nodeArgs: [
+      '--require', join(import.meta.dirname, 'loop-delay.cjs'),
       ...(process.env.LOAD_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.LOAD_CPU_PROF}`] : []),
       ...(process.env.LOAD_NODE_ARGS ?? '').split(' ').filter(Boolean),
     ],
@@ -194,6 +202,9 @@ try {
 
   await sleep(1000) // terminals and connections settle
   const sampler = new Sampler(srv.pid, 250)
+  const machine0 = machineCpu()
+  const self0 = process.cpuUsage()
+  process.kill(srv.pid, 'SIGUSR2') // the server's loop-delay monitor starts now
   const lag = monitorEventLoopDelay({ resolution: 10 })
   lag.enable()
   const started = performance.now()
@@ -220,6 +231,8 @@ try {
   ])
   const elapsed = (performance.now() - started) / 1000
   const usage = sampler.stop()
+  const machine1 = machineCpu()
+  const self1 = process.cpuUsage(self0)
   const probeLatencies = await probed
   lag.disable()
   const ptyBytes = owners.reduce((n, o) => n + o.binaryBytes, 0) - binaryBefore + ptyJsonBytes - jsonBefore
@@ -230,6 +243,8 @@ try {
   for (const c of [...clients, ...owners, ...drivers, admin]) c.terminate()
   await srv.kill('SIGTERM')
   server = null
+  const loopFile = join(root, 'loop-delay.json')
+  const loop = existsSync(loopFile) ? JSON.parse(readFileSync(loopFile, 'utf8')) as { p50: number, p99: number, max: number } : null
 
   // Baseline: the same client fleet and think time against a bare TLS WebSocket echo server.
   const echo = await echoServer(home)
@@ -261,6 +276,8 @@ try {
   say(`  agents:                  ${agentStats.turns} turns, ${agentStats.errors.length} errors, ${Math.round(agentEvents / elapsed)} agent-stream events/s per connection`)
   say(`  server RSS:              peak ${mib(usage.peakRss)} MiB, end ${mib(usage.last.rss)} MiB  (target < 300 MiB)`)
   say(`  server CPU:              ${usage.cpuPercent.toFixed(0)} % of one core (${usage.last.fds} fds, ${usage.last.threads} threads at the end)`)
+  say(`  server event-loop delay: ${loop ? `p50 ${loop.p50} ms  p99 ${loop.p99} ms  max ${loop.max} ms` : 'not measured'}  (the server's own loop, 5 ms resolution)`)
+  say(`  machine CPU busy:        ${((1 - (machine1.idle - machine0.idle) / (machine1.total - machine0.total)) * 100).toFixed(0)} % of ${availableParallelism()} cores; load generator ${((self1.user + self1.system) / 1e4 / elapsed).toFixed(0)} % of one core`)
   say(`  load generator lag:      p99 ${(lag.percentile(99) / 1e6).toFixed(1)} ms (client event loop; inflates every latency above)`)
   say(`  connections open at end: ${stillOpen}/${CLIENTS}`)
   say(`baseline: bare ws TLS echo, same ${CLIENTS} clients and think time, ${echoSeconds} s (no terminals, no agents)`)
