@@ -528,10 +528,11 @@ export class AgentRegistry implements Disposable {
   #emit (event: string, agent: LiveAgent, body: Record<string, unknown>): void {
     const s = this.#stream(agent.chatSessionId)
     const seq = ++s.seq
-    // Keys in alphabetical order, like the reference's serde_json output.
+    // Keys in alphabetical order, like the reference's serde_json output. Every payload carries
+    // the chat session id under both keys (desktop reads chat_session_id, mobile session_id).
     const payload = event === AGENT_STREAM_EVENT
       ? { chat_session_id: agent.chatSessionId, event: body.event, seq, session_id: agent.chatSessionId, workspace_id: agent.workspaceId }
-      : sortKeys({ ...body, seq })
+      : sortKeys({ ...body, chat_session_id: agent.chatSessionId, seq, session_id: agent.chatSessionId, workspace_id: agent.workspaceId })
     const size = JSON.stringify(payload).length
     if (s.complete && s.bytes + size <= this.opts.liveBufferBytes) {
       s.events.push({ event, payload: payload as LiveEvent['payload'] })

@@ -14,7 +14,8 @@ t.test('checkpoint commits of the worktree state, branch untouched', async t => 
   // Turn 0: nothing changes.
   await turn(client, chatId, 'hello')
   const cp0 = client.frames.map(f => f.json).filter(j => j?.event === 'checkpoint-created').at(-1).payload
-  t.same(Object.keys(cp0), ['chat_session_id', 'checkpoint', 'seq', 'workspace_id'])
+  t.same(Object.keys(cp0), ['chat_session_id', 'checkpoint', 'seq', 'session_id', 'workspace_id'])
+  t.equal(cp0.session_id, chatId)
   t.match(cp0.checkpoint, { chat_session_id: chatId, workspace_id: workspace.id, turn_index: 0, commit_hash: null, has_file_state: false, message_count: 2 })
 
   // Turn 1: the agent writes a file (and an ignored one).

@@ -14,7 +14,8 @@ t.test('an AskUserQuestion prompt answered from a second connection reaches the 
   t.equal(prompt.workspace_id, workspace.id)
   t.match(prompt.tool_use_id, /^toolu_/)
   t.equal(prompt.input.questions[0].question, 'Which colour?')
-  t.same(Object.keys(prompt), ['chat_session_id', 'input', 'request_id', 'seq', 'tool_name', 'tool_use_id', 'workspace_id'])
+  t.same(Object.keys(prompt), ['chat_session_id', 'input', 'request_id', 'seq', 'session_id', 'tool_name', 'tool_use_id', 'workspace_id'])
+  t.equal(prompt.session_id, chatId, 'both ids, as on agent-stream')
 
   // The prompt precedes the agent-stream event carrying the same control_request, on both connections.
   for (const c of [a, b]) {
@@ -43,6 +44,8 @@ t.test('an AskUserQuestion prompt answered from a second connection reaches the 
   t.same(await b.call('submit_agent_answer', { chat_session_id: chatId, tool_use_id: prompt.tool_use_id, answers: { 'Which colour?': 'A' } }), null)
   const resolved = await a.event('agent-permission-resolved', p => p.chat_session_id === chatId)
   t.equal(resolved.tool_use_id, prompt.tool_use_id)
+  t.same(Object.keys(resolved), ['behavior', 'chat_session_id', 'seq', 'session_id', 'tool_use_id', 'workspace_id'])
+  t.equal(resolved.behavior, 'allow')
   const result = await waitResult(a, chatId, fromA)
   t.equal(result.event.Stream.result, 'Answered: {"Which colour?":"A"}')
   t.same((await a.call('get_chat_snapshot', { chat_session_id: chatId })).pending_controls, [])
