@@ -73,7 +73,15 @@ async function withAdmin<T> (fn: (admin: Admin) => Promise<T> | T): Promise<T> {
 
 program.command('run', { isDefault: true })
   .description('run the server (the default command)')
-  .action(run)
+  // Words that name no command reach the default command as arguments: say what they are.
+  .allowExcessArguments(true)
+  .action(async (_o: unknown, cmd: Command) => {
+    if (cmd.args.length > 0) {
+      const explicit = process.argv.slice(2).includes('run')
+      cmd.error(explicit ? `error: too many arguments for 'run'` : `error: unknown command '${cmd.args[0]}'`, { exitCode: EXIT_USAGE, code: 'commander.unknownCommand' })
+    }
+    await run()
+  })
 
 program.command('show-connection-string')
   .description('print the connection string (host, port and pairing token)')

@@ -9,7 +9,7 @@ import { ProcessRunner } from './core/process-runner.js'
 import { DeviceSessions } from './plugins/auth/sessions.js'
 import type { DeviceSessionInfo } from './plugins/auth/types.js'
 import { repoAdmin, type RepoAdmin } from './plugins/repos/admin.js'
-import { CONFIG_FILE, DB_FILE, configFile, loadOrCreateConfig, openStore } from './plugins/store/index.js'
+import { CONFIG_FILE, DB_FILE, PairingTokenInvalidError, configFile, loadOrCreateConfig, openStore } from './plugins/store/index.js'
 import { rotateTlsIdentity } from './plugins/tls/index.js'
 import type { ServerConfig } from './plugins/store/types.js'
 
@@ -42,7 +42,13 @@ export async function openAdmin (opts: { home?: string, config?: string, connect
   const home = resolveServerHome(opts.home)
   await ensurePrivateDir(home)
   const cf = configFile(opts.config ?? join(home, CONFIG_FILE))
-  await loadOrCreateConfig(cf)
+  try {
+    await loadOrCreateConfig(cf)
+  } catch (err) {
+    // Only a missing/invalid pairing token is left for later: regenerateToken() repairs it, and
+    // every command that needs the token reports it. Anything else fails here.
+    if (!(err instanceof PairingTokenInvalidError)) throw err
+  }
   const store = openStore(join(home, DB_FILE))
   const runner = new ProcessRunner() // git for `repo add` (started on first use)
   const sessions = new DeviceSessions(store)
@@ -59,7 +65,8 @@ export async function openAdmin (opts: { home?: string, config?: string, connect
       return { fingerprint: current.fingerprint, previous: previous.fingerprint, notAfter: current.notAfter }
     },
     async regenerateToken () {
-      const c = await cf.read()
+      // Also the repair for a config whose token is missing or invalid (the error says to run it).
+      const c = await cf.read({ allowInvalidToken: true })
       c.auth.pairing_token = newToken()
       await cf.write(c)
       const revoked = sessions.revokeAll()

@@ -90,6 +90,13 @@ t.test('help, version, usage errors', async t => {
     t.equal(r.code, 2, `exit 2 for ${args.join(' ')}`)
     t.match(r.stderr, /^error: .+\nUsage: claudette-server/, `one-line error and usage for ${args.join(' ')}`)
   }
+  // A word that names no command is reported as such (not as an argument of the default `run`).
+  const typo = await runCli(SERVER_BIN, ['--home', tempHome(t), 'sessoins', 'list'])
+  t.equal(typo.code, 2)
+  t.equal(typo.stderr, "error: unknown command 'sessoins'\nUsage: claudette-server [options] [command] (see --help)\n")
+  const extra = await runCli(SERVER_BIN, ['--home', tempHome(t), 'run', 'now'])
+  t.equal(extra.code, 2)
+  t.match(extra.stderr, /^error: too many arguments for 'run'\nUsage: claudette-server/)
   const unknownSession = await runCli(SERVER_BIN, ['--home', tempHome(t), 'sessions', 'revoke', 'abcd'])
   t.equal(unknownSession.code, 1)
   t.match(unknownSession.stderr, /no session matches 'abcd'/)
@@ -102,4 +109,49 @@ t.test('a corrupt config is a runtime error naming the file (exit 1)', async t =
   const r = await runCli(SERVER_BIN, ['--home', home, '--port', '0', '--bind', '127.0.0.1', '--no-mdns'])
   t.equal(r.code, 1)
   t.match(r.stderr, /^error: .*server\.toml: invalid TOML at line 1, column \d+/)
+})
+
+t.test('a missing pairing token: run refuses and names the fix; regenerate-token repairs it and keeps the rest', async t => {
+  const home = tempHome(t)
+  const { writeFileSync } = await import('node:fs')
+  const toml = '[server]\nname = "kept name"\nport = 7001\nbind = "127.0.0.1"\n'
+  writeFileSync(join(home, 'server.toml'), toml)
+  const run = await runCli(SERVER_BIN, ['--home', home, '--port', '0', '--no-mdns'])
+  t.equal(run.code, 1)
+  t.match(run.stderr, /^error: .*server\.toml: \[auth\] pairing_token is missing or invalid \(run `claudette-server regenerate-token`/)
+  t.equal(readFileSync(join(home, 'server.toml'), 'utf8'), toml, 'the file is left untouched')
+  const show = await runCli(SERVER_BIN, ['--home', home, 'show-connection-string'])
+  t.equal(show.code, 1, 'commands that need the token report it too')
+  t.match(show.stderr, /pairing_token is missing/)
+
+  const regen = await runCli(SERVER_BIN, ['--home', home, 'regenerate-token'])
+  t.equal(regen.code, 0, regen.stderr)
+  t.match(regen.stdout, /claudette:\/\/\S+:7001\/[A-Za-z0-9_-]{43}\n$/, 'the advice in the error works: a new token, the configured port')
+  const after = readFileSync(join(home, 'server.toml'), 'utf8')
+  t.match(after, 'name = "kept name"')
+  t.match(after, 'bind = "127.0.0.1"')
+  const srv = await startCli(SERVER_BIN, ['--home', home, '--port', '0', '--no-mdns', '--log-level', 'silent'], /Ready/)
+  t.teardown(() => { srv.child.kill('SIGKILL') })
+  t.match(srv.stdout(), /^Name: kept name$/m, 'the server starts with the repaired config')
+  srv.child.kill('SIGTERM')
+  t.equal((await srv.exited).code, 0)
+
+  // A file that is not TOML at all is not "repaired" (that would discard it): regenerate refuses.
+  writeFileSync(join(home, 'server.toml'), '[server\n')
+  const broken = await runCli(SERVER_BIN, ['--home', home, 'regenerate-token'])
+  t.equal(broken.code, 1)
+  t.match(broken.stderr, /invalid TOML at line 1, column \d+: .*\(fix the file, or delete it/)
+  t.equal(readFileSync(join(home, 'server.toml'), 'utf8'), '[server\n')
+})
+
+t.test('a corrupt key file: exit 1, an error naming the file and the way out; the file is kept', async t => {
+  const home = tempHome(t)
+  t.equal((await runCli(SERVER_BIN, ['--home', home, 'rotate-certificate'])).code, 0, 'creates an identity')
+  const { writeFileSync } = await import('node:fs')
+  writeFileSync(join(home, 'key.pem'), '-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n')
+  const r = await runCli(SERVER_BIN, ['--home', home, '--port', '0', '--bind', '127.0.0.1', '--no-mdns'])
+  t.equal(r.code, 1)
+  t.equal(r.stderr, `error: ${join(home, 'key.pem')}: is not a valid PEM private key; restore it from a backup, or remove both key.pem and cert.pem to create a new identity (clients will need to re-pair)\n`)
+  t.equal(r.stdout, '', 'no banner')
+  t.match(readFileSync(join(home, 'key.pem'), 'utf8'), 'not a key', 'never overwritten')
 })

@@ -5,6 +5,16 @@ import { ConfigFileError } from '../../core/errors.js'
 import { newToken, writeFileAtomic } from '../../core/files.js'
 import type { ConfigFile, ServerConfig } from './types.js'
 
+/**
+ * server.toml parses and its other settings are fine, but the pairing token is missing or
+ * invalid. `regenerate-token` repairs exactly this case (the message says so), keeping the rest.
+ */
+export class PairingTokenInvalidError extends ConfigFileError {
+  constructor (file: string) {
+    super(file, '[auth] pairing_token is missing or invalid (run `claudette-server regenerate-token` to create a new one)')
+  }
+}
+
 export const CONFIG_FILE = 'server.toml'
 export const DEFAULT_PORT = 7683
 export const DEFAULT_BIND = '0.0.0.0'
@@ -18,9 +28,9 @@ export const defaultConfig = (): ServerConfig => ({
 export function configFile (file: string): ConfigFile {
   return {
     file,
-    async read (): Promise<ServerConfig> {
+    async read (opts?: { allowInvalidToken?: boolean }): Promise<ServerConfig> {
       const text = await readFile(file, 'utf8')
-      return parseConfig(file, text)
+      return parseConfig(file, text, opts)
     },
     async write (config: ServerConfig): Promise<void> {
       await writeFileAtomic(file, '# claudette-server configuration. Keep this file private: it holds the pairing token.\n' + stringify(config) + '\n', 0o600)
@@ -43,13 +53,19 @@ export async function loadOrCreateConfig (cf: ConfigFile): Promise<{ config: Ser
   return { config, created: true }
 }
 
-export function parseConfig (file: string, text: string): ServerConfig {
+/**
+ * Parses and checks server.toml. With `allowInvalidToken` (only for `regenerate-token`, which
+ * replaces it) a missing or invalid pairing token comes back as '' instead of an error.
+ */
+export function parseConfig (file: string, text: string, { allowInvalidToken = false } = {}): ServerConfig {
   let doc: Record<string, unknown>
   try {
     doc = parse(text) as Record<string, unknown>
   } catch (err) {
-    if (err instanceof TomlError) throw new ConfigFileError(file, `invalid TOML at line ${err.line}, column ${err.column}: ${err.message.split('\n')[0]}`, { cause: err })
-    throw new ConfigFileError(file, `invalid TOML: ${(err as Error).message}`, { cause: err })
+    // The file is left as it is: it may hold settings the operator wants to keep.
+    const fix = 'fix the file, or delete it to recreate it with defaults and a new pairing token'
+    if (err instanceof TomlError) throw new ConfigFileError(file, `invalid TOML at line ${err.line}, column ${err.column}: ${err.message.split('\n')[0]} (${fix})`, { cause: err })
+    throw new ConfigFileError(file, `invalid TOML: ${(err as Error).message} (${fix})`, { cause: err })
   }
   const server = (doc.server ?? {}) as Record<string, unknown>
   const auth = (doc.auth ?? {}) as Record<string, unknown>
@@ -61,8 +77,7 @@ export function parseConfig (file: string, text: string): ServerConfig {
   if (typeof name !== 'string' || name.trim() === '') throw new ConfigFileError(file, '[server] name must be a non-empty string')
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigFileError(file, '[server] port must be an integer from 0 to 65535')
   if (typeof bind !== 'string' || bind === '') throw new ConfigFileError(file, '[server] bind must be an address string')
-  if (typeof token !== 'string' || token.length < 16 || token.includes('/')) {
-    throw new ConfigFileError(file, '[auth] pairing_token is missing or invalid (run `claudette-server regenerate-token`)')
-  }
-  return { server: { name, port, bind }, auth: { pairing_token: token } }
+  const tokenOk = typeof token === 'string' && token.length >= 16 && !token.includes('/')
+  if (!tokenOk && !allowInvalidToken) throw new PairingTokenInvalidError(file)
+  return { server: { name, port, bind }, auth: { pairing_token: tokenOk ? token : '' } }
 }

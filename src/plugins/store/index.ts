@@ -19,4 +19,4 @@ const storePlugin: FastifyPluginAsync<StorePluginOptions> = async (app, opts) =>
 
 export default fp(storePlugin, { name: 'store', fastify: '5.x', decorators: { fastify: ['di'] } })
 export { openStore, DB_FILE } from './database.js'
-export { configFile, loadOrCreateConfig, CONFIG_FILE, DEFAULT_PORT, DEFAULT_BIND } from './config-file.js'
+export { configFile, loadOrCreateConfig, PairingTokenInvalidError, CONFIG_FILE, DEFAULT_PORT, DEFAULT_BIND } from './config-file.js'

@@ -27,7 +27,8 @@ export interface ServerConfig {
 
 export interface ConfigFile {
   readonly file: string
-  read (): Promise<ServerConfig>
+  /** Strict read: any problem is a ConfigFileError naming the file (line/column for TOML errors). */
+  read (opts?: { allowInvalidToken?: boolean }): Promise<ServerConfig>
   write (config: ServerConfig): Promise<void>
 }
 

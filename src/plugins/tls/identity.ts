@@ -39,15 +39,17 @@ export function parseIdentity (keyFile: string, certFile: string, keyPem: string
   if (keyPem === null) throw new TlsIdentityError(keyFile, `missing, but ${CERT_FILE} exists; restore the key or remove both files to create a new identity (clients will need to re-pair)`)
   if (certPem === null) throw new TlsIdentityError(certFile, `missing, but ${KEY_FILE} exists; restore the certificate or remove both files to create a new identity (clients will need to re-pair)`)
 
+  // Never replaced automatically: clients pinned this identity, so the operator decides.
+  const fix = `restore it from a backup, or remove both ${KEY_FILE} and ${CERT_FILE} to create a new identity (clients will need to re-pair)`
   let key
   try { key = createPrivateKey(keyPem) } catch (err) {
-    throw new TlsIdentityError(keyFile, 'is not a valid PEM private key', { cause: err })
+    throw new TlsIdentityError(keyFile, `is not a valid PEM private key; ${fix}`, { cause: err })
   }
   let cert
   try { cert = new X509Certificate(certPem) } catch (err) {
-    throw new TlsIdentityError(certFile, 'is not a valid PEM certificate', { cause: err })
+    throw new TlsIdentityError(certFile, `is not a valid PEM certificate; ${fix}`, { cause: err })
   }
-  if (!cert.checkPrivateKey(key)) throw new TlsIdentityError(certFile, `does not match the private key in ${KEY_FILE}`)
+  if (!cert.checkPrivateKey(key)) throw new TlsIdentityError(certFile, `does not match the private key in ${KEY_FILE}; ${fix}`)
   return {
     keyPem, certPem, keyFile, certFile,
     fingerprint: createHash('sha256').update(cert.raw).digest('hex'),
