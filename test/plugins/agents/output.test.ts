@@ -1,6 +1,6 @@
 // Long outputs and @-mentioned files: big streams arrive whole and in order; mentioned files are
 // expanded into the prompt only when they lie inside the workspace.
-import { writeFileSync } from 'node:fs'
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { agentWorld, streamOf, turn } from './_helpers.js'
@@ -23,8 +23,14 @@ t.test('mentioned files are expanded, confined to the workspace', async t => {
   const { client, chatId, worktree } = await agentWorld(t)
   writeFileSync(join(worktree, 'notes.md'), 'remember <this> & that\n')
   writeFileSync(join(worktree, 'bin.dat'), Buffer.from([1, 0, 2]))
+  // A symlink inside the worktree that points out of it is refused like a path that does.
+  const secret = join(t.testdir(), 'secret.txt')
+  writeFileSync(secret, 'outside the workspace\n')
+  symlinkSync(secret, join(worktree, 'escape.txt'))
+  mkdirSync(join(worktree, 'sub'))
+  symlinkSync(t.testdir(), join(worktree, 'sub', 'up'))
   const r = await turn(client, chatId, 'what is in the notes?', {
-    mentioned_files: ['notes.md', 'bin.dat', '../../../../../../etc/hostname', '/etc/hostname', 'missing.txt'],
+    mentioned_files: ['notes.md', 'bin.dat', '../../../../../../etc/hostname', '/etc/hostname', 'missing.txt', 'escape.txt', 'sub/up/secret.txt', 'sub'],
   })
   t.equal(r.event.Stream.result, 'Echo: <referenced-file path="notes.md">\nremember <this> & that\n\n</referenced-file>\n\nwhat is in the notes?')
   const history = await client.call('load_chat_history', { chat_session_id: chatId })
