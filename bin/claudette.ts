@@ -3,11 +3,17 @@
 // it does goes through the client SDK (src/client/) and the package's public entry.
 import { hostname } from 'node:os'
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
-import {
-  AppError, ClaudetteClient, formatHostPort, normalizeFingerprint, pair, parseDetachKey,
-  probeServer, runTerminal, TrustStore, VERSION, type ServerStatus, type TrustedServer,
-} from '../src/client/index.js'
+// The client modules one by one, not src/client/index.js: the mDNS stack (nearby.js) is loaded
+// only by the commands that browse, and the CLI starts fast.
+import { AppError } from '../src/core/errors.js'
+import { VERSION } from '../src/core/version.js'
+import { ClaudetteClient } from '../src/client/client.js'
+import { formatHostPort, normalizeFingerprint } from '../src/client/connection-string.js'
 import type { NearbyServer } from '../src/client/nearby.js'
+import { pair } from '../src/client/pair.js'
+import { probeServer, type ServerStatus } from '../src/client/status.js'
+import { parseDetachKey, runTerminal } from '../src/client/terminal.js'
+import { TrustStore, type TrustedServer } from '../src/client/trust-store.js'
 
 const EXIT_OK = 0
 const EXIT_RUNTIME = 1
@@ -76,32 +82,43 @@ program.command('pair')
   .description('pair with a server using the connection string it printed; pins its certificate')
   .argument('<connection-string>', 'claudette://<host>[:<port>]/<pairing token> (quote it in the shell)')
   .option('--fingerprint <hex>', 'expected certificate fingerprint: the 64 hex from the server banner, or a prefix of 16+ (as `claudette nearby` shows); checked before the token is sent', parseFingerprint)
+  .option('--nearby', 'find the server on the local network first (mDNS) and check its certificate against the fingerprint it advertises, before the token is sent')
+  .addOption(new Option('--timeout <s>', 'with --nearby: how long to look for the advertisement, in seconds').argParser(parseSeconds).default(3))
+  .option('--interface <if>', 'with --nearby: browse on this network interface only')
   .option('--name <name>', 'local name for this server (default: the server\'s name)')
   .option('--accept-new-fingerprint', 're-pin a server you already paired whose certificate changed')
   .option('--json', 'machine-readable output')
   .addHelpText('after', `
-Without --fingerprint the certificate is trusted on first use (like SSH): compare the printed
-fingerprint with the one in the server's banner. Re-pairing a known host:port is checked against
-its pin unless --accept-new-fingerprint is given.`)
-  .action(async (cs: string, o: { fingerprint?: string, name?: string, acceptNewFingerprint?: boolean, json?: boolean }) => {
+Without --fingerprint or --nearby the certificate is trusted on first use (like SSH): compare the
+printed fingerprint with the one in the server's banner. With --nearby the connection string's
+host must be the advertised host name or address (as \`claudette nearby\` lists it). Re-pairing a
+known host:port is checked against its pin unless --accept-new-fingerprint is given.`)
+  .action(async (cs: string, o: { fingerprint?: string, nearby?: boolean, timeout: number, interface?: string, name?: string, acceptNewFingerprint?: boolean, json?: boolean }) => {
     const store = await openStore()
     const res = await pair({
       connectionString: cs,
       store,
       fingerprint: o.fingerprint,
+      nearby: o.nearby ? { timeoutMs: o.timeout * 1000, interface: o.interface } : false,
       name: o.name,
       acceptNewFingerprint: o.acceptNewFingerprint,
       clientName: hostname(),
     })
     const s = res.server
     if (o.json) {
-      out(JSON.stringify({ id: s.id, name: s.name, host: s.host, port: s.port, fingerprint: s.fingerprint, server_name: s.serverName, trust: res.trust, replaced: res.replaced }, null, 2))
+      out(JSON.stringify({
+        id: s.id, name: s.name, host: s.host, port: s.port, fingerprint: s.fingerprint, server_name: s.serverName, trust: res.trust, replaced: res.replaced,
+        previous_fingerprint: res.previousFingerprint ?? null,
+        ...(res.advertised ? { advertised: { instance_name: res.advertised.instanceName, host: res.advertised.host, fingerprint_prefix: res.advertised.fingerprintPrefix } } : {}),
+      }, null, 2))
       return
     }
     out(`Paired with ${s.serverName} at ${formatHostPort(s.host, s.port)} as '${s.name}' (id ${s.id}).`)
     out(`Certificate fingerprint: ${s.fingerprint}`)
+    if (res.previousFingerprint) out(`Re-pinned: this replaces the previous pin ${res.previousFingerprint}.`)
     if (res.trust === 'first-use') out('Trusted on first use: check that it matches the fingerprint claudette-server printed.')
     else if (res.trust === 'expected-fingerprint') out('Verified against the expected fingerprint before the pairing token was sent.')
+    else if (res.trust === 'advertised-fingerprint') out(`Verified against the fingerprint '${res.advertised!.instanceName}' advertises on the local network before the pairing token was sent.`)
     else out('Verified against the pinned certificate.')
   })
 

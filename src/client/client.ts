@@ -3,7 +3,7 @@ import { hostname } from 'node:os'
 import type WebSocket from 'ws'
 import { formatHostPort, normalizeFingerprint } from './connection-string.js'
 import {
-  ConnectError, ConnectionClosedError, FingerprintMismatchError, PairingRefusedError, RemoteError,
+  changedCertificateHint, ConnectError, ConnectionClosedError, FingerprintMismatchError, PairingRefusedError, RemoteError,
   RequestTimeoutError, SessionRevokedError,
 } from './errors.js'
 import { ReplayDeduper } from './replay.js'
@@ -198,6 +198,7 @@ export class ClaudetteClient extends EventEmitter {
   static fromTrusted (server: TrustedServer, opts: Omit<ClientOptions, 'host' | 'port' | 'fingerprint' | 'sessionToken' | 'pairingToken'> = {}, store?: TrustStore): ClaudetteClient {
     const client = new ClaudetteClient({
       label: `${server.name} (${formatHostPort(server.host, server.port)})`,
+      mismatchHint: changedCertificateHint(server.name),
       ...opts,
       host: server.host,
       port: server.port,

@@ -24,19 +24,54 @@ export class FingerprintFormatError extends ClientSdkError {
   }
 }
 
+/** Quotes a stored server name for a shell command line when it needs it. */
+const shellArg = (s: string): string => /^[A-Za-z0-9._@%+=:,/-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`
+
+/**
+ * What a FingerprintMismatchError says after the two values when a stored pin no longer
+ * matches: why that happens, that nothing was sent, and how to re-pin.
+ */
+export function changedCertificateHint (server?: string): string {
+  const name = server === undefined ? '<server>' : shellArg(server)
+  return 'The server\'s certificate has changed (a reinstalled server, a rotated certificate, or someone intercepting the connection). ' +
+    'Nothing secret was sent. If you trust the new certificate, re-pin it: ' +
+    `\`claudette forget ${name}\` and pair again, or pair again with \`claudette pair <connection string> --accept-new-fingerprint\`.`
+}
+
 /**
  * The certificate the server presented in the TLS handshake does not match the pinned or
- * expected fingerprint. Nothing secret was sent to it.
+ * expected fingerprint. Nothing secret was sent to it. The message names both values; `hint`
+ * (default: changedCertificateHint()) says why and how to re-pin.
  */
 export class FingerprintMismatchError extends ClientSdkError {
   readonly code = 'ERR_TLS_FINGERPRINT_MISMATCH'
   override readonly statusCode = 495
   constructor (readonly expected: string, readonly actual: string, readonly server: string, hint?: string) {
-    super(`Certificate fingerprint mismatch for ${server}: expected ${expected}, got ${actual}. ` +
-      'The server\'s certificate has changed (a reinstalled server, or someone intercepting the connection). ' +
-      'Nothing secret was sent. ' +
-      (hint ?? 'If you trust the new certificate, re-pin it: `claudette forget <server>` and pair again, ' +
-        'or pair again with `claudette pair <connection string> --accept-new-fingerprint`.'))
+    super(`Certificate fingerprint mismatch for ${server}: expected ${expected}, got ${actual}. ${hint ?? changedCertificateHint()}`)
+  }
+}
+
+/** `pair` with `nearby`: no server on the local network advertises the connection string's host and port. */
+export class NearbyNotFoundError extends ClientSdkError {
+  readonly code = 'ERR_MDNS_NOT_ADVERTISED'
+  override readonly statusCode = 404
+  constructor (readonly server: string, readonly timeoutMs: number) {
+    super(`No server advertises ${server} on the local network (listened ${timeoutMs / 1000} s; see \`claudette nearby\`). ` +
+      'Nothing was sent. Pair without --nearby, with --fingerprint <the 64 hex the server banner prints>.')
+  }
+}
+
+/**
+ * `pair` with `nearby`: the advertisement cannot vouch for the certificate: it carries no
+ * usable fingerprint prefix, several advertisements of the address disagree, or the prefix
+ * contradicts the `fingerprint` given.
+ */
+export class NearbyFingerprintError extends ClientSdkError {
+  readonly code = 'ERR_MDNS_FINGERPRINT'
+  override readonly statusCode = 409
+  constructor (readonly server: string, detail: string) {
+    super(`Cannot verify ${server} from its mDNS advertisement: ${detail}. Nothing was sent. ` +
+      'Pair with --fingerprint <the 64 hex the server banner prints> instead.')
   }
 }
 

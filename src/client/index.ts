@@ -10,15 +10,20 @@ export {
 } from './connection-string.js'
 export {
   ClientSdkError, ConnectError, ConnectionClosedError, ConnectionStringError, FingerprintFormatError,
-  FingerprintMismatchError, PairingRefusedError, RemoteError, RequestTimeoutError, ServerNotFoundError,
-  SessionRevokedError, TrustStoreError,
+  FingerprintMismatchError, NearbyFingerprintError, NearbyNotFoundError, PairingRefusedError, RemoteError,
+  RequestTimeoutError, ServerNotFoundError, SessionRevokedError, TrustStoreError, changedCertificateHint,
 } from './errors.js'
+export {
+  NearbyBrowser, NearbyInterfaceError, NearbySocketError, SERVICE_TYPE as NEARBY_SERVICE_TYPE, browse, browseNearby, decodeTxt, findNearby,
+  type NearbyBrowserOptions, type NearbyChange, type NearbyServer,
+} from './nearby.js'
 export { pair, type PairOptions, type PairResult } from './pair.js'
 export { ReplayDeduper } from './replay.js'
 export { openSocket, type OpenSocketOptions, type OpenedSocket } from './transport.js'
 export { TRUST_FILE, TrustStore, redactServer, resolveClientHome, type TrustedServer, type TrustedServerInfo } from './trust-store.js'
 export { probeServer, type ServerStatus } from './status.js'
 export { DEFAULT_DETACH_KEY, exitCodeOf, parseDetachKey, runTerminal, type TerminalOptions, type TerminalOutcome } from './terminal.js'
-// For the CLI, which loads only the client half of the package (fast start-up).
+// Re-exported for the CLI (bin/claudette.ts imports the client modules one by one, so that only
+// `nearby` and `pair --nearby` load the mDNS stack).
 export { AppError } from '../core/errors.js'
 export { VERSION } from '../core/version.js'

@@ -373,3 +373,73 @@ export async function browseNearby (opts: { timeoutMs?: number, interface?: stri
     await browser.dispose()
   }
 }
+
+/**
+ * Browses until `signal` aborts or the loop breaks, yielding every change of the list: `up`
+ * when a server appears, `update` when its port, host, TXT or addresses change, `down` (with
+ * `reason`) when it said goodbye or was not seen again. Refreshes every `queryIntervalMs`.
+ * Socket warnings are skipped; a socket that cannot be opened ends the loop with
+ * NearbySocketError.
+ *
+ * ```ts
+ * for await (const change of browse({ signal: AbortSignal.timeout(30_000) })) {
+ *   console.log(change.kind, change.server.name, change.server.addresses)
+ * }
+ * ```
+ */
+export async function * browse (opts: NearbyBrowserOptions & { signal?: AbortSignal } = {}): AsyncGenerator<NearbyChange, void, undefined> {
+  const { signal, ...browserOpts } = opts
+  if (signal?.aborted) return
+  const browser = new NearbyBrowser(browserOpts)
+  const queue: NearbyChange[] = []
+  let fatal: Error | null = null
+  let wake: (() => void) | null = null
+  const poke = (): void => { const w = wake; wake = null; w?.() }
+  browser.onChange(c => { queue.push(c); poke() })
+  browser.onError(err => { if (err instanceof NearbySocketError) { fatal = err; poke() } })
+  signal?.addEventListener('abort', poke, { once: true })
+  try {
+    browser.start()
+    for (;;) {
+      while (queue.length > 0) yield queue.shift()!
+      if (fatal) throw fatal
+      if (signal?.aborted) return
+      await new Promise<void>(resolve => { wake = resolve })
+    }
+  } finally {
+    signal?.removeEventListener('abort', poke)
+    await browser.dispose()
+  }
+}
+
+/**
+ * Browses until a server passing `match` is seen, then `settleMs` longer (so that a second,
+ * conflicting advertisement of the same address is noticed too), or until `timeoutMs`.
+ * Returns every matching server (empty when none answered).
+ */
+export async function findNearby (match: (s: NearbyServer) => boolean, opts: { timeoutMs?: number, settleMs?: number, interface?: string } = {}): Promise<NearbyServer[]> {
+  const timeoutMs = opts.timeoutMs ?? 3000
+  const settleMs = opts.settleMs ?? 1000
+  const browser = new NearbyBrowser({ interface: opts.interface, queryIntervalMs: 1000, staleAfterMs: Math.max(timeoutMs, 3000) * 2 })
+  try {
+    let fatal: Error | null = null
+    let finish: (() => void) | null = null
+    let settling = false
+    const done = new Promise<void>(resolve => {
+      const timer = setTimeout(resolve, timeoutMs)
+      finish = () => { clearTimeout(timer); resolve() }
+    })
+    browser.onError(err => { if (err instanceof NearbySocketError) { fatal = err; finish?.() } })
+    browser.onChange(c => {
+      if (settling || c.kind === 'down' || !match(c.server)) return
+      settling = true
+      setTimeout(() => finish?.(), settleMs).unref()
+    })
+    browser.start()
+    await done
+    if (fatal) throw fatal
+    return browser.servers().filter(match)
+  } finally {
+    await browser.dispose()
+  }
+}

@@ -1,5 +1,8 @@
+import { isIP } from 'node:net'
 import { ClaudetteClient } from './client.js'
-import { formatHostPort, normalizeFingerprint, parseConnectionString } from './connection-string.js'
+import { formatHostPort, MIN_FINGERPRINT_PREFIX, normalizeFingerprint, parseConnectionString, type ConnectionInfo } from './connection-string.js'
+import { NearbyFingerprintError, NearbyNotFoundError } from './errors.js'
+import type { NearbyServer } from './nearby.js'
 import type { TrustedServer, TrustStore } from './trust-store.js'
 
 export interface PairOptions {
@@ -11,6 +14,14 @@ export interface PairOptions {
    * checked in the TLS handshake before the pairing token is sent.
    */
   fingerprint?: string
+  /**
+   * Look the server up on the local network (mDNS) first and check its certificate against the
+   * fingerprint prefix it advertises, before the pairing token is sent. The connection string's
+   * host must be the advertised SRV host or one of its addresses, and its port the advertised
+   * port. Fails (nothing sent) when nothing advertises that address, when the advertisement has
+   * no fingerprint, or when several advertisements of it disagree.
+   */
+  nearby?: boolean | { timeoutMs?: number, interface?: string }
   /** Replace the pin of an already paired host:port whose certificate changed. */
   acceptNewFingerprint?: boolean
   /** Local name (default: the server's name). */
@@ -22,25 +33,69 @@ export interface PairOptions {
 
 export interface PairResult {
   server: TrustedServer
-  /** How the certificate was trusted. */
-  trust: 'expected-fingerprint' | 'existing-pin' | 'first-use'
+  /**
+   * How the certificate was trusted: checked against `fingerprint`, against the prefix the
+   * server advertised on the local network (`nearby`), against the pin of the entry it replaces,
+   * or trusted on first use.
+   */
+  trust: 'expected-fingerprint' | 'advertised-fingerprint' | 'existing-pin' | 'first-use'
   /** True when an entry for the same host:port was replaced. */
   replaced: boolean
+  /** The pin of the replaced entry, when it differs from the new one (`acceptNewFingerprint`). */
+  previousFingerprint?: string
+  /** With `nearby`: the advertisement the certificate was checked against. */
+  advertised?: NearbyServer
 }
+
+const EXPECTED_HINT = 'The certificate does not match the fingerprint you gave: check it against the `Certificate fingerprint:` ' +
+  'line claudette-server prints. Nothing secret was sent.'
+const ADVERTISED_HINT = 'The certificate does not match the fingerprint prefix advertised on the local network for this ' +
+  'address: the connection reached another machine, or the advertisement is not the server\'s. Nothing secret was sent. ' +
+  'Check with the server\'s banner and pair with --fingerprint <64 hex>.'
+const repinHint = (name: string): string => 'The server\'s certificate changed since you paired it (a reinstalled server, a rotated ' +
+  'certificate, or someone intercepting the connection). Nothing secret was sent. If you trust the new certificate, pair again ' +
+  `with --accept-new-fingerprint, or run \`claudette forget ${/^[\w.-]+$/.test(name) ? name : `'${name.replace(/'/g, "'\\''")}'`}\` and pair again.`
 
 /**
  * Pairs with a server and stores it in the trust store. The certificate is checked inside the
  * TLS handshake before the pairing token leaves this machine: against `fingerprint` when given,
- * else against the pin of an already paired server at the same host:port (unless
- * `acceptNewFingerprint`), else it is trusted on first use and pinned.
+ * and/or against the prefix the server advertises on the local network (`nearby`), else against
+ * the pin of an already paired server at the same host:port (unless `acceptNewFingerprint`),
+ * else it is trusted on first use and pinned.
  */
 export async function pair (opts: PairOptions): Promise<PairResult> {
   const info = parseConnectionString(opts.connectionString)
-  const expected = opts.fingerprint !== undefined ? normalizeFingerprint(opts.fingerprint) : undefined
+  let expected = opts.fingerprint !== undefined ? normalizeFingerprint(opts.fingerprint) : undefined
+  const label = formatHostPort(info.host, info.port)
+  let advertised: NearbyServer | undefined
+  if (opts.nearby) {
+    advertised = await lookUpNearby(info, label, typeof opts.nearby === 'object' ? opts.nearby : {})
+    const prefix = advertised.fingerprintPrefix
+    if (expected !== undefined && !expected.startsWith(prefix) && !prefix.startsWith(expected)) {
+      throw new NearbyFingerprintError(label, `it advertises fingerprint ${prefix}, which contradicts --fingerprint ${expected}`)
+    }
+    if (expected === undefined || prefix.length > expected.length) expected = prefix
+  }
   await opts.store.reload()
   const existing = opts.store.findByAddress(info.host, info.port)
-  const pin = expected ?? (opts.acceptNewFingerprint ? undefined : existing?.fingerprint)
-  const label = formatHostPort(info.host, info.port)
+  // Which value the certificate must match, and what a mismatch means.
+  let pin: string | undefined
+  let hint: string | undefined
+  if (opts.fingerprint !== undefined) {
+    pin = expected
+    hint = EXPECTED_HINT
+  } else if (existing && !opts.acceptNewFingerprint) {
+    // Re-pairing a pinned server: the pin stays the check (it is stronger than a 16-hex prefix).
+    if (expected !== undefined && !existing.fingerprint.startsWith(expected)) {
+      throw new NearbyFingerprintError(label, `it advertises fingerprint ${expected}, but ${existing.name} is pinned to ${existing.fingerprint}; ` +
+        'if the server\'s certificate really changed, pair again with --accept-new-fingerprint')
+    }
+    pin = existing.fingerprint
+    hint = repinHint(existing.name)
+  } else if (expected !== undefined) {
+    pin = expected
+    hint = ADVERTISED_HINT
+  }
   const client = new ClaudetteClient({
     host: info.host,
     port: info.port,
@@ -52,9 +107,7 @@ export async function pair (opts: PairOptions): Promise<PairResult> {
     binaryTerminals: false,
     pingIntervalMs: 0,
     connectTimeoutMs: opts.connectTimeoutMs,
-    mismatchHint: expected !== undefined
-      ? 'The certificate does not match the fingerprint you gave; check it against the one claudette-server prints.'
-      : 'If you trust the new certificate, pair again with `--accept-new-fingerprint`, or run `claudette forget <server>` and pair again.',
+    mismatchHint: hint,
   })
   try {
     await client.connect()
@@ -70,9 +123,41 @@ export async function pair (opts: PairOptions): Promise<PairResult> {
     serverName: client.serverName ?? 'Unknown',
     lastConnectedAt: new Date().toISOString(),
   })
-  return {
+  const result: PairResult = {
     server,
-    trust: expected !== undefined ? 'expected-fingerprint' : pin !== undefined ? 'existing-pin' : 'first-use',
+    trust: opts.fingerprint !== undefined
+      ? 'expected-fingerprint'
+      : advertised !== undefined ? 'advertised-fingerprint' : pin !== undefined ? 'existing-pin' : 'first-use',
     replaced: existing !== undefined,
   }
+  if (existing && existing.fingerprint !== server.fingerprint) result.previousFingerprint = existing.fingerprint
+  if (advertised) result.advertised = advertised
+  return result
+}
+
+/** True when `host` (from a connection string) names the advertised server: its SRV host or one of its addresses. */
+const namesServer = (host: string, s: NearbyServer): boolean => {
+  const h = host.toLowerCase()
+  if (isIP(h)) return s.addresses.some(a => a.toLowerCase() === h)
+  const srv = s.host.toLowerCase()
+  return srv === h || srv === `${h}.local`
+}
+
+/** The one advertisement of host:port, with a usable fingerprint prefix. */
+async function lookUpNearby (info: ConnectionInfo, label: string, o: { timeoutMs?: number, interface?: string }): Promise<NearbyServer> {
+  const timeoutMs = o.timeoutMs ?? 3000
+  const { findNearby } = await import('./nearby.js')
+  const found = await findNearby(s => s.port === info.port && namesServer(info.host, s), { timeoutMs, interface: o.interface })
+  if (found.length === 0) throw new NearbyNotFoundError(label, timeoutMs)
+  const prefixes = [...new Set(found.map(s => s.fingerprintPrefix))]
+  if (prefixes.length > 1) {
+    throw new NearbyFingerprintError(label, `${found.length} advertisements of this address carry different fingerprints ` +
+      `(${prefixes.map(p => p || 'none').join(', ')}; ${found.map(s => `'${s.instanceName}'`).join(', ')}): one of them is not the server`)
+  }
+  const prefix = prefixes[0]!
+  if (prefix === '') throw new NearbyFingerprintError(label, `'${found[0]!.instanceName}' advertises no fingerprint`)
+  if (!/^[0-9a-f]+$/.test(prefix) || prefix.length < MIN_FINGERPRINT_PREFIX || prefix.length > 64) {
+    throw new NearbyFingerprintError(label, `'${found[0]!.instanceName}' advertises a malformed fingerprint '${prefix.slice(0, 80)}'`)
+  }
+  return found[0]!
 }

@@ -23,7 +23,7 @@ t.test('a server that comes back with another certificate is refused, never sent
   t.match(msg, /fingerprint/)
   t.ok(msg.includes(server.fingerprint), 'names the pinned fingerprint')
   t.ok(msg.includes(impostor.fingerprint), 'names the presented fingerprint')
-  t.match(msg, /claudette forget/)
+  t.ok(msg.includes(`\`claudette forget ${entry.name}\``), 'says how to re-pin, with the stored name')
   t.match(msg, /--accept-new-fingerprint/)
   t.equal((s.error as FingerprintMismatchError).code, 'ERR_TLS_FINGERPRINT_MISMATCH')
 
@@ -43,6 +43,8 @@ t.test('a server that comes back with another certificate is refused, never sent
   t.equal(re.server.fingerprint, impostor.fingerprint)
   t.equal(re.server.id, entry.id)
   t.equal(re.replaced, true)
+  t.equal(re.previousFingerprint, server.fingerprint, 'reports the pin it replaced')
+  t.equal(re.trust, 'first-use', 'the new certificate was not verified: trusted on first use')
 })
 
 t.test('pairing with an expected fingerprint: full value or a 16-hex mDNS prefix', async t => {
@@ -51,7 +53,7 @@ t.test('pairing with an expected fingerprint: full value or a 16-hex mDNS prefix
   const wrong = server.fingerprint.startsWith('0') ? '1'.repeat(16) : '0'.repeat(16)
   await t.rejects(pair({ connectionString: server.connectionString, store, fingerprint: wrong }), {
     constructor: FingerprintMismatchError,
-    message: new RegExp(`expected ${wrong}, got ${server.fingerprint}`),
+    message: new RegExp(`expected ${wrong}, got ${server.fingerprint}\\. The certificate does not match the fingerprint you gave`),
   })
   await t.rejects(pair({ connectionString: server.connectionString, store, fingerprint: 'abc' }), { code: 'ERR_CONFIG_FINGERPRINT' })
   t.same(store.list(), [])
