@@ -4,7 +4,7 @@
 // - avahi-browse in B resolves it with TXT name/fingerprint/version intact (dots included);
 // - after SIGTERM it disappears from both within 3 s.
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdtempSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
@@ -12,6 +12,7 @@ import { avahiUnavailable, createRig, distUnavailable, json, Lines, NODE, netnsU
 
 const SERVER_BIN = join(ROOT, 'dist/bin/claudette-server.js')
 const CLIENT_BIN = join(ROOT, 'dist/bin/claudette.js')
+const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version
 const skip = netnsUnavailable() ?? avahiUnavailable() ?? distUnavailable() ?? (existsSync(SERVER_BIN) ? null : 'dist/bin/claudette-server.js is not built')
 if (skip) t.comment(`skipped: ${skip}`)
 
@@ -65,7 +66,7 @@ t.test('nearby lists the server in the other namespace; avahi resolves it; both 
   t.equal(resolved[6], 'acc-host.local', 'avahi: SRV host')
   t.equal(resolved[7], rig.a.address, 'avahi: address')
   const txt = [...(resolved[9] ?? '').matchAll(/"([^"]*)"/g)].map(m => m[1]).sort()
-  t.same(txt, [`fingerprint=${fingerprint.slice(0, 16)}`, 'name=Acceptance 1.0', 'version=0.1.0'], 'avahi: TXT intact, dots included')
+  t.same(txt, [`fingerprint=${fingerprint.slice(0, 16)}`, 'name=Acceptance 1.0', `version=${VERSION}`], 'avahi: TXT intact, dots included')
 
   const killedAt = Date.now()
   server.kill('SIGTERM')

@@ -1,7 +1,11 @@
 // Interop with avahi, both ways: avahi-browse (in namespace B) resolves our server (namespace A)
 // with TXT name/fingerprint/version intact; our browser (A) sees a service avahi publishes (B).
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import t from 'tap'
-import { avahiUnavailable, createRig, distUnavailable, json, Lines, NODE, netnsUnavailable } from '../../helpers/netns.js'
+import { avahiUnavailable, createRig, distUnavailable, json, Lines, NODE, netnsUnavailable, ROOT } from '../../helpers/netns.js'
+
+const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version
 
 const skip = netnsUnavailable() ?? avahiUnavailable() ?? distUnavailable()
 if (skip) t.comment(`skipped: ${skip}`)
@@ -32,26 +36,27 @@ t.test('avahi-browse resolves our server with its TXT record', { skip: skip ?? f
   t.equal(address, rig.a.address, 'A record resolves to the server namespace address')
   t.equal(Number(port), listening.port, 'port')
   const items = [...(txt ?? '').matchAll(/"([^"]*)"/g)].map(m => m[1]).sort()
-  t.same(items, [`fingerprint=${String(listening.fingerprint).slice(0, 16)}`, 'name=Lab v2.1', 'version=0.1.0'].sort(), 'TXT intact, dots included')
+  t.same(items, [`fingerprint=${String(listening.fingerprint).slice(0, 16)}`, 'name=Lab v2.1', `version=${VERSION}`].sort(), 'TXT intact, dots included')
 })
 
 t.test('our browser sees a service published by avahi', { skip: skip ?? false }, async t => {
   const rig = await createRig(t, { third: true })
   const env = await rig.avahi(rig.b)
-  const pub = rig.spawn(rig.b, ['avahi-publish', '--service', 'Avahi box (host-vB)', '_claudette._tcp', '7777', 'version=1.2.3', 'name=Avahi box', 'fingerprint=0123456789ABCDEF', 'extra=a=b'], { env })
+  // Dots in the instance name (sent escaped, `\.`) and in TXT values must survive.
+  const pub = rig.spawn(rig.b, ['avahi-publish', '--service', 'Avahi box 2.0 (host-vB)', '_claudette._tcp', '7777', 'version=1.2.3', 'name=Avahi box 2.0', 'fingerprint=0123456789ABCDEF', 'extra=a=b'], { env })
   await new Lines(pub.stderr!).wait(l => /Established/.test(l), 10_000, 'avahi-publish established')
   const browser = rig.spawn(rig.a, [NODE, 'test/plugins/mdns/fixtures/browse.mjs', 'once', '2500'])
   const result = json(await new Lines(browser.stdout!).wait(l => json(l)?.event === 'result', 20_000, 'browse result'))!
   const servers = result.servers as Array<Record<string, unknown>>
   t.equal(servers.length, 1, 'one server')
   t.match(servers[0], {
-    instanceName: 'Avahi box (host-vB)',
-    name: 'Avahi box',
+    instanceName: 'Avahi box 2.0 (host-vB)',
+    name: 'Avahi box 2.0',
     host: 'host-vB.local',
     port: 7777,
     fingerprintPrefix: '0123456789abcdef',
     version: '1.2.3',
-  }, 'SRV and TXT as published (fingerprint lower-cased)')
+  }, 'instance name, SRV and TXT as published, dots included (fingerprint lower-cased)')
   t.ok((servers[0]!.addresses as string[]).includes(rig.b.address), 'address from avahi\'s A record')
 
   // Browsing on one interface: vA (towards B) sees it, vA2 (towards C) does not.

@@ -1,5 +1,6 @@
 // Our advertiser (server in namespace A) is found by our Nearby browser (namespace B) with the
-// right port, addresses and TXT; it is gone within 3 s of SIGTERM (goodbye).
+// right port, addresses and TXT; it is gone within 3 s of SIGTERM (goodbye). The browser here is
+// the SDK's browse() async iterator (NearbyBrowser underneath), stopped with an AbortSignal.
 import t from 'tap'
 import { createRig, json, Lines, NODE, netnsUnavailable, distUnavailable } from '../../helpers/netns.js'
 
@@ -8,7 +9,7 @@ if (skip) t.comment(`skipped: ${skip}`)
 
 t.test('browser in one namespace finds the server in the other, then sees it leave', { skip: skip ?? false }, async t => {
   const rig = await createRig(t)
-  const browser = rig.spawn(rig.b, [NODE, 'test/plugins/mdns/fixtures/browse.mjs', 'watch', '1000'])
+  const browser = rig.spawn(rig.b, [NODE, 'test/plugins/mdns/fixtures/browse.mjs', 'iterate', '1000'])
   const bOut = new Lines(browser.stdout!)
   await bOut.wait(l => json(l)?.event === 'started', 60_000, 'browser start')
 
@@ -39,4 +40,10 @@ t.test('browser in one namespace finds the server in the other, then sees it lea
   t.equal(down.reason, 'goodbye', 'removed because of the goodbye packet')
   t.ok(Number(down.t) - killedAt < 3000, `gone ${Number(down.t) - killedAt} ms after SIGTERM (< 3000)`)
   await sErr.wait(l => json(l)?.msg === 'mdns goodbye sent', 3000, 'goodbye log')
+
+  // Aborting the signal ends the for-await loop and releases the socket: the process exits.
+  browser.kill('SIGTERM')
+  await bOut.wait(l => json(l)?.event === 'ended', 5000, 'iterator ended')
+  const code = await new Promise(resolve => browser.exitCode !== null ? resolve(browser.exitCode) : browser.once('exit', resolve))
+  t.equal(code, 0, 'the browsing process exits by itself once the iterator ends')
 })
