@@ -1,33 +1,78 @@
-// TLS 1.0 and 1.1 clients are refused at the handshake; 1.2 and 1.3 are served.
+// TLS 1.0 and 1.1 clients are refused at the handshake; 1.2 and 1.3 are served. The refusal is
+// the server's own setting, not Node's default: the same legacy client handshake succeeds
+// against a permissive TLS server with our key and certificate, and our server still refuses
+// it in a process whose defaults allow TLS 1.0 (--tls-min-v1.0), also after a live
+// certificate rotation (setSecureContext builds a new context).
+import { createHash } from 'node:crypto'
 import { once } from 'node:events'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import tls from 'node:tls'
 import t from 'tap'
-import { startSecureServer } from './security-support.js'
+import { SERVER_BIN, startCli } from '../helpers/cli.js'
+import { tempHome } from '../helpers/server.js'
+import { runCli, sleep, startSecureServer } from './security-support.js'
 
-function handshake (port: number, opts: tls.ConnectionOptions): Promise<{ ok: true, protocol: string | null } | { ok: false, code: string }> {
+type Outcome = { ok: true, protocol: string | null, fingerprint: string } | { ok: false, code: string }
+
+function handshake (port: number, opts: tls.ConnectionOptions): Promise<Outcome> {
   return new Promise(resolve => {
     const sock = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false, ...opts })
-    sock.once('secureConnect', () => { resolve({ ok: true, protocol: sock.getProtocol() }); sock.destroy() })
+    sock.once('secureConnect', () => {
+      resolve({ ok: true, protocol: sock.getProtocol(), fingerprint: createHash('sha256').update(sock.getPeerCertificate().raw).digest('hex') })
+      sock.destroy()
+    })
     sock.once('error', (err: NodeJS.ErrnoException) => resolve({ ok: false, code: err.code ?? err.message }))
   })
 }
 
+// SECLEVEL=0 lets the client actually offer the old versions (OpenSSL 3 hides them otherwise).
+const legacy = (v: 'TLSv1' | 'TLSv1.1'): tls.ConnectionOptions => ({ ciphers: 'DEFAULT@SECLEVEL=0', minVersion: 'TLSv1', maxVersion: v })
+
 t.test('TLS 1.0/1.1 refused, TLS 1.2/1.3 accepted', async t => {
   const { server, logs } = await startSecureServer(t)
-  // SECLEVEL=0 lets the client actually offer the old versions, so the refusal is the server's.
-  const legacy = { ciphers: 'DEFAULT@SECLEVEL=0' }
+  // Control: a permissive server with the same identity completes these very handshakes.
+  const control = tls.createServer({
+    key: readFileSync(join(server.home, 'key.pem')), cert: readFileSync(join(server.home, 'cert.pem')),
+    minVersion: 'TLSv1', ciphers: 'DEFAULT@SECLEVEL=0',
+  }, s => s.end())
+  control.listen(0, '127.0.0.1')
+  await once(control, 'listening')
+  t.teardown(() => { control.close() })
+  const controlPort = (control.address() as { port: number }).port
   for (const v of ['TLSv1', 'TLSv1.1'] as const) {
-    const r = await handshake(server.port, { ...legacy, minVersion: 'TLSv1', maxVersion: v })
-    t.equal(r.ok, false, `${v} refused`)
-    if (!r.ok) t.match(r.code, /PROTOCOL_VERSION|UNSUPPORTED_PROTOCOL|WRONG_VERSION/, `${v}: ${r.code}`)
+    t.match(await handshake(controlPort, legacy(v)), { ok: true, protocol: v }, `control: the client does offer ${v}`)
+    const r = await handshake(server.port, legacy(v))
+    t.equal(r.ok, false, `${v} refused by our server`)
+    if (!r.ok) t.match(r.code, /PROTOCOL_VERSION/, `${v}: ${r.code} (the server's protocol_version alert)`)
   }
-  t.same(await handshake(server.port, { minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2' }), { ok: true, protocol: 'TLSv1.2' })
-  t.same(await handshake(server.port, { minVersion: 'TLSv1.3' }), { ok: true, protocol: 'TLSv1.3' })
+  t.match(await handshake(server.port, { minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2' }), { ok: true, protocol: 'TLSv1.2' })
+  t.match(await handshake(server.port, { minVersion: 'TLSv1.3' }), { ok: true, protocol: 'TLSv1.3' })
 
   // The server keeps serving after refusing.
-  const s = tls.connect({ host: '127.0.0.1', port: server.port, rejectUnauthorized: false })
-  await once(s, 'secureConnect')
-  s.destroy()
-  t.ok(logs.text.length >= 0)
+  t.match(await handshake(server.port, {}), { ok: true })
   logs.check(t)
+})
+
+t.test('refused even where Node defaults allow TLS 1.0, before and after rotate-certificate', async t => {
+  const home = tempHome(t)
+  const permissive = [process.env.NODE_OPTIONS, '--tls-min-v1.0', '--tls-cipher-list=DEFAULT@SECLEVEL=0'].filter(Boolean).join(' ')
+  const srv = await startCli(SERVER_BIN, ['--home', home, '--bind', '127.0.0.1', '--port', '0', '--no-mdns', '--log-level', 'warn'], /Ready for connections/, {
+    env: { NODE_OPTIONS: permissive },
+    timeoutMs: 60_000,
+  })
+  t.teardown(() => { srv.child.kill('SIGKILL') })
+  const port = Number(/listening on wss:\/\/127\.0\.0\.1:(\d+)/.exec(srv.stdout())![1])
+  for (const v of ['TLSv1', 'TLSv1.1'] as const) t.match(await handshake(port, legacy(v)), { ok: false, code: /PROTOCOL_VERSION/ }, `${v} refused`)
+
+  const rotated = await runCli(['--home', home, '--json', 'rotate-certificate'], { NODE_OPTIONS: permissive })
+  t.equal(rotated.code, 0, rotated.stderr)
+  const next = JSON.parse(rotated.stdout).fingerprint as string
+  let seen: Outcome = await handshake(port, {})
+  for (let i = 0; i < 50 && !(seen.ok && seen.fingerprint === next); i++) { await sleep(100); seen = await handshake(port, {}) }
+  t.match(seen, { ok: true, fingerprint: next }, 'the new certificate is in use')
+  for (const v of ['TLSv1', 'TLSv1.1'] as const) t.match(await handshake(port, legacy(v)), { ok: false, code: /PROTOCOL_VERSION/ }, `${v} still refused after the rotation`)
+  t.match(await handshake(port, { maxVersion: 'TLSv1.2' }), { ok: true, protocol: 'TLSv1.2' })
+  srv.child.kill('SIGTERM')
+  t.equal((await srv.exited).code, 0)
 })
