@@ -20,8 +20,24 @@ const record = (type: number, body: Buffer): Buffer => Buffer.concat([Buffer.fro
 
 interface FakeServer { server: Server, port: number, sawClientHello: boolean, answer: Promise<{ recordType: number, bytes: Buffer }>, appData: Buffer[] }
 
+/** Cipher suite and signature scheme matching the certificate's key type. */
+function suiteFor (certDer: Buffer): { suite: number, scheme: number, keyType: 'rsa' | 'ec' } {
+  const type = new X509Certificate(certDer).publicKey.asymmetricKeyType
+  if (type === 'rsa') return { suite: 0xc02f, scheme: 0x0401, keyType: 'rsa' } // ECDHE-RSA-AES128-GCM-SHA256, rsa_pkcs1_sha256
+  if (type === 'ec') return { suite: 0xc02b, scheme: 0x0403, keyType: 'ec' } // ECDHE-ECDSA-AES128-GCM-SHA256, ecdsa_secp256r1_sha256
+  throw new Error(`the fake TLS server has no cipher suite for a ${String(type)} certificate`)
+}
+
+/** An attacker key of the same type as the certificate's. */
+function attackerKeyFor (certDer: Buffer): string {
+  const { keyType } = suiteFor(certDer)
+  const pair = keyType === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  return pair.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string
+}
+
 /** A TLS 1.2 server that gets as far as ServerHelloDone, signing with `signKeyPem`. */
 async function fakeTlsServer (t: TestContext, certDer: Buffer, signKeyPem: string): Promise<FakeServer> {
+  const { suite, scheme } = suiteFor(certDer)
   let resolveAnswer!: (v: { recordType: number, bytes: Buffer }) => void
   const state: FakeServer = { server: null as never, port: 0, sawClientHello: false, answer: new Promise(resolve => { resolveAnswer = resolve }), appData: [] }
   const server = createTcpServer((sock: Socket) => {
@@ -46,7 +62,7 @@ async function fakeTlsServer (t: TestContext, certDer: Buffer, signKeyPem: strin
       const clientRandom = hello.subarray(6, 38)
       const serverRandom = randomBytes(32)
       const serverHello = handshake(2, Buffer.concat([
-        Buffer.from([3, 3]), serverRandom, Buffer.from([0]), u16(0xc02f), Buffer.from([0]),
+        Buffer.from([3, 3]), serverRandom, Buffer.from([0]), u16(suite), Buffer.from([0]),
         // extensions: renegotiation_info (empty), required by OpenSSL 3 clients
         u16(5), u16(0xff01), u16(1), Buffer.from([0]),
       ]))
@@ -55,7 +71,7 @@ async function fakeTlsServer (t: TestContext, certDer: Buffer, signKeyPem: strin
       const pub = ecdh.publicKey.export({ type: 'spki', format: 'der' }).subarray(-32)
       const params = Buffer.concat([Buffer.from([3]), u16(0x001d), Buffer.from([32]), pub])
       const sig = createSign('sha256').update(Buffer.concat([clientRandom, serverRandom, params])).sign(signKeyPem)
-      const ske = handshake(12, Buffer.concat([params, u16(0x0401), u16(sig.length), sig]))
+      const ske = handshake(12, Buffer.concat([params, u16(scheme), u16(sig.length), sig]))
       const done = handshake(14, Buffer.alloc(0))
       sock.write(record(22, Buffer.concat([serverHello, certificate, ske, done])))
       phase = 'answer'
@@ -73,7 +89,7 @@ t.test('the real certificate without its private key fails the TLS handshake', a
   const store = await TrustStore.open(tempHome(t))
   const { server: entry } = await pair({ connectionString: server.connectionString, store })
   const certDer = new X509Certificate(readFileSync(join(server.home, 'cert.pem'))).raw
-  const attackerKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string
+  const attackerKey = attackerKeyFor(certDer)
 
   const mitm = await fakeTlsServer(t, certDer, attackerKey)
   const client = ClaudetteClient.fromTrusted({ ...entry, port: mitm.port }, { reconnect: false })
