@@ -22,6 +22,10 @@ export interface StreamJsonSpawn {
 }
 
 const NEWLINE = 0x0a
+/** POSIX: each agent leads its own process group, so a stop reaches the tools it started too. */
+const GROUPS = process.platform !== 'win32'
+/** After the agent exited, how long its output pipes may stay open (held by a descendant). */
+const STDIO_GRACE_MS = 2000
 
 /** Splits a byte stream into lines without decoding partial UTF-8 sequences. */
 class LineSplitter {
@@ -94,6 +98,13 @@ export class StreamJsonSession implements AgentSession {
     child.stdin.on('error', e => opts.log.debug({ err: e, pid: child.pid }, 'agent stdin closed'))
     this.#exitPromise = new Promise(resolve => {
       // 'close' fires after stdio ended, so every line is delivered before the exit event.
+      // Tools the agent started (a shell command, an MCP server) must not outlive it; killing
+      // them also closes any copy of the agent's stdout they hold, which 'close' waits for.
+      child.once('exit', () => {
+        this.#signalGroup('SIGKILL')
+        // A process that left the group (setsid) may still hold the pipes: stop waiting for it.
+        setTimeout(() => { child.stdout.destroy(); child.stderr.destroy() }, STDIO_GRACE_MS).unref()
+      })
       child.once('close', (code, signal) => {
         this.#exited = true
         if (this.#killTimer) clearTimeout(this.#killTimer)
@@ -109,7 +120,8 @@ export class StreamJsonSession implements AgentSession {
     return new Promise((resolve, reject) => {
       let child: ChildProcessWithoutNullStreams
       try {
-        child = spawn(opts.command, [...opts.args], { cwd: opts.cwd, env: opts.env, stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true })
+        // detached = a new process group (not a daemon: stdio stays piped, the server waits for it).
+        child = spawn(opts.command, [...opts.args], { cwd: opts.cwd, env: opts.env, stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true, detached: GROUPS })
       } catch (err) {
         reject(new AgentSpawnError(`Failed to start ${opts.kind} agent (${opts.command}): ${(err as Error).message}`, { cause: err }))
         return
@@ -172,13 +184,26 @@ export class StreamJsonSession implements AgentSession {
     return { kind: this.#opts.kind, pid: this.pid, alive: this.alive, commandLine: this.#opts.commandLine }
   }
 
-  /** Closes stdin, sends SIGTERM, then SIGKILL after stopTimeoutMs; resolves once it exited. */
+  /** Signals the agent's whole process group (the agent alone where there are no groups). */
+  #signal (sig: NodeJS.Signals): void {
+    if (!this.#signalGroup(sig)) { try { this.#child.kill(sig) } catch { /* already gone */ } }
+  }
+
+  #signalGroup (sig: NodeJS.Signals): boolean {
+    if (!GROUPS || !this.#child.pid) return false
+    try { process.kill(-this.#child.pid, sig); return true } catch { return false }
+  }
+
+  /**
+   * Closes stdin, sends SIGTERM to the agent's process group, then SIGKILL after stopTimeoutMs;
+   * resolves once it exited. What is left of the group is killed when the agent exits.
+   */
   dispose (): Promise<void> {
     this.#disposing ??= (async () => {
       if (this.#exited) return
       try { this.#child.stdin.end() } catch { /* already closed */ }
-      this.#child.kill('SIGTERM')
-      this.#killTimer = setTimeout(() => { if (!this.#exited) this.#child.kill('SIGKILL') }, this.#opts.stopTimeoutMs)
+      this.#signal('SIGTERM')
+      this.#killTimer = setTimeout(() => { if (!this.#exited) this.#signal('SIGKILL') }, this.#opts.stopTimeoutMs)
       this.#killTimer.unref()
       await this.#exitPromise
     })()

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto'
 import { join } from 'node:path'
 import t from 'tap'
 import { Emitter, type AgentEvent, type AgentProvider, type AgentSession } from '../../../src/index.js'
-import { agentWorld, anotherWorkspace, errorOf, FAKE_CLAUDE, startsOf, turn, waitResult } from './_helpers.js'
+import { agentWorld, anotherWorkspace, errorOf, FAKE_CLAUDE, startsOf, turn, waitExit, waitResult } from './_helpers.js'
 
 const alive = (pid: number): boolean => { try { process.kill(pid, 0); return true } catch { return false } }
 
@@ -133,4 +133,55 @@ t.test('an agent stopped while it is starting is disposed as soon as its start r
   t.equal(gated.disposed.length, 1, 'the late session was stopped')
   t.notOk(client.frames.some(f => f.json?.payload?.event?.Stream?.type === 'result'), 'and never ran the turn')
   t.same((await client.call('load_chat_history', { chat_session_id: chatId })).map((m: any) => m.content), ['never mind', 'Agent stopped'])
+})
+
+const gone = async (pid: number): Promise<boolean> => {
+  for (let i = 0; i < 100 && alive(pid); i++) await new Promise(resolve => setTimeout(resolve, 20))
+  return !alive(pid)
+}
+
+t.test('processes an agent started die with it: when it is stopped and when it crashes', async t => {
+  const { client, chatId } = await agentWorld(t)
+  const pidOf = (r: any): number => Number(/^child (\d+)$/.exec(r.event.Stream.result)![1])
+  const first = pidOf(await turn(client, chatId, 'child'))
+  t.ok(alive(first), 'the tool process runs')
+  await client.call('stop_agent', { chat_session_id: chatId })
+  t.ok(await gone(first), 'stop_agent killed the tool process too')
+
+  // A crash: the tool still holds the agent's stdout, yet the exit is reported and it is killed.
+  const second = pidOf(await turn(client, chatId, 'child'))
+  const from = client.frames.length
+  await client.call('send_chat_message', { chat_session_id: chatId, content: 'crash: 4' })
+  t.same((await waitExit(client, chatId, from)).event, { ProcessExited: 4 })
+  t.ok(await gone(second), 'the crashed agent\'s tool process was killed')
+  t.equal((await turn(client, chatId, 'still fine?')).event.Stream.result, 'Echo: still fine?')
+})
+
+t.test('an agent that ignores SIGTERM and the end of its input is killed after stopTimeoutMs', async t => {
+  const argsFile = join(t.testdir(), 'starts.jsonl')
+  const { server, client, chatId } = await agentWorld(t, {
+    agents: { stopTimeoutMs: 300, commands: [{ kind: 'stubborn', command: FAKE_CLAUDE, env: { FAKE_CLAUDE_IGNORE_SIGTERM: '1', FAKE_CLAUDE_ARGS_FILE: argsFile } }] },
+  })
+  await turn(client, chatId, 'hi', { backend_id: 'stubborn' })
+  const [start] = startsOf(argsFile)
+  const from = client.frames.length
+  await client.call('stop_agent', { chat_session_id: chatId })
+  t.notOk(alive(start!.pid), 'stop_agent returned once SIGKILL took it')
+  t.same((await waitExit(client, chatId, from)).event, { ProcessExited: null })
+  // And on close.
+  await turn(client, chatId, 'again', { backend_id: 'stubborn' })
+  const second = startsOf(argsFile)[1]!
+  await server.close()
+  t.notOk(alive(second.pid), 'server.close() waited for SIGKILL')
+})
+
+t.test('a descendant that left the agent\'s process group cannot hold up the exit report', async t => {
+  const { client, chatId } = await agentWorld(t)
+  const r = await turn(client, chatId, 'child: detached')
+  const pid = Number(/^child (\d+)$/.exec(r.event.Stream.result)![1])
+  t.teardown(() => { try { process.kill(pid, 'SIGKILL') } catch { /* gone */ } })
+  const from = client.frames.length
+  await client.call('send_chat_message', { chat_session_id: chatId, content: 'crash: 5' })
+  t.same((await waitExit(client, chatId, from)).event, { ProcessExited: 5 }, 'reported although the pipe is still open')
+  t.equal((await turn(client, chatId, 'next')).event.Stream.result, 'Echo: next')
 })
