@@ -31,7 +31,17 @@ t.test('a turn streams events in order and persists the history', async t => {
   const resultIdx = all.findIndex(e => e.event === 'agent-stream' && e.payload.event.Stream?.type === 'result')
   t.ok(cpIdx >= 0 && cpIdx === resultIdx - 1, 'checkpoint-created comes right before the result stream event')
   const seqs = all.map(e => e.payload.seq)
-  t.same(seqs, [...seqs].sort((a, b) => a - b), 'seq increases')
+  t.same(seqs, Array.from({ length: seqs.length }, (_, i) => seqs[0] + i), 'seq counts up by one, no gap')
+  // Exactly what the CLI printed, in its order, with the checkpoint slotted in before the result.
+  const label = (e: { event: string, payload: any }): string => e.event === 'agent-stream'
+    ? (e.payload.event.Stream?.type === 'stream_event' ? `stream_event/${e.payload.event.Stream.event.type}` : e.payload.event.Stream?.type)
+    : e.event
+  t.same(all.map(label), [
+    'system', 'stream_event/message_start', 'stream_event/content_block_start', 'stream_event/content_block_delta',
+    'stream_event/content_block_delta', 'stream_event/content_block_stop', 'stream_event/message_delta', 'stream_event/message_stop',
+    'assistant', 'checkpoint-created', 'result',
+  ])
+  t.equal(all.filter(e => e.event === 'agent-stream').map(e => e.payload.event.Stream.event?.delta?.text).filter(Boolean).join(''), 'Echo: hello there')
 
   const history = await client.call('load_chat_history', { chat_session_id: chatId })
   t.same(history.map((m: any) => m.role), ['User', 'Assistant'])
