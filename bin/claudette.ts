@@ -76,11 +76,25 @@ function table (head: string[], rows: string[][]): void {
   for (const r of rows) out(line(r))
 }
 
+/** The first non-empty line of stdin (`pair -`). */
+async function readConnectionString (): Promise<string> {
+  let text = ''
+  for await (const chunk of process.stdin) {
+    text += String(chunk)
+    const complete = text.split('\n').slice(0, -1).find(l => l.trim() !== '')
+    if (complete !== undefined) return complete.trim()
+    if (text.length > 8192) break
+  }
+  const line = text.split('\n').find(l => l.trim() !== '')
+  if (line === undefined) throw new UsageError('no connection string on stdin')
+  return line.trim()
+}
+
 // ---- pair --------------------------------------------------------------------------------
 
 program.command('pair')
   .description('pair with a server using the connection string it printed; pins its certificate')
-  .argument('<connection-string>', 'claudette://<host>[:<port>]/<pairing token> (quote it in the shell)')
+  .argument('<connection-string>', 'claudette://<host>[:<port>]/<pairing token> (quote it in the shell), or - to read it from stdin (keeps the token out of the process list)')
   .option('--fingerprint <hex>', 'expected certificate fingerprint: the 64 hex from the server banner, or a prefix of 16+ (as `claudette nearby` shows); checked before the token is sent', parseFingerprint)
   .option('--nearby', 'find the server on the local network first (mDNS) and check its certificate against the fingerprint it advertises, before the token is sent')
   .addOption(new Option('--timeout <s>', 'with --nearby: how long to look for the advertisement, in seconds').argParser(parseSeconds).default(3))
@@ -94,9 +108,10 @@ printed fingerprint with the one in the server's banner. With --nearby the conne
 host must be the advertised host name or address (as \`claudette nearby\` lists it). Re-pairing a
 known host:port is checked against its pin unless --accept-new-fingerprint is given.`)
   .action(async (cs: string, o: { fingerprint?: string, nearby?: boolean, timeout: number, interface?: string, name?: string, acceptNewFingerprint?: boolean, json?: boolean }) => {
+    const connectionString = cs === '-' ? await readConnectionString() : cs
     const store = await openStore()
     const res = await pair({
-      connectionString: cs,
+      connectionString,
       store,
       fingerprint: o.fingerprint,
       nearby: o.nearby ? { timeoutMs: o.timeout * 1000, interface: o.interface } : false,

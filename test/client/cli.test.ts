@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
-import { CLIENT_BIN, runCli } from '../helpers/cli.js'
+import { CLIENT_BIN, SERVER_BIN, runCli } from '../helpers/cli.js'
 import { TestClient } from '../helpers/client.js'
 import { startServer, tempHome } from '../helpers/server.js'
 
@@ -14,7 +14,8 @@ t.test('pair, list, call, forget through the CLI', async t => {
   const cli = (...args: string[]) => runCli(CLIENT_BIN, args, { env })
   const token = server.connectionString.split('/').pop()!
 
-  const p = await cli('pair', server.connectionString, '--fingerprint', server.fingerprint.slice(0, 16))
+  // `-` reads the connection string from stdin: the token stays out of the process list.
+  const p = await runCli(CLIENT_BIN, ['pair', '-', '--fingerprint', server.fingerprint.slice(0, 16)], { env, input: `\n  ${server.connectionString}  \n` })
   t.equal(p.code, 0, p.stderr)
   t.match(p.stdout, /^Paired with cli-box at 127\.0\.0\.1:\d+ as 'cli-box' \(id [0-9a-f]{12}\)\.$/m)
   t.match(p.stdout, new RegExp(`Certificate fingerprint: ${server.fingerprint}`))
@@ -71,6 +72,9 @@ t.test('status of an unreachable server; refused pairings; usage errors; help', 
   const env = { CLAUDETTE_CLIENT_HOME: home }
   const cli = (...args: string[]) => runCli(CLIENT_BIN, args, { env })
   t.equal((await cli('pair', server.connectionString)).code, 0)
+  const noInput = await runCli(CLIENT_BIN, ['pair', '-'], { env, input: '\n\n' })
+  t.equal(noInput.code, 2)
+  t.equal(noInput.stderr, 'error: no connection string on stdin\n')
   const wrongFp = await cli('pair', server.connectionString, '--fingerprint', '0123456789abcdef')
   t.equal(wrongFp.code, 1)
   t.match(wrongFp.stderr, /fingerprint mismatch/)
@@ -79,6 +83,31 @@ t.test('status of an unreachable server; refused pairings; usage errors; help', 
   const badCs = await cli('pair', 'claudette://host:7683/')
   t.equal(badCs.code, 2)
   t.equal(badCs.stderr, 'error: Invalid connection string — pairing token is empty\n')
+
+  // The server's certificate changes (rotate-certificate): refused with both values and how to
+  // re-pin; re-pairing is checked against the old pin; --accept-new-fingerprint re-pins.
+  const old = server.fingerprint
+  const rotated = await runCli(SERVER_BIN, ['--home', server.home, '--json', 'rotate-certificate'])
+  t.equal(rotated.code, 0, rotated.stderr)
+  const fresh = (JSON.parse(rotated.stdout) as { fingerprint: string }).fingerprint
+  let changed: Awaited<ReturnType<typeof cli>> | undefined
+  for (let i = 0; i < 40; i++) { // the running server switches within a second
+    changed = await cli('call', server.name, 'server_info')
+    if (changed.code !== 0) break
+    await new Promise(resolve => setTimeout(resolve, 250))
+  }
+  t.equal(changed!.code, 1)
+  t.match(changed!.stderr, /fingerprint mismatch/)
+  t.ok(changed!.stderr.includes(`expected ${old}, got ${fresh}`), 'names the pinned and the presented fingerprint')
+  t.ok(changed!.stderr.includes(`claudette forget ${server.name}`) && changed!.stderr.includes('--accept-new-fingerprint'), 'and how to re-pin')
+  const repair = await cli('pair', server.connectionString)
+  t.equal(repair.code, 1, 're-pairing is checked against the old pin')
+  t.match(repair.stderr, /--accept-new-fingerprint/)
+  const repin = await cli('pair', server.connectionString, '--accept-new-fingerprint')
+  t.equal(repin.code, 0, repin.stderr)
+  t.ok(repin.stdout.includes(`Certificate fingerprint: ${fresh}`))
+  t.ok(repin.stdout.includes(`Re-pinned: this replaces the previous pin ${old}.`))
+  t.equal((await cli('call', server.name, 'server_info')).code, 0, 'calls work again')
 
   await server.close()
   const list = await cli('list', '--timeout', '2')
@@ -96,6 +125,8 @@ t.test('status of an unreachable server; refused pairings; usage errors; help', 
     t.equal(h.code, 0)
     t.match(h.stdout, new RegExp(`^Usage: claudette ${c}`, 'm'))
   }
+  const pairHelp = await cli('pair', '--help')
+  for (const o of ['--fingerprint', '--nearby', '--accept-new-fingerprint', 'stdin']) t.match(pairHelp.stdout, o, `pair --help explains ${o}`)
   const termHelp = await cli('term', '--help')
   t.match(termHelp.stdout, /--detach-key/)
   t.match(termHelp.stdout, /exit code/)

@@ -1,6 +1,6 @@
 // The trust store: 0700/0600, atomic JSON, lookups by name/id/prefix, unique names, re-pair
 // replaces by host:port, a corrupt file is an error and is left alone.
-import { readFile, stat, writeFile } from 'node:fs/promises'
+import { chmod, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
 import { redactServer, resolveClientHome, TrustStore } from '../../src/index.js'
@@ -60,6 +60,17 @@ t.test('a corrupt file is an error naming it and is not overwritten', async t =>
   await writeFile(join(home, 'servers.json'), '{"x":1}')
   await t.rejects(TrustStore.open(home), { message: /has no "servers" list/ })
   t.equal(await readFile(join(home, 'servers.json'), 'utf8'), '{"x":1}')
+})
+
+t.test('an existing home with loose modes is tightened: 0700 directory, 0600 file', async t => {
+  const home = tempHome(t)
+  await chmod(home, 0o755)
+  await writeFile(join(home, 'servers.json'), '{"version":1,"servers":[]}\n', { mode: 0o644 })
+  await chmod(join(home, 'servers.json'), 0o644)
+  const store = await TrustStore.open(home)
+  t.equal((await stat(home)).mode & 0o777, 0o700, 'directory tightened on open')
+  await store.add(entry('h', 1, 'box'))
+  t.equal((await stat(store.file)).mode & 0o777, 0o600, 'file rewritten 0600')
 })
 
 t.test('client home: explicit, env, platform default', async t => {
