@@ -119,6 +119,7 @@ export class AgentRegistry implements Disposable {
   /** Connections currently skipped because their socket buffer is over maxBufferedBytes. */
   readonly #lagging = new Set<number>()
   readonly #log: FastifyBaseLogger
+  readonly #onClosed: Disposable
   #disposed = false
 
   constructor (
@@ -131,6 +132,7 @@ export class AgentRegistry implements Disposable {
     @inject(CORE.ProcessRunner) private readonly runner: ProcessRunner,
   ) {
     this.#log = log.child({ plugin: 'agents' })
+    this.#onClosed = hub.onClosed(c => { this.#lagging.delete(c.id) })
   }
 
   get size (): number { return this.#live.size }
@@ -696,6 +698,7 @@ export class AgentRegistry implements Disposable {
   async dispose (): Promise<void> {
     if (this.#disposed) return
     this.#disposed = true
+    this.#onClosed.dispose()
     const agents = [...this.#live.values()]
     this.#live.clear()
     await Promise.all([
