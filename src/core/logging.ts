@@ -4,10 +4,9 @@
  */
 export const REDACT_PATHS = [
   'req.headers.authorization',
-  'token', '*.token',
-  'pairingToken', '*.pairingToken', '*.pairing_token',
-  'sessionToken', '*.sessionToken', '*.session_token',
-  '*.key', '*.keyPem',
+  // Top level, one and two levels down (e.g. `{ params: { auth: { session_token } } }`).
+  ...['token', 'pairingToken', 'pairing_token', 'sessionToken', 'session_token'].flatMap(k => [k, `*.${k}`, `*.*.${k}`]),
+  '*.key', 'keyPem', '*.keyPem',
 ]
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
