@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { once } from 'node:events'
 import WebSocket from 'ws'
 import type { ClaudetteServer } from '../../src/index.js'
-import { pairingToken, type TestContext } from './server.js'
+import { pairingToken, recordSecret, type TestContext } from './server.js'
 
 export interface Frame { text?: string, binary?: Buffer, json?: any }
 
@@ -19,6 +19,7 @@ export class TestClient {
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       const f: Frame = isBinary ? { binary: data } : { text: data.toString('utf8') }
       if (f.text !== undefined) { try { f.json = JSON.parse(f.text) } catch { /* keep raw text */ } }
+      recordSecret(f.json?.result?.session_token) // checked against server logs (helpers/server.ts)
       this.frames.push(f)
       for (const w of this.#waiters.slice()) {
         if (w.pred(f)) { this.#waiters.splice(this.#waiters.indexOf(w), 1); w.resolve(f) }
@@ -45,7 +46,12 @@ export class TestClient {
     return Object.assign(c, { sessionToken: res.result.session_token as string })
   }
 
-  sendText (text: string): void { this.ws.send(text) }
+  sendText (text: string): void {
+    if (text.includes('_token')) {
+      try { const p = JSON.parse(text)?.params; recordSecret(p?.session_token); recordSecret(p?.pairing_token) } catch { /* not JSON */ }
+    }
+    this.ws.send(text)
+  }
   sendBinary (data: Buffer): void { this.ws.send(data, { binary: true }) }
 
   /** Waits for the next frame (already received ones included) matching pred. */
@@ -61,7 +67,7 @@ export class TestClient {
   /** Sends a request with a fresh numeric id and resolves with the full response object. */
   async request (method: string, params?: unknown, id: unknown = this.#nextId++): Promise<any> {
     const from = this.frames.length
-    this.ws.send(JSON.stringify(params === undefined ? { id, method } : { id, method, params }))
+    this.sendText(JSON.stringify(params === undefined ? { id, method } : { id, method, params }))
     const f = await this.waitFor(fr => fr.json !== undefined && 'id' in fr.json && JSON.stringify(fr.json.id) === JSON.stringify(id), 10_000, from)
     return f.json
   }
