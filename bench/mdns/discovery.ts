@@ -14,6 +14,10 @@ if (skip) {
 
 const cleanups: Array<() => unknown> = []
 const rig = await createRig({ teardown: (fn: () => unknown) => { cleanups.push(fn) } } as never)
+// Ctrl-C or a kill: remove the namespaces (and the processes in them) before exiting.
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => { void (async () => { for (const fn of cleanups) await fn(); process.exit(130) })() })
+}
 const percentile = (xs: number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b)
   return s[Math.min(s.length - 1, Math.floor(p * s.length))]!
