@@ -3,8 +3,8 @@
 import { resolve } from 'node:path'
 import type { ProcessRunner } from '../../core/process-runner.js'
 import type { Store } from '../store/types.js'
-import { RepoExistsError, RepoInUseError } from './errors.js'
-import { inspectRepositoryPath, SqliteRepoProvider, toRepository } from './repositories.js'
+import { NotAGitRepositoryError, RepoExistsError, RepoInUseError } from './errors.js'
+import { inspectRepositoryPath, SqliteRepoProvider, toRepository, workspaceWorktreeAt } from './repositories.js'
 import type { Repository } from './types.js'
 
 export interface RepoAdmin {
@@ -22,6 +22,7 @@ export function repoAdmin (store: Store, runner: ProcessRunner): RepoAdmin {
   return {
     async add (path, name) {
       const real = await inspectRepositoryPath(runner, resolve(path))
+      if (workspaceWorktreeAt(store, real)) throw new NotAGitRepositoryError(`Cannot register a workspace worktree as a repository: ${path}`)
       const existing = (await provider.list()).find(r => r.path === real)
       if (existing) throw new RepoExistsError(real, existing.id)
       return toRepository(await provider.add({ path: real, ...(name?.trim() ? { name: name.trim() } : {}) }))

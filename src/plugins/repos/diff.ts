@@ -1,5 +1,6 @@
 // Diffs of a workspace: the file list per layer (committed, staged, unstaged, untracked) and
 // one file's hunks. Paths reach git after `--` with literal pathspecs; nothing follows symlinks.
+import { constants } from 'node:fs'
 import { lstat, open } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { ProcessRunner } from '../../core/process-runner.js'
@@ -83,8 +84,12 @@ async function countLines (file: string): Promise<number | null> {
   try { st = await lstat(file) } catch { return null }
   if (st.isSymbolicLink()) return 1 // git shows a link as one line: its target
   if (!st.isFile() || st.size > MAX_COUNTED_BYTES) return null
-  const fh = await open(file, 'r')
+  // No following a link and no blocking on a FIFO, should the file have been swapped since lstat.
+  let fh
+  try { fh = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK) } catch { return null }
   try {
+    const now = await fh.stat()
+    if (!now.isFile() || now.size > MAX_COUNTED_BYTES) return null
     const buf = await fh.readFile()
     if (buf.subarray(0, 8000).includes(0)) return null
     if (buf.length === 0) return 0

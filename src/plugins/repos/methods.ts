@@ -17,7 +17,8 @@ export function reposMethods (svc: WorkspaceService): AnyRpcMethod[] {
       name: 'create_workspace',
       params: Type.Object({
         repository_id: Id,
-        name: Type.String({ maxLength: 200, default: '' }),
+        // Longer than any valid name (≤ 100), so overlong names still get the reference message.
+        name: Type.String({ maxLength: 1000, default: '' }),
         preserve_name: Type.Boolean({ default: false }),
         /** Values for the repository's `required_inputs` (our addition; the reference never sends them). */
         input_values: Type.Optional(Type.Record(Type.String({ maxLength: 200 }), Type.String({ maxLength: 10_000 }))),

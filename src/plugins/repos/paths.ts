@@ -1,6 +1,6 @@
 // Path confinement: every path a client sends is checked here before anything touches the disk.
 import { realpath } from 'node:fs/promises'
-import { basename, dirname, isAbsolute, join, sep } from 'node:path'
+import { basename, dirname, isAbsolute, join, normalize, sep } from 'node:path'
 import { PathNotAllowedError } from './errors.js'
 
 const MAX_PATH = 4096
@@ -34,7 +34,20 @@ export function checkRelativePath (rel: string): void {
   }
 }
 
-/** realpath of `p`, or (when it does not exist) realpath of its nearest existing ancestor plus the rest. */
+/** Why the file system could not resolve a path, in plain words; null for errors that are not about the path. */
+export function unresolvableReason (err: unknown): string | null {
+  switch ((err as NodeJS.ErrnoException | null)?.code) {
+    case 'ELOOP': return 'too many levels of symbolic links'
+    case 'ENAMETOOLONG': return 'name too long'
+    case 'EACCES': case 'EPERM': return 'permission denied'
+    default: return null
+  }
+}
+
+/**
+ * realpath of `p`, or (when it does not exist) realpath of its nearest existing ancestor plus the rest.
+ * Rejects with the file system's error for a path it cannot resolve (ELOOP, ENAMETOOLONG, EACCES).
+ */
 export async function realpathLenient (p: string): Promise<string> {
   try {
     return await realpath(p)
@@ -54,8 +67,37 @@ export async function realpathLenient (p: string): Promise<string> {
 export async function resolveInsideRoot (root: string, rel: string, what = 'the workspace'): Promise<string> {
   checkRelativePath(rel)
   const realRoot = await realpath(root)
-  const real = await realpathLenient(join(realRoot, rel))
+  let real: string
+  try {
+    real = await realpathLenient(join(realRoot, rel))
+  } catch (err) {
+    // A symlink loop or an overlong name below the root: the client named it, so say why.
+    const reason = unresolvableReason(err)
+    if (reason) throw new PathNotAllowedError(`Invalid file path: ${reason}`)
+    throw err
+  }
   if (!isInside(realRoot, real)) throw new PathNotAllowedError(`Invalid file path: resolves outside ${what}`)
+  return real
+}
+
+/**
+ * realpathLenient of a client's absolute path (already form-checked) that must lie inside one of
+ * `roots` (realpaths). When the path cannot be resolved, the reason is given only if the path
+ * lies lexically inside a root; otherwise `outside()` is thrown, so nothing is learnt about
+ * files elsewhere (a symlink loop in /tmp answers like any other outside path).
+ */
+export async function resolveAbsoluteIn (p: string, roots: readonly string[], outside: () => Error, what = 'path'): Promise<string> {
+  let real: string
+  try {
+    real = await realpathLenient(p)
+  } catch (err) {
+    const reason = unresolvableReason(err)
+    if (!reason) throw err
+    const lexical = normalize(p)
+    if (roots.some(r => isInside(r, lexical))) throw new PathNotAllowedError(`Invalid ${what}: ${reason}`)
+    throw outside()
+  }
+  if (!roots.some(r => isInside(r, real))) throw outside()
   return real
 }
 

@@ -11,7 +11,7 @@ import type { Store } from '../store/types.js'
 import { NotAGitRepositoryError, RepoExistsError, RepoNotFoundError } from './errors.js'
 import { git, isSafeRefName } from './git.js'
 import { REPOS_MIGRATIONS, sqlNow } from './migrations.js'
-import { resolveInsideRoot } from './paths.js'
+import { isInside, resolveInsideRoot } from './paths.js'
 import type { AddRepositoryRequest, InputField, RepoInfo, RepoProvider, Repository } from './types.js'
 
 /**
@@ -56,21 +56,27 @@ export async function inspectRepositoryPath (runner: ProcessRunner, path: string
 export async function detectDefaultBranch (runner: ProcessRunner, repoPath: string, opts: { baseBranch?: string | null, defaultRemote?: string | null } = {}): Promise<string | null> {
   if (opts.baseBranch && isSafeRefName(opts.baseBranch)) return opts.baseBranch
   const remote = opts.defaultRemote && isSafeRefName(opts.defaultRemote) ? opts.defaultRemote : 'origin'
+  // What the repository says is a ref name only if it is a safe one: it goes into git
+  // arguments (merge-base, worktree add) and the workspace environment.
+  const safe = (b: string | null | undefined): b is string => !!b && isSafeRefName(b)
   // Fast path: read the symbolic refs from disk (no process spawn); git itself is the fallback.
   const dirs = await gitDirs(repoPath)
   if (dirs) {
     const remoteHead = await readSymref(join(dirs.common, 'refs', 'remotes', remote, 'HEAD'))
-    if (remoteHead?.startsWith(`refs/remotes/${remote}/`)) return remoteHead.slice(`refs/remotes/${remote}/`.length)
+    const fromRemote = remoteHead?.startsWith(`refs/remotes/${remote}/`) ? remoteHead.slice(`refs/remotes/${remote}/`.length) : null
+    if (safe(fromRemote)) return fromRemote
     const head = await readSymref(join(dirs.gitDir, 'HEAD'))
-    if (head?.startsWith('refs/heads/') && head !== 'refs/heads/.invalid') return head.slice('refs/heads/'.length)
+    const current = head?.startsWith('refs/heads/') && head !== 'refs/heads/.invalid' ? head.slice('refs/heads/'.length) : null
+    if (safe(current)) return current
   }
   const tryGit = async (args: string[]): Promise<string | null> => {
     try { return (await git(runner, args, { cwd: repoPath, timeoutMs: 15_000 })).stdout.trim() || null } catch { return null }
   }
   const remoteHead = await tryGit(['symbolic-ref', '--quiet', '--short', `refs/remotes/${remote}/HEAD`])
-  if (remoteHead?.startsWith(`${remote}/`)) return remoteHead.slice(remote.length + 1)
+  const fromRemote = remoteHead?.startsWith(`${remote}/`) ? remoteHead.slice(remote.length + 1) : null
+  if (safe(fromRemote)) return fromRemote
   const current = await tryGit(['symbolic-ref', '--quiet', '--short', 'HEAD'])
-  if (current) return current
+  if (safe(current)) return current
   for (const b of ['main', 'master']) {
     if (await tryGit(['rev-parse', '--verify', '--quiet', `refs/heads/${b}`])) return b
   }
@@ -121,6 +127,16 @@ const isDir = async (p: string): Promise<boolean> => {
   try { return (await stat(p)).isDirectory() } catch { return false }
 }
 
+/**
+ * An object with its keys in alphabetical order and its unset (undefined or null) members left
+ * out: how the reference prints maps and input fields (wire doc §0, §6.2).
+ */
+export function sortedObject<T extends object> (o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== null).sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0)) as T
+}
+
+const inputField = (f: InputField): InputField => sortedObject({ ...f, required: f.required ?? true })
+
 /** A provider's RepoInfo as the wire Repository (defaults filled, keys in wire order, path checked). */
 export async function toRepository (info: RepoInfo): Promise<Repository> {
   return {
@@ -137,7 +153,7 @@ export async function toRepository (info: RepoInfo): Promise<Repository> {
     path: info.path,
     path_slug: info.path_slug ?? slugify(info.name),
     path_valid: await isDir(info.path),
-    required_inputs: info.required_inputs ?? null,
+    required_inputs: info.required_inputs ? info.required_inputs.map(inputField) : null,
     setup_script: info.setup_script ?? null,
     setup_script_auto_run: info.setup_script_auto_run ?? false,
     sort_order: info.sort_order ?? 0,
@@ -177,6 +193,16 @@ const fromRow = (r: RepoRow): RepoInfo => ({
   default_remote: r.default_remote,
   required_inputs: parseInputs(r.required_inputs),
 })
+
+/**
+ * The active workspace whose worktree is `realPath` or contains it, or null. Such a path is
+ * refused as a repository by `add_repository` and `repo add` alike: a workspace's worktree
+ * registered as a repository would let its own workspace be removed behind its back.
+ */
+export function workspaceWorktreeAt (store: Store, realPath: string): string | null {
+  const rows = store.db.prepare<[], { worktree_path: string }>('SELECT worktree_path FROM workspaces WHERE status = \'Active\' AND worktree_path IS NOT NULL').all()
+  return rows.find(r => isInside(r.worktree_path, realPath))?.worktree_path ?? null
+}
 
 /** The built-in RepoProvider: repositories registered in this server's SQLite database. */
 export class SqliteRepoProvider implements RepoProvider {

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { existsSync } from 'node:fs'
-import { lstat, mkdir, readFile, realpath, rm, stat } from 'node:fs/promises'
+import { constants, existsSync } from 'node:fs'
+import { lstat, mkdir, open, realpath, rm, stat } from 'node:fs/promises'
 import { dirname, join, normalize } from 'node:path'
 import type { Statement } from 'better-sqlite3'
 import type { FastifyBaseLogger } from 'fastify'
@@ -20,8 +20,8 @@ import { diffFiles, fileDiff, mergeBase } from './diff.js'
 import { assertSafeRef, git, isCommitId, isSafeRefName, isValidWorkspaceName, KeyedMutex } from './git.js'
 import { sqlNow } from './migrations.js'
 import type { ReposOptions } from './options.js'
-import { checkAbsolutePath, isInside, realpathLenient, resolveInsideRoot } from './paths.js'
-import { currentBranch, detectDefaultBranch, inspectRepositoryPath, slugify, toRepository } from './repositories.js'
+import { checkAbsolutePath, isInside, resolveAbsoluteIn, resolveInsideRoot } from './paths.js'
+import { currentBranch, detectDefaultBranch, gitDirs, inspectRepositoryPath, slugify, sortedObject, SqliteRepoProvider, toRepository, workspaceWorktreeAt } from './repositories.js'
 import { AppSettings } from './settings.js'
 import {
   REPOS, WORKSPACE_CHANGED_EVENT,
@@ -52,7 +52,7 @@ const toWorkspace = (r: WorkspaceRow): Workspace => ({
   branch_name: r.branch_name,
   created_at: r.created_at,
   id: r.id,
-  input_values: parseValues(r.input_values),
+  input_values: (v => v && sortedObject(v))(parseValues(r.input_values)),
   name: r.name,
   repository_id: r.repository_id,
   sort_order: r.sort_order,
@@ -138,7 +138,7 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
   async addRepository (path: string, name?: string): Promise<Repository> {
     if (!this.provider.add) throw new RepoOperationUnsupportedError('Adding repositories is not supported by this server\'s repository provider')
     const real = await inspectRepositoryPath(this.runner, path)
-    if (isInside(this.opts.worktreeBaseDir, real)) throw new NotAGitRepositoryError(`Cannot register a workspace worktree as a repository: ${path}`)
+    if (isInside(this.opts.worktreeBaseDir, real) || workspaceWorktreeAt(this.store, real)) throw new NotAGitRepositoryError(`Cannot register a workspace worktree as a repository: ${path}`)
     const existing = (await this.provider.list()).find(r => r.path === real)
     if (existing) throw new RepoExistsError(real, existing.id)
     const info = await this.provider.add({ path: real, ...(name?.trim() ? { name: name.trim() } : {}) })
@@ -150,15 +150,34 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
     const repo = await this.#requireRepo(id)
     if (!this.provider.remove) throw new RepoOperationUnsupportedError('Removing repositories is not supported by this server\'s repository provider')
     const remove = this.provider.remove.bind(this.provider)
-    return this.#locks.run(repo.id, async () => {
+    return this.#underRepoLock(repo, async () => {
       const active = this.#db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM workspaces WHERE repository_id = ? AND status = \'Active\'').get(repo.id)!.n
       if (active > 0) throw new RepoInUseError(repo.id, active)
+      // The provider first: if it refuses, the archived workspaces are still there.
+      await remove(repo.id)
       // Archived workspaces go with it (their branches stay in git).
       this.#db.prepare('DELETE FROM workspaces WHERE repository_id = ?').run(repo.id)
-      await remove(repo.id)
       this.log.info({ repositoryId: repo.id }, 'repository removed')
       return repo
     })
+  }
+
+  /**
+   * Runs fn with the repository's operations serialized. Two keys, always taken in this order
+   * (so no deadlock): the git common dir (one git repository may be registered under several
+   * ids, or as a linked worktree of another registered one: `git worktree add/remove/prune` of
+   * each must not interleave) and the directory its worktrees go in (`<base>/<slug>`, which
+   * repositories of a custom provider may share: one create's rollback must never remove
+   * another's new worktree).
+   */
+  async #underRepoLock<T> (repo: Repository, fn: () => Promise<T>): Promise<T> {
+    let gitKey = repo.path
+    try {
+      const dirs = await gitDirs(repo.path)
+      gitKey = await realpath(dirs ? dirs.common : repo.path)
+    } catch { /* a missing repository: its path */ }
+    const dirKey = join(this.opts.worktreeBaseDir, slugify(repo.path_slug))
+    return this.#locks.run(`git:${gitKey}`, () => this.#locks.run(`dir:${dirKey}`, fn))
   }
 
   // ------------------------------------------------------------------ workspaces
@@ -173,7 +192,7 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
     const row = this.#row(id)
     if (!row) throw new WorkspaceNotFoundError(id)
     const repo = await this.#requireRepo(row.repository_id)
-    return this.#locks.run(repo.id, async () => {
+    return this.#underRepoLock(repo, async () => {
       const cur = this.#row(id)
       if (!cur) throw new WorkspaceNotFoundError(id)
       return fn(cur, repo)
@@ -217,10 +236,11 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
       }
       return w
     })
-    const default_branches: Record<string, string> = {}
+    const found: Record<string, string> = {}
     const valid = repositories.filter(r => r.path_valid)
     const branches = await mapLimit(valid, INITIAL_DATA_CONCURRENCY, r => detectDefaultBranch(this.runner, r.path, { baseBranch: r.base_branch, defaultRemote: r.default_remote }))
-    valid.forEach((r, i) => { const b = branches[i]; if (b) default_branches[r.id] = b })
+    valid.forEach((r, i) => { const b = branches[i]; if (b) found[r.id] = b })
+    const default_branches = sortedObject(found)
     const data: InitialData = { default_branches, last_messages: [], repositories, workspaces, worktree_base_dir: this.opts.worktreeBaseDir }
     for (const fn of [...this.#contributors]) {
       try {
@@ -238,7 +258,11 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
     const inputs = this.#checkInputs(repo, p.input_values)
     if (!repo.path_valid) throw new NotAGitRepositoryError(`Repository path is missing or not a directory: ${repo.path}`)
     const branch = assertSafeRef(this.opts.branchPrefix + p.name, 'branch name')
-    const { workspace, sessionId } = await this.#locks.run(repo.id, () => this.#createLocked(repo, p.name, branch, inputs))
+    const { workspace, sessionId } = await this.#underRepoLock(repo, async () => {
+      // Still registered now that the lock is held? (A remove_repository may have run meanwhile.)
+      await this.#requireRepo(repo.id)
+      return this.#createLocked(repo, p.name, branch, inputs)
+    })
     this.#changed(workspace)
     const setup = await this.#runSetup(repo, workspace)
     return { default_session_id: sessionId, setup_result: setup, workspace }
@@ -297,6 +321,12 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
   #insertWorkspace (repo: Repository, name: string, branch: string, path: string, inputs: Record<string, string> | null): { workspace: Workspace, sessionId: string } {
     const db = this.#db
     return db.transaction(() => {
+      // The built-in provider's repositories live in this database, where `repo remove` (another
+      // process) may have deleted this one while git ran: checked in the same transaction, so
+      // either the remove sees this workspace (and refuses) or this insert fails (and rolls back).
+      if (this.provider instanceof SqliteRepoProvider && !db.prepare<[string], { id: string }>('SELECT id FROM repositories WHERE id = ?').get(repo.id)) {
+        throw new RepoNotFoundError(repo.id)
+      }
       const order = db.prepare<[string], { n: number | null }>('SELECT MAX(sort_order) AS n FROM workspaces WHERE repository_id = ?').get(repo.id)?.n ?? -1
       const id = randomUUID()
       const now = sqlNow()
@@ -392,6 +422,12 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
         try { await hook(toWorkspace(cur)) } catch (err) { this.log.warn({ err, workspaceId: id }, 'archive hook failed') }
       }
       const path = cur.worktree_path
+      // A lock (`git worktree lock`, by a user or a tool) would keep git's entry for the removed
+      // directory: prune skips locked entries and restore would fail on "missing but locked".
+      const dirs = path ? await gitDirs(path) : null
+      if (path && (!dirs || existsSync(join(dirs.gitDir, 'locked')))) {
+        try { await git(this.runner, ['worktree', 'unlock', '--', path], { cwd: repo.path }) } catch { /* not locked after all */ }
+      }
       if (path && existsSync(path)) {
         try {
           await git(this.runner, ['worktree', 'remove', '--force', '--', path], { cwd: repo.path, timeoutMs: CHECKOUT_TIMEOUT_MS })
@@ -420,6 +456,8 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
       const path = this.#worktreePath(repo, cur.name)
       if (existsSync(path)) throw new WorkspaceExistsError(`Worktree path already exists: ${path}`)
       await mkdir(dirname(path), { recursive: true, mode: 0o700 })
+      // Drop entries of worktree directories deleted behind our back (git refuses to add over one).
+      try { await git(this.runner, ['worktree', 'prune'], { cwd: repo.path }) } catch { /* best effort */ }
       try {
         await git(this.runner, ['worktree', 'add', '--', path, branch], { cwd: repo.path, timeoutMs: CHECKOUT_TIMEOUT_MS })
         this.#db.prepare('UPDATE workspaces SET status = \'Active\', worktree_path = ? WHERE id = ?').run(path, id)
@@ -497,14 +535,28 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
   async readPlanFile (p: string): Promise<string> {
     checkAbsolutePath(p)
     // Containment is checked before existence, so a client cannot probe for files elsewhere.
-    const real = await realpathLenient(p)
-    const roots = await this.#activeWorktrees()
-    if (!roots.some(r => isInside(r, real))) throw new PathNotAllowedError('Plan file must be inside an active workspace of this server')
+    const real = await resolveAbsoluteIn(p, await this.#activeWorktrees(),
+      () => new PathNotAllowedError('Plan file must be inside an active workspace of this server'))
     let st
     try { st = await lstat(real) } catch { throw new PlanFileError('Plan file not found') }
     if (!st.isFile()) throw new PlanFileError('Plan file is not a regular file')
     if (st.size > this.opts.maxPlanFileBytes) throw new PlanFileError(`Plan file too large (${st.size} bytes; at most ${this.opts.maxPlanFileBytes})`)
-    return readFile(real, 'utf8')
+    // Opened without following a symlink and without blocking (a file swapped for a link or a
+    // FIFO since the checks above is refused, not read or waited on); checked again on the handle.
+    let fh
+    try {
+      fh = await open(real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK)
+    } catch {
+      throw new PlanFileError('Plan file is not a regular file')
+    }
+    try {
+      const now = await fh.stat()
+      if (!now.isFile() || now.ino !== st.ino || now.dev !== st.dev) throw new PlanFileError('Plan file is not a regular file')
+      if (now.size > this.opts.maxPlanFileBytes) throw new PlanFileError(`Plan file too large (${now.size} bytes; at most ${this.opts.maxPlanFileBytes})`)
+      return (await fh.readFile()).toString('utf8')
+    } finally {
+      await fh.close()
+    }
   }
 
   async #activeWorktrees (): Promise<string[]> {
@@ -520,13 +572,13 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
 
   async confinePath (p: string): Promise<string> {
     checkAbsolutePath(p)
-    const real = await realpathLenient(p)
     const roots = await this.#activeWorktrees()
     for (const repo of await this.provider.list()) {
       try { roots.push(await realpath(repo.path)) } catch { /* missing repository */ }
     }
     // Containment first, existence second: no probing for files outside.
-    if (!roots.some(r => isInside(r, real))) throw new PathNotAllowedError(`Path not allowed: ${p} is outside the registered repositories and workspaces`)
+    const real = await resolveAbsoluteIn(p, roots,
+      () => new PathNotAllowedError(`Path not allowed: ${p} is outside the registered repositories and workspaces`))
     if (!existsSync(real)) throw new PathNotAllowedError(`Path does not exist: ${p}`)
     return real
   }

@@ -36,10 +36,16 @@ t.test('repo add, list and remove from the server CLI', async t => {
   t.equal(dup.stderr, `error: Repository already registered: ${repoPath} (id ${id})\n`)
 
   const { workspace } = await client.call('create_workspace', { repository_id: id, name: 'busy' })
-  const [busy, missing] = await Promise.all([
+  const [busy, missing, worktree] = await Promise.all([
     runCli(SERVER_BIN, ['--home', home, 'repo', 'remove', id]),
     runCli(SERVER_BIN, ['--home', home, 'repo', 'remove', 'nope']),
+    runCli(SERVER_BIN, ['--home', home, 'repo', 'add', join(workspace.worktree_path, 'src')]),
   ])
+  t.equal(worktree.code, 1)
+  t.equal(worktree.stderr, `error: Not the top of a git work tree: ${join(workspace.worktree_path, 'src')} (the repository starts at ${workspace.worktree_path})\n`)
+  const wtAdd = await runCli(SERVER_BIN, ['--home', home, 'repo', 'add', workspace.worktree_path])
+  t.equal(wtAdd.code, 1)
+  t.equal(wtAdd.stderr, `error: Cannot register a workspace worktree as a repository: ${workspace.worktree_path}\n`, 'a workspace of this server is not a repository')
   t.equal(busy.code, 1)
   t.equal(busy.stderr, 'error: Repository has 1 active workspace; archive it first\n')
   t.equal(missing.code, 1)

@@ -1,6 +1,11 @@
 // Two clients creating workspaces concurrently in one repository: every call succeeds or gets a
 // clear error, and git's worktree list matches the database afterwards.
+import { chmodSync, existsSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import t from 'tap'
+import { openAdmin } from '../../../src/index.js'
+import { RepoNotFoundError } from '../../../src/plugins/repos/errors.js'
+import type { RepoInfo, RepoProvider } from '../../../src/plugins/repos/types.js'
 import { TestClient } from '../../helpers/client.js'
 import { addRepo, gitIn, makeRepo, setup } from './_helpers.js'
 
@@ -33,4 +38,85 @@ t.test('concurrent create_workspace from two clients keeps the repository consis
   const archived = await Promise.all(list.map((w: any, i: number) => (i % 2 ? c1 : c2).call('archive_workspace', { workspace_id: w.id })))
   t.same(archived, list.map(() => null))
   t.equal(gitIn(repoPath, 'worktree', 'list', '--porcelain').split('\n').filter(l => l.startsWith('worktree ')).length, 1)
+})
+
+t.test('remove_repository racing create_workspace never leaves a workspace without its repository', async t => {
+  const { client } = await setup(t)
+  for (let round = 0; round < 3; round++) {
+    const repo = await addRepo(client, makeRepo(t, `race-${round}`))
+    const [removed, created] = await Promise.all([
+      client.request('remove_repository', { repository_id: repo.id }),
+      client.request('create_workspace', { repository_id: repo.id, name: 'late' }),
+    ])
+    if (removed.error) {
+      t.equal(removed.error.message, 'Repository has 1 active workspace; archive it first', 'the create won: the remove is refused')
+      t.ok(created.result?.workspace)
+    } else {
+      t.equal(created.error?.message, 'Repository not found', 'the remove won: the create is refused')
+      t.equal(gitIn(repo.path, 'worktree', 'list', '--porcelain').split('\n').filter(l => l.startsWith('worktree ')).length, 1, 'no worktree left')
+      t.equal(gitIn(repo.path, 'branch', '--list', 'claudette/late'), '', 'no branch left')
+    }
+  }
+  const repos = new Set((await client.call('list_repositories')).map((r: any) => r.id))
+  for (const w of await client.call('list_workspaces')) t.ok(repos.has(w.repository_id), `${w.name} has its repository`)
+})
+
+t.test('`repo remove` from another process while git is creating the worktree: the create rolls back', async t => {
+  const repoPath = makeRepo(t)
+  const { server, client } = await setup(t)
+  const repo = await addRepo(client, repoPath)
+  // The hook runs inside `git worktree add`: it says so, then gives the test time to remove the repository.
+  const marker = join(repoPath, '.git', 'in-checkout')
+  const hook = join(repoPath, '.git', 'hooks', 'post-checkout')
+  writeFileSync(hook, `#!/bin/sh\ntouch '${marker}'\nsleep 1\n`)
+  chmodSync(hook, 0o755)
+  const creating = client.request('create_workspace', { repository_id: repo.id, name: 'orphan' })
+  while (!existsSync(marker)) await new Promise(resolve => setTimeout(resolve, 20))
+  const admin = await openAdmin({ home: server.home })
+  t.teardown(() => admin.close())
+  t.equal((await admin.repos.remove(repo.id))?.id, repo.id, 'no workspace row yet: the remove goes through')
+  const res = await creating
+  t.equal(res.error?.message, 'Repository not found')
+  t.same(await client.call('list_workspaces'), [], 'no orphan row')
+  t.equal(gitIn(repoPath, 'worktree', 'list', '--porcelain').split('\n').filter(l => l.startsWith('worktree ')).length, 1, 'no worktree')
+  t.equal(gitIn(repoPath, 'branch', '--list', 'claudette/orphan'), '', 'no branch')
+})
+
+/** An embedder's provider whose repositories share a worktree directory (same slug) or one git repository (same path). */
+class SharedProvider implements RepoProvider {
+  readonly kind = 'shared'
+  constructor (readonly repos: RepoInfo[]) {}
+  async list (): Promise<readonly RepoInfo[]> { return this.repos }
+  async get (id: string): Promise<RepoInfo> {
+    const r = this.repos.find(x => x.id === id)
+    if (!r) throw new RepoNotFoundError(id)
+    return r
+  }
+  async resolveInside (): Promise<string> { throw new Error('not used') }
+}
+
+t.test('repositories sharing a worktree directory or a git repository are serialized too', async t => {
+  const p1 = makeRepo(t, 'one')
+  const p2 = makeRepo(t, 'two')
+  const provider = new SharedProvider([
+    { id: 'a', path: p1, name: 'A', path_slug: 'shared' },
+    { id: 'b', path: p2, name: 'B', path_slug: 'shared' },
+    { id: 'a-again', path: p1, name: 'A again', path_slug: 'elsewhere' },
+  ])
+  const { client } = await setup(t, { repos: { provider } })
+  for (let round = 0; round < 3; round++) {
+    const name = `same-${round}`
+    const results = await Promise.all(['a', 'b', 'a-again'].map(id => client.request('create_workspace', { repository_id: id, name })))
+    const won = results.filter(r => r.result)
+    t.equal(won.length, 1, `${name}: one create wins`)
+    for (const r of results.filter(r => r.error)) t.match(r.error.message, /^(Worktree path already exists: |Branch 'claudette\/same-\d' already exists$)/, 'the others get a clear error')
+    const ws = won[0].workspace ?? won[0].result.workspace
+    t.ok(existsSync(join(ws.worktree_path, 'README.md')), 'the winner\'s worktree is intact (no rollback removed it)')
+  }
+  const list = await client.call('list_workspaces')
+  for (const p of [p1, p2]) {
+    const trees = gitIn(p, 'worktree', 'list', '--porcelain').split('\n').filter(l => l.startsWith('worktree ')).map(l => l.slice(9)).slice(1)
+    const rows = list.filter((w: any) => provider.repos.find(r => r.id === w.repository_id)!.path === p).map((w: any) => w.worktree_path)
+    t.same(trees.sort(), rows.sort(), `${p}: git worktree list = the database`)
+  }
 })

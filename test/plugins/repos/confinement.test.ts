@@ -1,5 +1,6 @@
 // Every client path is confined: file paths stay inside the workspace, worktree paths must be
 // workspaces of this server, plan files and directory lookups stay inside repositories/worktrees.
+import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
@@ -16,14 +17,22 @@ t.test('load_file_diff refuses every escape and reads nothing outside the worksp
   writeFileSync(join(outside, 'secret.txt'), SECRET + '\n')
   const { client } = await setup(t)
   const repo = await addRepo(client, repoPath)
-  await addRepo(client, otherPath)
+  const other = await addRepo(client, otherPath)
   const { workspace: ws } = await client.call('create_workspace', { repository_id: repo.id, name: 'safe' })
+  const { workspace: otherWs } = await client.call('create_workspace', { repository_id: other.id, name: 'neighbour' })
+  writeFileSync(join(otherWs.worktree_path, 'neighbour.txt'), SECRET + '\n')
   const wt = ws.worktree_path as string
   symlinkSync(outside, join(wt, 'escape-dir'))
   symlinkSync(join(outside, 'secret.txt'), join(wt, 'escape.txt'))
   symlinkSync('/etc', join(wt, 'etc'))
+  // into another repository's workspace (a workspace of this server, but not this one)
+  symlinkSync(join(otherWs.worktree_path, 'neighbour.txt'), join(wt, 'neighbour.txt'))
+  symlinkSync(otherWs.worktree_path, join(wt, 'neighbour-dir'))
+  symlinkSync('loop', join(wt, 'loop'))
   const foreignWt = join(tempDir(t), 'foreign')
   gitIn(repoPath, 'worktree', 'add', '-q', '-b', 'foreign', foreignWt)
+  const otherForeignWt = join(tempDir(t), 'other-foreign')
+  gitIn(otherPath, 'worktree', 'add', '-q', '-b', 'foreign', otherForeignWt)
 
   const fileCases: Array<[string, string]> = [
     ['/etc/passwd', 'Invalid file path: absolute paths are not allowed'],
@@ -42,6 +51,11 @@ t.test('load_file_diff refuses every escape and reads nothing outside the worksp
     ['escape-dir/secret.txt', 'Invalid file path: resolves outside the workspace'],
     ['escape.txt', 'Invalid file path: resolves outside the workspace'],
     ['etc/passwd', 'Invalid file path: resolves outside the workspace'],
+    ['neighbour.txt', 'Invalid file path: resolves outside the workspace'],
+    ['neighbour-dir/neighbour.txt', 'Invalid file path: resolves outside the workspace'],
+    ['loop', 'Invalid file path: too many levels of symbolic links'],
+    ['loop/x', 'Invalid file path: too many levels of symbolic links'],
+    ['x'.repeat(300), 'Invalid file path: name too long'],
     ['', 'Invalid file path: empty path'],
     ['src', 'Invalid file path: is a directory'],
     ['.', 'Invalid file path: is a directory'],
@@ -58,6 +72,8 @@ t.test('load_file_diff refuses every escape and reads nothing outside the worksp
     [repoPath, 'Invalid worktree path: not a workspace of this server'],
     [otherPath, 'Invalid worktree path: not a workspace of this server'],
     [foreignWt, 'Invalid worktree path: not a workspace of this server'],
+    [otherForeignWt, 'Invalid worktree path: not a workspace of this server'],
+    [join(wt, 'loop'), 'Invalid worktree path: not a workspace of this server'],
     [join(wt, 'src'), 'Invalid worktree path: not a workspace of this server'],
     [join(wt, '..', '..'), 'Invalid worktree path: not a workspace of this server'],
     [join(wt, 'escape-dir'), 'Invalid worktree path: not a workspace of this server'],
@@ -83,6 +99,8 @@ t.test('load_file_diff refuses every escape and reads nothing outside the worksp
     t.match(await errorOf(client, 'load_file_diff', { worktree_path: wt, file_path: 'README.md', merge_base }), /^Invalid merge base: /, merge_base)
   }
   t.notOk(existsSync(pwned))
+  // the other repository's workspace itself is a workspace of this server: its own files are fine
+  t.same((await client.call('load_file_diff', { worktree_path: otherWs.worktree_path, file_path: 'README.md', merge_base: 'HEAD' })).hunks, [])
   const all = client.frames.map(f => f.text ?? '').join('\n')
   t.notMatch(all, SECRET, 'the secret never reached the client')
   t.notMatch(all, /root:x:0:0/, '/etc/passwd never reached the client')
@@ -100,6 +118,9 @@ t.test('read_plan_file reads plan files inside active workspaces only', async t 
   symlinkSync(join(outside, 'plan.md'), join(wt, 'link.md'))
   mkdirSync(join(wt, 'dir.md'))
   writeFile(wt, 'big.md', 'x'.repeat(65))
+  symlinkSync('loop.md', join(wt, 'loop.md'))
+  symlinkSync('loop.md', join(outside, 'loop.md'))
+  execFileSync('mkfifo', [join(wt, 'fifo.md')])
 
   t.equal(await client.call('read_plan_file', { path: join(wt, '.claude/plans/plan.md') }), '# Plan\n\n1. do it\n')
   t.equal(await errorOf(client, 'read_plan_file', { path: '/etc/passwd' }), 'Plan file must be inside an active workspace of this server')
@@ -110,6 +131,10 @@ t.test('read_plan_file reads plan files inside active workspaces only', async t 
   t.equal(await errorOf(client, 'read_plan_file', { path: join(wt, 'missing.md') }), 'Plan file not found')
   t.equal(await errorOf(client, 'read_plan_file', { path: join(wt, 'dir.md') }), 'Plan file is not a regular file')
   t.equal(await errorOf(client, 'read_plan_file', { path: join(wt, 'big.md') }), 'Plan file too large (65 bytes; at most 64)')
+  t.equal(await errorOf(client, 'read_plan_file', { path: join(wt, 'fifo.md') }), 'Plan file is not a regular file', 'a FIFO is not opened (nothing blocks)')
+  t.equal(await errorOf(client, 'read_plan_file', { path: join(wt, 'loop.md') }), 'Invalid path: too many levels of symbolic links')
+  t.equal(await errorOf(client, 'read_plan_file', { path: join(outside, 'loop.md') }), 'Plan file must be inside an active workspace of this server',
+    'a symlink loop elsewhere answers like any outside path (no probing)')
   t.equal(await errorOf(client, 'read_plan_file', { path: 'plan.md' }), 'Invalid path: must be an absolute path')
   t.equal(await errorOf(client, 'read_plan_file', { path: wt + '/a\0b' }), 'Invalid path: contains null byte')
   t.notMatch(client.frames.map(f => f.text ?? '').join('\n'), SECRET)
@@ -132,6 +157,11 @@ t.test('WorkspaceDirectory: confinePath, resolveInWorkspace and workspaceEnv for
   await t.rejects(dir.confinePath('src'), { message: 'Invalid path: must be an absolute path' })
   await t.rejects(dir.confinePath(repoPath + '\0'), { message: 'Invalid path: contains null byte' })
   await t.rejects(dir.confinePath(join(repoPath, 'nope')), { message: `Path does not exist: ${join(repoPath, 'nope')}` })
+  const elsewhere = tempDir(t)
+  symlinkSync('loop', join(elsewhere, 'loop'))
+  symlinkSync('loop', join(repoPath, 'loop'))
+  await t.rejects(dir.confinePath(join(elsewhere, 'loop')), { message: `Path not allowed: ${join(elsewhere, 'loop')} is outside the registered repositories and workspaces` })
+  await t.rejects(dir.confinePath(join(repoPath, 'loop')), { message: 'Invalid path: too many levels of symbolic links', code: 'ERR_REPO_PATH_NOT_ALLOWED' })
 
   t.equal(await dir.resolveInWorkspace(ws.id, 'src/a.txt'), join(ws.worktree_path, 'src/a.txt'))
   await t.rejects(dir.resolveInWorkspace(ws.id, '../x'), { message: 'Invalid file path: path traversal is not allowed' })

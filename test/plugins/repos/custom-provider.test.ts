@@ -32,7 +32,7 @@ t.test('repositories come from the custom provider', async t => {
     setup_script: 'echo "setting up $CLAUDETTE_WORKSPACE_NAME on $CLAUDETTE_BRANCH_NAME"; test -f README.md; exit 3',
     required_inputs: [
       { type: 'string', key: 'ticket', label: 'Ticket', required: true },
-      { type: 'boolean', key: 'fast', label: 'Fast', required: true, default: false },
+      { type: 'boolean', key: 'fast', label: 'Fast', required: true, default: false, description: undefined },
     ],
   }])
   const { client } = await setup(t, { repos: { provider } })
@@ -41,10 +41,17 @@ t.test('repositories come from the custom provider', async t => {
   t.same({ id: list[0].id, name: list[0].name, path_slug: list[0].path_slug, path_valid: list[0].path_valid, sort_order: list[0].sort_order },
     { id: 'ide-1', name: 'Embedded', path_slug: 'embedded', path_valid: true, sort_order: 0 })
   t.ok(provider.calls.includes('list'), 'the provider was asked')
+  // keys in alphabetical order at every level and unset members left out, as the reference prints them
+  t.same(list[0].required_inputs, [
+    { key: 'ticket', label: 'Ticket', required: true, type: 'string' },
+    { default: false, key: 'fast', label: 'Fast', required: true, type: 'boolean' },
+  ])
+  t.same(list[0].required_inputs.map((f: any) => Object.keys(f)), [['key', 'label', 'required', 'type'], ['default', 'key', 'label', 'required', 'type']])
 
   t.equal(await errorOf(client, 'create_workspace', { repository_id: 'ide-1', name: 'x' }), 'Missing value for required input "ticket".')
   const res = await client.call('create_workspace', { repository_id: 'ide-1', name: 'with-setup', input_values: { ticket: 'T-1' } })
   t.same(res.workspace.input_values, { ticket: 'T-1', fast: 'false' })
+  t.same(Object.keys(res.workspace.input_values), ['fast', 'ticket'], 'input_values keys sorted')
   t.same(Object.keys(res.setup_result), ['exit_code', 'output', 'script', 'source', 'success', 'timed_out'])
   t.same(res.setup_result, {
     exit_code: 3,

@@ -1,5 +1,5 @@
 // load_initial_data: what the Claudette apps call right after authenticate.
-import { realpathSync } from 'node:fs'
+import { existsSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { resolve } from '../../../src/core/tokens.js'
@@ -30,6 +30,7 @@ t.test('load_initial_data with repositories, workspaces and default branches', a
   const data = await client.call('load_initial_data')
   t.same(Object.keys(data), ['default_branches', 'last_messages', 'repositories', 'workspaces', 'worktree_base_dir'])
   t.same(data.default_branches, { [ra.id]: 'main', [rb.id]: 'develop' }, 'repos where detection fails are left out')
+  t.same(Object.keys(data.default_branches), [ra.id, rb.id].sort(), 'keys in alphabetical order')
   t.same(data.repositories.map((r: any) => r.id), [ra.id, rb.id, rc.id])
   t.same(data.repositories[0], ra)
   t.same(data.last_messages, [])
@@ -68,4 +69,18 @@ t.test('other plugins contribute parts of load_initial_data; a failing contribut
   t.same((await client.call('load_initial_data')).last_messages, [msg])
   await d1.dispose()
   t.same((await client.call('load_initial_data')).last_messages, [])
+})
+
+t.test('a branch name the repository reports that is not a safe ref is never used', async t => {
+  const repoPath = makeRepo(t)
+  // the remote's HEAD names a branch that looks like a git option (git itself accepts this file)
+  mkdirSync(join(repoPath, '.git', 'refs', 'remotes', 'origin'), { recursive: true })
+  writeFileSync(join(repoPath, '.git', 'refs', 'remotes', 'origin', 'HEAD'), 'ref: refs/remotes/origin/--output=pwned\n')
+  const { client } = await setup(t)
+  const repo = await addRepo(client, repoPath)
+  t.same((await client.call('load_initial_data')).default_branches, { [repo.id]: 'main' }, 'falls back to the checked-out branch')
+  const { workspace } = await client.call('create_workspace', { repository_id: repo.id, name: 'safe-base' })
+  t.equal(gitIn(workspace.worktree_path, 'rev-parse', 'HEAD'), gitIn(repoPath, 'rev-parse', 'refs/heads/main'))
+  t.equal((await client.call('load_diff_files', { workspace_id: workspace.id })).merge_base, gitIn(repoPath, 'rev-parse', 'refs/heads/main').trim())
+  t.notOk(existsSync(join(repoPath, 'pwned')))
 })

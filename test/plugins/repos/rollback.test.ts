@@ -53,3 +53,21 @@ t.test('archive survives a worktree directory deleted behind the server\'s back'
   t.equal(gitIn(repoPath, 'worktree', 'list', '--porcelain').split('\n').filter(l => l.startsWith('worktree ')).length, 1, 'pruned')
   t.equal((await client.call('restore_workspace', { workspace_id: workspace.id })).workspace.status, 'Active')
 })
+
+t.test('a locked worktree is archived completely and can be restored', async t => {
+  const repoPath = makeRepo(t)
+  const { client } = await setup(t)
+  const repo = await addRepo(client, repoPath)
+  const { workspace } = await client.call('create_workspace', { repository_id: repo.id, name: 'locked' })
+  gitIn(repoPath, 'worktree', 'lock', '--reason', 'someone else', workspace.worktree_path)
+  t.equal(await client.call('archive_workspace', { workspace_id: workspace.id }), null)
+  t.notOk(existsSync(workspace.worktree_path), 'directory removed')
+  t.equal(gitIn(repoPath, 'worktree', 'list', '--porcelain').split('\n').filter(l => l.startsWith('worktree ')).length, 1, 'no stale (locked) entry left')
+  t.equal((await client.call('restore_workspace', { workspace_id: workspace.id })).worktree_path, workspace.worktree_path)
+  // and a locked worktree whose directory was deleted behind our back
+  gitIn(repoPath, 'worktree', 'lock', workspace.worktree_path)
+  rmSync(workspace.worktree_path, { recursive: true, force: true })
+  t.equal(await client.call('archive_workspace', { workspace_id: workspace.id }), null)
+  t.equal(gitIn(repoPath, 'worktree', 'list', '--porcelain').split('\n').filter(l => l.startsWith('worktree ')).length, 1)
+  t.equal((await client.call('restore_workspace', { workspace_id: workspace.id })).workspace.status, 'Active')
+})

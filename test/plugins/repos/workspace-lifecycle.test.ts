@@ -66,7 +66,7 @@ t.test('reference errors: unknown ids and invalid names', async t => {
   const repo = await addRepo(client, repoPath)
   t.equal(await errorOf(client, 'create_workspace', { repository_id: 'nope', name: 'bad name' }), 'Repository not found', 'repository checked first')
   t.equal(await errorOf(client, 'create_workspace', {}), 'Repository not found')
-  for (const name of ['', '-x', 'x-', 'a b', 'a;b', '--upload-pack=evil', 'a/b', 'ü', '..', 'a'.repeat(101)]) {
+  for (const name of ['', '-x', 'x-', 'a b', 'a;b', '--upload-pack=evil', 'a/b', 'ü', '..', 'a'.repeat(101), 'a'.repeat(1000)]) {
     t.equal(await errorOf(client, 'create_workspace', { repository_id: repo.id, name }), `Invalid workspace name: '${name}'`)
   }
   t.equal(await errorOf(client, 'archive_workspace', { workspace_id: 'nope' }), 'Workspace not found')
