@@ -69,10 +69,12 @@ async function readOptional (file: string): Promise<string | null> {
 
 async function createIdentity (keyFile: string, certFile: string, host: string): Promise<TlsIdentity> {
   const { keyPem, certPem, notAfter } = await generateIdentity(host)
-  // Key first: a crash between the two writes leaves a key without a certificate, which the
-  // next start reports instead of silently replacing.
-  await writeFileAtomic(keyFile, keyPem, 0o600)
-  await writeFileAtomic(certFile, certPem, 0o644)
+  // Staged like a rotation, so a crash (or Ctrl-C) at any point of the first start leaves
+  // either nothing (a new identity next time) or a complete pair, never a key without its
+  // certificate, which the next start would refuse.
+  await writeFileAtomic(keyFile + STAGED, keyPem, 0o600)
+  await writeFileAtomic(certFile + STAGED, certPem, 0o644)
+  await commitStaged(keyFile, certFile)
   return { keyPem, certPem, keyFile, certFile, fingerprint: fingerprintOf(certPem), notAfter, created: true }
 }
 
