@@ -386,7 +386,7 @@ export class AgentRegistry implements Disposable {
       if (!agent.gotInit) this.store.setAgentSessionId(agent.chatSessionId, null)
       this.#log.info({ chatSessionId: agent.chatSessionId, code: ev.code, signal: ev.signal }, 'agent exited')
       agent.running = false
-      agent.pending.clear()
+      this.#cancelPending(agent)
       agent.queue.length = 0
       this.#emit(AGENT_STREAM_EVENT, agent, { event: { ProcessExited: ev.code } })
       this.#endTurnBuffer(agent.chatSessionId)
@@ -415,6 +415,15 @@ export class AgentRegistry implements Disposable {
           this.#emit(AGENT_PERMISSION_PROMPT_EVENT, agent, {
             ...base, input: r.input ?? null, request_id: m.request_id, tool_name: toolName, tool_use_id: r.tool_use_id,
           })
+        }
+        break
+      }
+      case 'control_cancel_request': {
+        // The CLI withdrew a prompt (the tool call was aborted): every device closes its dialog.
+        for (const [toolUseId, p] of agent.pending) {
+          if (p.requestId !== m.request_id) continue
+          agent.pending.delete(toolUseId)
+          this.#emitResolved(agent, toolUseId, 'cancelled')
         }
         break
       }
@@ -568,10 +577,19 @@ export class AgentRegistry implements Disposable {
   }
 
   async #reply (agent: LiveAgent, toolUseId: string, pending: Pending, reply: AgentAnswer): Promise<void> {
-    this.#emit(AGENT_PERMISSION_RESOLVED_EVENT, agent, {
-      behavior: reply.behavior, chat_session_id: agent.chatSessionId, tool_use_id: toolUseId, workspace_id: agent.workspaceId,
-    })
+    this.#emitResolved(agent, toolUseId, reply.behavior)
     await agent.session!.answer(pending.requestId, reply)
+  }
+
+  #emitResolved (agent: LiveAgent, toolUseId: string, behavior: 'allow' | 'deny' | 'cancelled'): void {
+    this.#emit(AGENT_PERMISSION_RESOLVED_EVENT, agent, { behavior, tool_use_id: toolUseId })
+  }
+
+  /** Drops every pending prompt; devices learn it through agent-permission-resolved `cancelled`. */
+  #cancelPending (agent: LiveAgent): void {
+    const ids = [...agent.pending.keys()]
+    agent.pending.clear()
+    for (const id of ids) this.#emitResolved(agent, id, 'cancelled')
   }
 
   /** submit_agent_answer: answers an AskUserQuestion with the original input plus `answers`. */
@@ -607,7 +625,7 @@ export class AgentRegistry implements Disposable {
     this.#bumpEpoch(chatSessionId)
     const agent = this.#live.get(chatSessionId)
     if (agent) {
-      agent.pending.clear()
+      this.#cancelPending(agent)
       agent.queue.length = 0
       this.#live.delete(chatSessionId)
       // The exit is still reported ({"ProcessExited": null} after a signal), then the entry is gone.
@@ -636,7 +654,7 @@ export class AgentRegistry implements Disposable {
     if (!agent) return
     this.#live.delete(chatSessionId)
     agent.detached = true
-    agent.pending.clear()
+    this.#cancelPending(agent)
     agent.queue.length = 0
     this.#endTurnBuffer(chatSessionId)
     await agent.session?.dispose()

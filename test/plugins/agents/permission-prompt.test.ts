@@ -1,8 +1,9 @@
 // Permission prompts: agent-permission-prompt comes before the matching stream event, any device
 // can answer it, and the submit_* methods answer with the reference validation messages.
+import { join } from 'node:path'
 import t from 'tap'
 import { TestClient } from '../../helpers/client.js'
-import { agentWorld, errorOf, eventsOf, waitResult } from './_helpers.js'
+import { agentWorld, errorOf, eventsOf, startsOf, waitExit, waitResult } from './_helpers.js'
 
 t.test('an AskUserQuestion prompt answered from a second connection reaches the agent', async t => {
   const { server, client: a, chatId, workspace } = await agentWorld(t)
@@ -94,4 +95,43 @@ t.test('under the default (safe) level a Bash call is asked and can be denied or
   await client.call('send_chat_message', { chat_session_id: chatId, content: 'bash: ls -la', permission_level: 'full' })
   t.equal((await waitResult(client, chatId, from)).event.Stream.result, 'Ran: ls -la')
   t.notOk(client.frames.slice(from).some(f => f.json?.event === 'agent-permission-prompt'))
+})
+
+t.test('prompts that go away without an answer are resolved as cancelled on every device', async t => {
+  const argsFile = join(t.testdir(), 'starts.jsonl')
+  process.env.FAKE_CLAUDE_ARGS_FILE = argsFile
+  t.teardown(() => { delete process.env.FAKE_CLAUDE_ARGS_FILE })
+  const { server, client: a, chatId } = await agentWorld(t)
+  const b = await TestClient.paired(t, server, 'phone')
+  // The CLI withdraws its request (control_cancel_request).
+  let from = a.frames.length
+  await a.call('send_chat_message', { chat_session_id: chatId, content: 'cancel: 300' })
+  let prompt = await b.event('agent-permission-prompt', p => p.chat_session_id === chatId)
+  let resolved = await b.event('agent-permission-resolved', p => p.tool_use_id === prompt.tool_use_id)
+  t.equal(resolved.behavior, 'cancelled')
+  t.equal((await waitResult(a, chatId, from)).event.Stream.result, 'Withdrawn')
+  t.same((await b.call('get_chat_snapshot', { chat_session_id: chatId })).pending_controls, [])
+  t.match(await errorOf(b, 'submit_agent_approval', { chat_session_id: chatId, tool_use_id: prompt.tool_use_id, approved: true }), /^No pending permission request/)
+
+  // stop_agent while a prompt is open.
+  from = a.frames.length
+  await a.call('send_chat_message', { chat_session_id: chatId, content: 'ask: still there?' })
+  prompt = await a.waitFor(f => f.json?.event === 'agent-permission-prompt', 5000, from).then(f => f.json.payload)
+  const fromB = b.frames.length
+  await a.call('stop_agent', { chat_session_id: chatId })
+  resolved = await b.waitFor(f => f.json?.event === 'agent-permission-resolved' && f.json.payload.tool_use_id === prompt.tool_use_id, 5000, fromB).then(f => f.json.payload)
+  t.equal(resolved.behavior, 'cancelled')
+  await waitExit(b, chatId, fromB)
+  const evs = eventsOf(b, chatId).filter(e => e.payload.seq >= resolved.seq)
+  t.same(evs.map(e => e.event === 'agent-stream' ? Object.keys(e.payload.event)[0] : e.event), ['agent-permission-resolved', 'ProcessExited'], 'before the exit')
+
+  // The agent crashes while a prompt is open: the crash cancels it too.
+  from = a.frames.length
+  await a.call('send_chat_message', { chat_session_id: chatId, content: 'bash: make' })
+  prompt = await a.waitFor(f => f.json?.event === 'agent-permission-prompt', 5000, from).then(f => f.json.payload)
+  process.kill(startsOf(argsFile).at(-1)!.pid, 'SIGKILL')
+  resolved = await a.waitFor(f => f.json?.event === 'agent-permission-resolved' && f.json.payload.tool_use_id === prompt.tool_use_id, 5000, from).then(f => f.json.payload)
+  t.equal(resolved.behavior, 'cancelled')
+  t.same((await waitExit(a, chatId, from)).event, { ProcessExited: null })
+  t.same((await a.call('get_chat_snapshot', { chat_session_id: chatId })).pending_controls, [])
 })
