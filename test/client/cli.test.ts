@@ -109,6 +109,21 @@ t.test('status of an unreachable server; refused pairings; usage errors; help', 
   t.ok(repin.stdout.includes(`Re-pinned: this replaces the previous pin ${old}.`))
   t.equal((await cli('call', server.name, 'server_info')).code, 0, 'calls work again')
 
+  // Revoked on the server (admin CLI): `list` shows it, `call` gives the documented error.
+  const me = (JSON.parse((await cli('call', server.name, 'list_sessions')).stdout) as Array<{ id: string, current?: boolean }>).find(x => x.current)!
+  t.equal((await runCli(SERVER_BIN, ['--home', server.home, 'sessions', 'revoke', me.id])).code, 0)
+  let revoked: Awaited<ReturnType<typeof cli>> | undefined
+  for (let i = 0; i < 40; i++) { // a running server applies the change within a second
+    revoked = await cli('call', server.name, 'server_info')
+    if (revoked.code !== 0) break
+    await new Promise(resolve => setTimeout(resolve, 250))
+  }
+  t.equal(revoked!.code, 1)
+  t.match(revoked!.stderr, /^error: The session for \S+ \(127\.0\.0\.1:\d+\) was revoked .*Pair again with `claudette pair <connection string>`/)
+  const revokedList = await cli('list', '--json')
+  t.equal(JSON.parse(revokedList.stdout)[0].status, 'revoked')
+  t.equal(JSON.parse(revokedList.stdout)[0].error, revoked!.stderr.replace(/^error: /, '').trim())
+
   await server.close()
   const list = await cli('list', '--timeout', '2')
   t.equal(list.code, 0)
