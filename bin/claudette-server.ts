@@ -187,6 +187,25 @@ class UsageError extends Error {
 }
 
 async function run (): Promise<void> {
+  // Signals are handled from the start: Ctrl-C during start-up (first-run key generation, the
+  // database) also ends cleanly, once what is being created is complete.
+  let server: ClaudetteServer | undefined
+  let stopping = false
+  const stop = (signal: string): void => {
+    if (stopping) return
+    stopping = true
+    const deadline = setTimeout(() => { process.stderr.write('shutdown took too long; exiting\n'); process.exit(EXIT_RUNTIME) }, SHUTDOWN_DEADLINE_MS)
+    deadline.unref()
+    if (!server) return // still starting: run() closes it as soon as it exists
+    server.app.log.info({ signal }, 'shutting down')
+    server.close().then(() => process.exit(EXIT_OK), (err: unknown) => {
+      process.stderr.write(`error during shutdown: ${(err as Error).message}\n`)
+      process.exit(EXIT_RUNTIME)
+    })
+  }
+  process.on('SIGINT', () => stop('SIGINT'))
+  process.on('SIGTERM', () => stop('SIGTERM'))
+
   const g = globals()
   // Explicitly given settings are saved to server.toml (so show-connection-string agrees);
   // defaults never overwrite the file.
@@ -197,7 +216,7 @@ async function run (): Promise<void> {
   if (src('port') === 'cli' && g.port !== undefined && g.port !== 0) patch.port = g.port
   if (Object.keys(patch).length > 0) await withAdmin(admin => admin.updateServer(patch))
 
-  const server: ClaudetteServer = await createServer({
+  server = await createServer({
     home: g.home,
     config: g.config,
     port: g.port,
@@ -210,26 +229,14 @@ async function run (): Promise<void> {
       ...(g.singleUsePairing === true ? { singleUsePairing: true } : {}),
     },
   })
-  let stopping = false
-  const stop = (signal: string): void => {
-    if (stopping) return
-    stopping = true
-    server.app.log.info({ signal }, 'shutting down')
-    const deadline = setTimeout(() => { process.stderr.write('shutdown took too long; exiting\n'); process.exit(EXIT_RUNTIME) }, SHUTDOWN_DEADLINE_MS)
-    deadline.unref()
-    server.close().then(() => process.exit(EXIT_OK), (err: unknown) => {
-      process.stderr.write(`error during shutdown: ${(err as Error).message}\n`)
-      process.exit(EXIT_RUNTIME)
-    })
-  }
-  process.on('SIGINT', () => stop('SIGINT'))
-  process.on('SIGTERM', () => stop('SIGTERM'))
+  if (stopping) { await server.close(); process.exit(EXIT_OK) }
   try {
     await server.listen()
   } catch (err) {
     await server.close()
     throw err
   }
+  if (stopping) { await server.close(); process.exit(EXIT_OK) }
   const bind = server.bind.includes(':') ? `[${server.bind}]` : server.bind
   out(`claudette-server v${server.version} listening on wss://${bind}:${server.port}`)
   out(`Name: ${server.name}`)

@@ -155,3 +155,26 @@ t.test('a corrupt key file: exit 1, an error naming the file and the way out; th
   t.equal(r.stdout, '', 'no banner')
   t.match(readFileSync(join(home, 'key.pem'), 'utf8'), 'not a key', 'never overwritten')
 })
+
+t.test('SIGTERM during the first start (key generation) exits 0 and leaves a home that starts', async t => {
+  const home = tempHome(t)
+  const { spawn } = await import('node:child_process')
+  const { existsSync } = await import('node:fs')
+  const child = spawn(process.execPath, [SERVER_BIN, '--home', home, '--port', '0', '--bind', '127.0.0.1', '--no-mdns', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  t.teardown(() => { child.kill('SIGKILL') })
+  let stdout = ''
+  child.stdout.on('data', d => { stdout += d })
+  const exited = new Promise<{ code: number | null, signal: NodeJS.Signals | null }>(resolve => child.on('exit', (code, signal) => resolve({ code, signal })))
+  // server.toml is written by createServer, after the CLI installed its signal handlers and
+  // before the TLS identity is generated.
+  for (let i = 0; i < 600 && !existsSync(join(home, 'server.toml')); i++) await new Promise(resolve => setTimeout(resolve, 10))
+  child.kill('SIGTERM')
+  const exit = await exited
+  t.same(exit, { code: 0, signal: null }, 'a clean exit, not death by signal')
+  t.notMatch(stdout, /Ready for connections/, 'it stopped instead of starting')
+  const srv = await startCli(SERVER_BIN, ['--home', home, '--port', '0', '--bind', '127.0.0.1', '--no-mdns', '--log-level', 'warn'], /Ready for connections/)
+  t.teardown(() => { srv.child.kill('SIGKILL') })
+  t.pass('the next start works on the same home')
+  srv.child.kill('SIGINT')
+  t.equal((await srv.exited).code, 0)
+})
