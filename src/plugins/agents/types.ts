@@ -187,7 +187,8 @@ export interface ChatSnapshot {
   attachments: WssAttachment[]
   completed_turns: CompletedTurnData[]
   has_more: boolean
-  live: { complete: boolean, events: LiveEvent[], running: boolean, seq: number }
+  /** `turn_message_id`: the running turn's user message (it and the messages after it are that turn). */
+  live: { complete: boolean, events: LiveEvent[], running: boolean, seq: number, turn_message_id: string | null }
   messages: ChatMessage[]
   pending_controls: PendingControl[]
   session: ChatSession

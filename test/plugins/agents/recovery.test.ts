@@ -28,6 +28,8 @@ t.test('disconnect mid-turn, reconnect: snapshot plus live events equal the unin
   t.equal(snap.session.agent_status, 'Running')
   t.ok(snap.live.events.length > 10)
   t.equal(snap.live.events.at(-1).payload.seq, snap.live.seq)
+  const turnMsg = snap.messages.find((m: any) => m.id === snap.live.turn_message_id)
+  t.same([turnMsg?.role, turnMsg?.content], ['User', 'chatty: 80 15'], 'live.turn_message_id names the running turn\'s user message')
   await waitResult(b2, chatId)
   await waitResult(a, chatId, from)
 
@@ -42,6 +44,7 @@ t.test('disconnect mid-turn, reconnect: snapshot plus live events equal the unin
   const after = await b2.call('get_chat_snapshot', { chat_session_id: chatId })
   t.same(after.live.events, [])
   t.equal(after.live.running, false)
+  t.equal(after.live.turn_message_id, null)
   t.equal(after.messages.at(-1).content, 'chatty done 80')
 })
 
