@@ -447,6 +447,7 @@ export class AgentRegistry implements Disposable {
         // The turn stays running until its result event is out: a message that arrives while the
         // checkpoint is written waits in the queue instead of starting a turn this one would end.
         if (turn) await this.#onResult(agent, turn, m)
+        if (this.#disposed) return // closed while the checkpoint was written
         break
     }
     this.#emit(AGENT_STREAM_EVENT, agent, { event: { Stream: toWireStreamEvent(m) } })
