@@ -4,13 +4,16 @@ import { Compile } from 'typebox/compile'
 export interface SchemaIssue { path: string, message: string }
 
 /** Turns TypeBox/AJV-style errors into `{path, message}` with dotted parameter names. */
-export function describeErrors (errors: Iterable<{ keyword: string, instancePath: string, message: string, params?: unknown }>): SchemaIssue[] {
+export function describeErrors (errors: Iterable<{ keyword: string, instancePath: string, message: string, params?: unknown, schemaPath?: string }>): SchemaIssue[] {
   const out: SchemaIssue[] = []
   for (const e of errors) {
     let path = e.instancePath.replace(/^\//, '').replaceAll('/', '.')
     let message = e.message
     const params = e.params as { requiredProperties?: string[], additionalProperties?: string[] } | undefined
-    if (e.keyword === 'required' && params?.requiredProperties?.length) {
+    if (e.keyword === 'boolean' && e.schemaPath?.endsWith('/additionalProperties')) {
+      // TypeBox reports an unknown key first as the key failing the `false` schema ("schema is false").
+      message = 'is not a known option'
+    } else if (e.keyword === 'required' && params?.requiredProperties?.length) {
       const name = params.requiredProperties[0]!
       path = path ? `${path}.${name}` : name
       message = 'is required'

@@ -68,11 +68,13 @@ t.test('registering a bad or duplicate method fails at boot', async t => {
 
 t.test('invalid createServer options are errors naming the option', async t => {
   const bad = [
-    [{ port: 70000 }, /port/],
-    [{ port: 'x' }, /port/],
-    [{ bogus: 1 }, /bogus/],
+    [{ port: 70000 }, /^invalid server option port must be <= 65535$/],
+    [{ port: 'x' }, /^invalid server option port must be integer$/],
+    [{ bogus: 1 }, /^invalid server option bogus is not a known option$/],
     [{ logLevel: 'loud' }, /logLevel/],
-    [{ maxPayload: 1 }, /maxPayload/],
+    [{ maxPayload: 1 }, /^invalid server option maxPayload must be >= 1024$/],
+    [{ auth: { maxFailuresPerIp: 0 } }, /^invalid auth option maxFailuresPerIp must be >= 1$/],
+    [{ auth: { lockoutSeconds: 5 } }, /^invalid auth option lockoutSeconds is not a known option$/],
   ] as const
   for (const [opts, re] of bad) {
     const err = await createServer({ home: t.testdir(), mdns: false, ...(opts as object) }).catch(e => e)
