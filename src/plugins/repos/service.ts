@@ -66,6 +66,11 @@ const isDir = async (p: string): Promise<boolean> => {
 }
 
 const MAX_SETUP_OUTPUT = 1024 * 1024
+
+/** SIGKILL to a setup script's process group (it was spawned detached, as its group leader). */
+function killGroup (child: ChildProcess): void {
+  try { process.kill(-child.pid!, 'SIGKILL') } catch { child.kill('SIGKILL') }
+}
 /** Checking out or removing a large worktree can take a while. */
 const CHECKOUT_TIMEOUT_MS = 10 * 60_000
 /** git processes load_initial_data runs at once. */
@@ -81,6 +86,7 @@ async function mapLimit<T, R> (items: readonly T[], limit: number, fn: (item: T)
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
   return out
 }
+interface SetupEntry { child: ChildProcess | null, cancelled: boolean, readonly workspaceId: string, readonly exited: Promise<void> }
 type ArchiveHook = (workspace: Workspace) => void | Promise<void>
 type Contributor = () => Promise<Partial<InitialData>> | Partial<InitialData>
 
@@ -96,7 +102,8 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
   readonly #contributors = new Set<Contributor>()
   readonly #onDidChange: Emitter<Workspace>
   readonly onDidChangeWorkspace
-  readonly #scripts = new Set<ChildProcess>()
+  /** Setup scripts starting or running, with their workspace and a promise that settles when each has exited. */
+  readonly #scripts = new Set<SetupEntry>()
   #closed = false
 
   constructor (
@@ -263,9 +270,10 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
       await this.#requireRepo(repo.id)
       return this.#createLocked(repo, p.name, branch, inputs)
     })
+    // Registered before anyone can see the workspace, so an archive that follows at once finds it.
+    const setup = this.#runSetup(repo, workspace)
     this.#changed(workspace)
-    const setup = await this.#runSetup(repo, workspace)
-    return { default_session_id: sessionId, setup_result: setup, workspace }
+    return { default_session_id: sessionId, setup_result: await setup, workspace }
   }
 
   #checkInputs (repo: Repository, given: Record<string, string> | undefined): Record<string, string> | null {
@@ -390,34 +398,49 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
     await quiet(() => git(this.runner, ['branch', '-D', '--', branch], { cwd: repoPath }))
   }
 
-  async #runSetup (repo: Repository, ws: Workspace): Promise<SetupResult | null> {
+  /** Starts the setup script; registered in #scripts synchronously (before the first await). */
+  #runSetup (repo: Repository, ws: Workspace): Promise<SetupResult | null> {
     const script = repo.setup_script?.trim()
-    if (!script || !ws.worktree_path || this.#closed) return null
-    const env = { ...process.env, ...await this.workspaceEnv(ws.id) }
-    return new Promise(resolve => {
+    if (!script || !ws.worktree_path || this.#closed) return Promise.resolve(null)
+    let exited!: () => void
+    const entry: SetupEntry = { child: null, cancelled: false, workspaceId: ws.id, exited: new Promise<void>(resolve => { exited = resolve }) }
+    this.#scripts.add(entry)
+    const notRun = (): SetupResult => {
+      this.#scripts.delete(entry)
+      exited()
+      return { exit_code: null, output: 'Setup script not run: the workspace was archived or the server is closing', script, source: 'settings', success: false, timed_out: false }
+    }
+    return this.workspaceEnv(ws.id).then(wsEnv => new Promise<SetupResult>(resolve => {
+      if (entry.cancelled || this.#closed) { resolve(notRun()); return }
+      const env = { ...process.env, ...wsEnv }
       const child = spawn('/bin/sh', ['-c', script], { cwd: ws.worktree_path!, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
-      this.#scripts.add(child)
+      entry.child = child
       let output = ''
       let timedOut = false
       const onData = (b: Buffer): void => { if (output.length < MAX_SETUP_OUTPUT) output += b.toString('utf8') }
       child.stdout!.on('data', onData)
       child.stderr!.on('data', onData)
-      const kill = (): void => { try { process.kill(-child.pid!, 'SIGKILL') } catch { child.kill('SIGKILL') } }
-      const timer = setTimeout(() => { timedOut = true; kill() }, this.opts.setupTimeoutMs)
+      const timer = setTimeout(() => { timedOut = true; killGroup(child) }, this.opts.setupTimeoutMs)
       timer.unref()
       const done = (code: number | null): void => {
         clearTimeout(timer)
-        this.#scripts.delete(child)
+        this.#scripts.delete(entry)
+        exited()
         resolve({ exit_code: code, output: output.slice(0, MAX_SETUP_OUTPUT), script, source: 'settings', success: code === 0 && !timedOut, timed_out: timedOut })
       }
       child.on('error', err => { output += String(err.message); done(null) })
       child.on('close', code => done(code))
-    })
+    }), () => notRun())
   }
 
   async archiveWorkspace (id: string): Promise<null> {
     const ws = await this.#withWorkspaceLocked(id, async (cur, repo) => {
       if (cur.status === 'Archived') throw new WorkspaceStateError('Workspace is already archived')
+      // A setup script still running in the worktree (create_workspace has not answered yet) is
+      // stopped first: it must not go on writing into a directory that is being removed.
+      const setups = [...this.#scripts].filter(s => s.workspaceId === id)
+      for (const s of setups) { s.cancelled = true; if (s.child) killGroup(s.child) }
+      await Promise.all(setups.map(s => s.exited))
       for (const hook of [...this.#archiveHooks]) {
         try { await hook(toWorkspace(cur)) } catch (err) { this.log.warn({ err, workspaceId: id }, 'archive hook failed') }
       }
@@ -618,9 +641,7 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
   async dispose (): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    for (const child of this.#scripts) {
-      try { process.kill(-child.pid!, 'SIGKILL') } catch { child.kill('SIGKILL') }
-    }
+    for (const s of this.#scripts) { s.cancelled = true; if (s.child) killGroup(s.child) }
     // Let git operations in flight finish, so no worktree is left half made.
     let timer: NodeJS.Timeout | undefined
     await Promise.race([this.#locks.drain(), new Promise(resolve => { timer = setTimeout(resolve, 10_000); timer.unref() })])

@@ -1,6 +1,6 @@
 // A custom RepoProvider passed to createServer is the one used: repositories come from it,
 // workspaces, setup scripts and required inputs work on top of it.
-import { realpathSync } from 'node:fs'
+import { existsSync, realpathSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { createServer } from '../../../src/index.js'
@@ -95,4 +95,21 @@ t.test('worktreeBaseDir and branchPrefix options are used', async t => {
   const { workspace } = await client.call('create_workspace', { repository_id: repo.id, name: 'plain' })
   t.equal(workspace.branch_name, 'plain')
   t.equal(workspace.worktree_path, join(realpathSync(base), 'trees', repo.path_slug, 'plain'))
+})
+
+t.test('archiving a workspace whose setup script still runs stops the script first', async t => {
+  const path = makeRepo(t)
+  const provider = new CatalogueProvider([{ id: 'r', path, name: 'slow', setup_script: 'echo started; sleep 30; touch after-sleep' }])
+  const { client } = await setup(t, { repos: { provider, setupTimeoutMs: 60_000 } })
+  const started = Date.now()
+  const creating = client.request('create_workspace', { repository_id: 'r', name: 'busy' })
+  const { workspace } = await client.event('workspace-changed', (p: any) => p.workspace.status === 'Active')
+  t.equal(await client.call('archive_workspace', { workspace_id: workspace.id }), null)
+  const res = await creating
+  t.ok(Date.now() - started < 20_000, 'the script did not run to its end')
+  const { output, ...rest } = res.result.setup_result
+  t.same(rest, { exit_code: null, script: provider.repos[0]!.setup_script, source: 'settings', success: false, timed_out: false })
+  // stopped while running, or (archived before it started) never run
+  t.ok(['', 'started\n', 'Setup script not run: the workspace was archived or the server is closing'].includes(output), output)
+  t.notOk(existsSync(workspace.worktree_path), 'worktree removed, and nothing wrote into it afterwards')
 })
