@@ -339,7 +339,11 @@ export class AgentRegistry implements Disposable {
       const ws = await this.dir.getWorkspace(agent.workspaceId)
       if (!ws || !ws.worktree_path) throw new AgentNoWorktreeError(agent.workspaceId)
       await this.#dispatch(agent.chatSessionId, ws, q)
-    }).catch(err => this.#log.warn({ err, chatSessionId: agent.chatSessionId }, 'queued message could not be dispatched'))
+    }).catch(err => {
+      this.#log.warn({ err, chatSessionId: agent.chatSessionId }, 'queued message could not be dispatched')
+      // Nobody waits for an RPC answer here: tell every device why the queue stopped.
+      if (!this.#disposed) this.#emit(AGENT_STREAM_EVENT, agent, { event: { Stderr: `Queued message not sent: ${(err as Error).message}` } })
+    })
   }
 
   /**

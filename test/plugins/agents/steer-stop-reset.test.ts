@@ -70,3 +70,16 @@ t.test('steer while the agent is idle runs the message at once', async t => {
   t.same(await client.call('steer_queued_chat_message', { chat_session_id: chatId, content: 'steered' }), { queue_depth: 1, queued: true })
   t.equal((await waitResult(client, chatId, from)).event.Stream.result, 'Echo: steered')
 })
+
+t.test('a queued message whose agent cannot start is reported to every device', async t => {
+  const { client, chatId } = await agentWorld(t, { agents: { commands: [{ kind: 'broken', command: '/nonexistent/agent' }] } })
+  const from = client.frames.length
+  await client.call('send_chat_message', { chat_session_id: chatId, content: 'sleep: 800' })
+  // Queued during the turn; its provider differs, so it needs a new process, which fails.
+  await client.call('send_chat_message', { chat_session_id: chatId, content: 'next one', backend_id: 'broken' })
+  const err = await client.waitFor(f => f.json?.payload?.chat_session_id === chatId && typeof f.json.payload.event?.Stderr === 'string' &&
+    f.json.payload.event.Stderr.startsWith('Queued message not sent:'), 10_000, from).then(f => f.json.payload.event.Stderr)
+  t.match(err, /Failed to start broken agent: \/nonexistent\/agent not found/)
+  t.same((await client.call('load_chat_history', { chat_session_id: chatId })).map((m: any) => m.content), ['sleep: 800', 'next one', 'Slept'])
+  t.equal((await turn(client, chatId, 'ok again')).event.Stream.result, 'Echo: ok again', 'the session is usable')
+})
