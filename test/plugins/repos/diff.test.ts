@@ -1,5 +1,5 @@
 // load_diff_files / load_file_diff on a real worktree with committed, staged, unstaged and untracked edits.
-import { writeFileSync, rmSync } from 'node:fs'
+import { existsSync, writeFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { addRepo, gitIn, makeRepo, setup, writeFile } from './_helpers.js'
@@ -90,6 +90,14 @@ t.test('a workspace diff reflects every layer, with the reference shapes', async
   t.same(binary.hunks, [])
   const deleted = await client.call('load_file_diff', { worktree_path: wt, file_path: 'src/b.txt', merge_base: res.merge_base, diff_layer: 'committed' })
   t.same(deleted.hunks[0].lines, [{ content: 'bee', line_type: 'Removed', new_line_number: null, old_line_number: 1 }])
+  // shell and option characters in a file name are just a name
+  const odd = '-n; $(touch pwned) `id` a b.txt'
+  writeFile(wt, odd, 'odd\n')
+  const oddDiff = await client.call('load_file_diff', { worktree_path: wt, file_path: odd, merge_base: res.merge_base })
+  t.equal(oddDiff.path, odd)
+  t.same(oddDiff.hunks[0].lines.map((l: any) => [l.line_type, l.content]), [['Added', 'odd']])
+  t.ok((await client.call('load_diff_files', { workspace_id: ws.id })).staged_files.untracked.some((f: any) => f.path === odd))
+  t.notOk(existsSync(join(wt, 'pwned')), 'nothing was run')
   writeFile(wt, 'src/a.txt', 'x')
   const noNewline = await client.call('load_file_diff', { worktree_path: wt, file_path: 'src/a.txt', merge_base: '', diff_layer: 'unstaged' })
   t.notOk(noNewline.hunks[0].lines.some((l: any) => l.content.includes('No newline')), '"\\ No newline" markers are not lines')
