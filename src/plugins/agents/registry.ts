@@ -113,7 +113,10 @@ export class AgentRegistry implements Disposable {
   /** The model last asked for per chat session (a turn without one keeps it). */
   readonly #models = new Map<string, string>()
   readonly #starting = new Set<Promise<AgentSession>>()
-  /** Per chat session: the tail of its serial dispatches, and a counter bumped by stop/reset/drop. */
+  /**
+   * Per chat session: the tail of its serial dispatches, and a counter bumped when the user
+   * cancels its queue (stop, reset, archive), so a queued dispatch already scheduled is dropped.
+   */
   readonly #chains = new Map<string, Promise<void>>()
   readonly #epochs = new Map<string, number>()
   /** Connections currently skipped because their socket buffer is over maxBufferedBytes. */
@@ -177,6 +180,7 @@ export class AgentRegistry implements Disposable {
   async archiveSession (id: string): Promise<ChatSession | null> {
     const s = this.store.getSession(id)
     if (!s) throw new AgentSessionNotFoundError(id)
+    this.#bumpEpoch(id)
     await this.#drop(id)
     this.#streams.delete(id)
     return this.store.archiveSessionEnsuringActive(id, s.workspace_id)
@@ -641,6 +645,7 @@ export class AgentRegistry implements Disposable {
 
   /** reset_agent_session: forgets the live agent and the CLI conversation; the next turn starts fresh. */
   async reset (chatSessionId: string): Promise<void> {
+    this.#bumpEpoch(chatSessionId)
     await this.#drop(chatSessionId)
     this.#models.delete(chatSessionId)
     if (this.store.getSession(chatSessionId)) this.store.setAgentSessionId(chatSessionId, null)
@@ -649,12 +654,12 @@ export class AgentRegistry implements Disposable {
   /** Stops every agent of a workspace (before it is archived). */
   async stopWorkspace (workspaceId: string): Promise<void> {
     const ids = [...this.#live.values()].filter(a => a.workspaceId === workspaceId).map(a => a.chatSessionId)
+    for (const id of ids) this.#bumpEpoch(id)
     await Promise.all(ids.map(id => this.#drop(id)))
   }
 
   /** Removes a live agent without reporting its exit. */
   async #drop (chatSessionId: string): Promise<void> {
-    this.#bumpEpoch(chatSessionId)
     const agent = this.#live.get(chatSessionId)
     if (!agent) return
     this.#live.delete(chatSessionId)
