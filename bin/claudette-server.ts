@@ -22,6 +22,12 @@ interface GlobalOptions {
   json?: boolean
   pairingTtl?: number
   singleUsePairing?: boolean
+  authTimeout?: number
+  tlsHandshakeTimeout?: number
+  maxConnections?: number
+  maxConnectionsPerIp?: number
+  maxFailuresPerIp?: number
+  lockout?: number
 }
 
 const parsePort = (v: string): number => {
@@ -35,6 +41,10 @@ const parseDuration = (v: string): number => {
   const ms = m ? Number(m[1]) * DURATION_UNITS[m[2] ?? 's']! : NaN
   if (!Number.isSafeInteger(ms) || ms < 1000) throw new InvalidArgumentError('must be a duration of at least 1s, such as 90s, 10m, 1h or 2d.')
   return ms
+}
+const parseCount = (v: string): number => {
+  if (!/^\d+$/.test(v) || Number(v) < 1 || !Number.isSafeInteger(Number(v))) throw new InvalidArgumentError('must be a whole number of at least 1.')
+  return Number(v)
 }
 const parseName = (v: string): string => {
   if (v.trim() === '' || v.length > 63) throw new InvalidArgumentError('must be 1 to 63 characters.')
@@ -56,6 +66,13 @@ program
   .option('--json', 'machine-readable output for commands')
   .option('--pairing-ttl <duration>', 'the pairing token stops pairing after this long and is replaced by a new one (e.g. 10m, 1h; default: never)', parseDuration)
   .option('--single-use-pairing', 'replace the pairing token after each successful pairing')
+  // Limits on unauthenticated and abusive peers (docs/security.md); defaults in parentheses.
+  .option('--auth-timeout <duration>', 'close connections that have not authenticated after this long (10s)', parseDuration)
+  .option('--tls-handshake-timeout <duration>', 'abort TLS handshakes that take longer (10s)', parseDuration)
+  .option('--max-connections <n>', 'concurrent connections in total (512)', parseCount)
+  .option('--max-connections-per-ip <n>', 'concurrent connections from one address (64)', parseCount)
+  .option('--max-failures-per-ip <n>', 'failed authentication attempts per address per minute before a lockout (10)', parseCount)
+  .option('--lockout <duration>', 'how long a locked-out address is refused (60s)', parseDuration)
   .showSuggestionAfterError(true)
   .exitOverride()
   .configureOutput({
@@ -224,9 +241,15 @@ async function run (): Promise<void> {
     name: g.name,
     mdns: g.mdns ? { interface: g.mdnsInterface } : false,
     logLevel: g.logLevel as 'info',
+    authTimeoutMs: g.authTimeout,
+    tlsHandshakeTimeoutMs: g.tlsHandshakeTimeout,
+    maxConnections: g.maxConnections,
+    maxConnectionsPerIp: g.maxConnectionsPerIp,
     auth: {
       ...(g.pairingTtl !== undefined ? { pairingTtlMs: g.pairingTtl } : {}),
       ...(g.singleUsePairing === true ? { singleUsePairing: true } : {}),
+      ...(g.maxFailuresPerIp !== undefined ? { maxFailuresPerIp: g.maxFailuresPerIp } : {}),
+      ...(g.lockout !== undefined ? { lockoutMs: g.lockout } : {}),
     },
   })
   if (stopping) { await server.close(); process.exit(EXIT_OK) }

@@ -3,7 +3,8 @@
 import { once } from 'node:events'
 import net from 'node:net'
 import t from 'tap'
-import { connectFrom, sleep, startSecureServer } from './security-support.js'
+import { tempHome } from '../helpers/server.js'
+import { connectFrom, processTarget, runCli, sleep, spawnServer, startSecureServer } from './security-support.js'
 
 t.test('per-address and global connection caps', async t => {
   const { server, logs } = await startSecureServer(t, { maxConnections: 3, maxConnectionsPerIp: 2 })
@@ -44,4 +45,30 @@ t.test('raw sockets from one address are capped below the WebSocket layer', asyn
   const other = await connectFrom(t, server, '127.0.0.5')
   t.equal(other.ws.readyState, other.ws.OPEN, 'other addresses are unaffected')
   logs.check(t)
+})
+
+t.test('the limits are configurable from the CLI too', async t => {
+  const home = tempHome(t)
+  const proc = await spawnServer(t, home, ['--auth-timeout', '1s', '--max-connections-per-ip', '1', '--max-failures-per-ip', '2', '--lockout', '1h'])
+  const target = processTarget(home, proc)
+  const started = Date.now()
+  const idle = await connectFrom(t, target, '127.0.0.1')
+  const second = await connectFrom(t, target, '127.0.0.1')
+  t.same(await second.closed, { code: 1013, reason: 'too many connections from this address' }, '--max-connections-per-ip 1')
+  t.same(await idle.closed, { code: 1008, reason: 'authentication timeout' }, '--auth-timeout 1s')
+  t.ok(Date.now() - started >= 900, 'after about a second')
+
+  const guesser = await connectFrom(t, target, '127.0.0.2')
+  t.equal((await guesser.request('authenticate', { pairing_token: 'wrong' })).error?.message, 'Authentication failed (1/3)')
+  const locked = guesser.closed
+  await guesser.request('authenticate', { pairing_token: 'wrong' }).catch(() => {})
+  t.same(await locked, { code: 1008, reason: 'too many failed attempts' }, '--max-failures-per-ip 2')
+  const again = await connectFrom(t, target, '127.0.0.2')
+  t.same(await again.closed, { code: 1013, reason: 'too many failed attempts; try again later' }, 'refused during --lockout')
+
+  for (const [flag, value] of [['--auth-timeout', 'soon'], ['--max-connections', '0'], ['--max-connections-per-ip', '-1'], ['--lockout', '10ms']]) {
+    const r = await runCli(['--home', home, flag!, value!, 'show-connection-string'])
+    t.equal(r.code, 2, `${flag} ${value} is a usage error`)
+    t.match(r.stderr, new RegExp(`^error: option '${flag}.*is invalid`))
+  }
 })
