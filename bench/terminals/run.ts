@@ -4,7 +4,9 @@
 //   npm run bench:terminals            (= node --import @tapjs/typescript/import bench/terminals/run.ts)
 //
 // Env: BENCH_MIB (bulk size, default 64), BENCH_ECHO (keystrokes, default 500), BENCH_RUNS
-// (bulk repetitions, median reported, default 3), BENCH_CPU_PROF=<dir> (V8 profile of the server).
+// (bulk repetitions, median reported, default 3), BENCH_CPU_PROF=<dir> (V8 profile of the server),
+// BENCH_ECHO_PAUSE_MS (pause between keystrokes, default 2; the idle time before each keystroke
+// decides how cold every process on the path is when it wakes, see docs/performance.md).
 //
 // OpenSSH: a private sshd started here on a spare loopback port, with throwaway host and client
 // keys in a temp dir; it is killed at the end. The system sshd is never used or touched. If sshd
@@ -23,6 +25,7 @@ const MiB = 1024 * 1024
 const SIZE = Number(process.env.BENCH_MIB ?? 64) * MiB
 const ECHO_N = Number(process.env.BENCH_ECHO ?? 500)
 const RUNS = Number(process.env.BENCH_RUNS ?? 3)
+const ECHO_PAUSE_MS = Number(process.env.BENCH_ECHO_PAUSE_MS ?? 2)
 const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
 
 /** A byte stream to a remote (or local) terminal, whatever carries it. */
@@ -105,7 +108,7 @@ async function measureEcho (c: Contender, n: number): Promise<number[]> {
     term.write(Buffer.from('x'))
     await got
     samples.push(performance.now() - t0)
-    await sleep(2) // a fast typist, not a flood
+    await sleep(ECHO_PAUSE_MS) // a fast typist, not a flood
   }
   term.close()
   return samples
@@ -342,7 +345,7 @@ async function main (): Promise<void> {
       oursContender('binary', ours.port, ours.ca, ours.token, repo, ours.proc.pid!),
       oursContender('json', ours.port, ours.ca, ours.token, repo, ours.proc.pid!),
     ].filter(c => !only || only.some(part => c.name.includes(part)))
-    console.log(`# terminals benchmark: ${SIZE / MiB} MiB cat (median of ${RUNS}), ${ECHO_N} keystrokes; node ${process.version}, ${cpus().length} × ${cpus()[0]?.model}, load ${loadavg().map(l => l.toFixed(1)).join(' ')}`)
+    console.log(`# terminals benchmark: ${SIZE / MiB} MiB cat (median of ${RUNS}), ${ECHO_N} keystrokes ${ECHO_PAUSE_MS} ms apart; node ${process.version}, ${cpus().length} × ${cpus()[0]?.model}, load ${loadavg().map(l => l.toFixed(1)).join(' ')}`)
     // Rounds interleave the contenders, so a busy neighbour on this shared machine slows all
     // of them alike instead of whichever happened to run at that moment.
     const bulk = new Map<string, number[]>(contenders.map(c => [c.name, []]))
