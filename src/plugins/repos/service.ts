@@ -483,7 +483,14 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
       try { await git(this.runner, ['worktree', 'prune'], { cwd: repo.path }) } catch { /* best effort */ }
       try {
         await git(this.runner, ['worktree', 'add', '--', path, branch], { cwd: repo.path, timeoutMs: CHECKOUT_TIMEOUT_MS })
-        this.#db.prepare('UPDATE workspaces SET status = \'Active\', worktree_path = ? WHERE id = ?').run(path, id)
+        // `repo remove` from another process may have deleted the repository (and this archived
+        // row) while git ran: then the new worktree belongs to nothing and is rolled back.
+        const db = this.#db
+        const restored = db.transaction(() => {
+          if (this.provider instanceof SqliteRepoProvider && !db.prepare<[string], { id: string }>('SELECT id FROM repositories WHERE id = ?').get(repo.id)) return false
+          return db.prepare('UPDATE workspaces SET status = \'Active\', worktree_path = ? WHERE id = ? AND status = \'Archived\'').run(path, id).changes === 1
+        }).immediate()
+        if (!restored) throw new WorkspaceNotFoundError(id)
       } catch (err) {
         try { await git(this.runner, ['worktree', 'remove', '--force', '--', path], { cwd: repo.path }) } catch { /* not created */ }
         await rm(path, { recursive: true, force: true })
