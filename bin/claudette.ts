@@ -45,7 +45,7 @@ const parseKey = (v: string): number | null => {
 
 const program = new Command('claudette')
 program
-  .description('Client for claudette-server: pair with servers (certificate pinned like SSH known_hosts),\n' +
+  .description('Client for claudette-server: pair with servers (certificate pinned like SSH known_hosts), ' +
     'call methods and open interactive terminals; reconnects by itself.')
   .version(`claudette ${VERSION}`, '-V, --version')
   .option('--home <dir>', 'client state directory (env CLAUDETTE_CLIENT_HOME; default: the platform config dir, e.g. ~/.config/claudette)')
@@ -56,6 +56,8 @@ program
 Examples:
   claudette pair 'claudette://work-laptop:7683/<token>' --fingerprint 3f2a…   (from the server banner)
   claudette nearby                      servers advertising on the local network
+  claudette pair 'claudette://laptop.local:7683/<token>' --nearby   (checked against its advertisement)
+  ssh work-laptop claudette-server show-connection-string | claudette pair -   (token never in argv)
   claudette list                        paired servers and whether they are reachable now
   claudette call work-laptop list_repositories
   claudette call work-laptop spawn_pty '{"cwd":"/src/app"}'
