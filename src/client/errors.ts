@@ -120,8 +120,11 @@ export class ConnectionClosedError extends ClientSdkError {
 export class ConnectError extends ClientSdkError {
   readonly code = 'ERR_RPC_CONNECT'
   override readonly statusCode = 503
+  /** What went wrong, without the server name (e.g. `connection refused …`). */
+  readonly detail: string
   constructor (readonly server: string, detail: string, options?: { cause?: unknown }) {
     super(`Cannot connect to ${server}: ${detail}`, options)
+    this.detail = detail
   }
 }
 

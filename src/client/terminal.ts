@@ -78,13 +78,14 @@ export async function runTerminal (opts: TerminalOptions): Promise<TerminalOutco
   const onExit = (e: PtyExit & { lost?: boolean }): void => {
     if (ptyId === undefined) { earlyExit = e; return }
     if (e.pty_id !== ptyId) return
-    if (e.lost) finish({ kind: 'lost', ptyId, error: new Error(`terminal ${ptyId} no longer exists on the server`) })
+    if (e.lost) finish({ kind: 'lost', ptyId, error: new Error(`terminal ${ptyId} no longer exists on the server (it ended while the connection was down, e.g. the server restarted)`) })
     else finish({ kind: 'exit', ptyId, exitCode: exitCodeOf(e), signal: typeof e.signal === 'string' ? e.signal : null })
   }
   let wasDown = false
   const onState = (s: StateChange): void => {
     if (s.state === 'reconnecting') {
-      if (!wasDown) status(`connection lost (${s.error?.message ?? 'unknown error'}); reconnecting…`)
+      const why = (s.error as { detail?: unknown } | undefined)?.detail
+      if (!wasDown) status(`${typeof why === 'string' ? why : `connection lost (${s.error?.message ?? 'unknown error'})`}; reconnecting…`)
       wasDown = true
     } else if (s.state === 'open' && wasDown) {
       wasDown = false
