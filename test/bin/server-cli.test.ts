@@ -13,7 +13,7 @@ const BANNER = /^claudette-server v(\S+) listening on wss:\/\/127\.0\.0\.1:(\d+)
 
 t.test('run: exact banner with the real port, pairs, SIGTERM closes clients with 1001 and exits 0', async t => {
   const home = tempHome(t)
-  const srv = await startCli(SERVER_BIN, ['--home', home, '--port', '0', '--bind', '127.0.0.1', '--no-mdns', '--name', 'Work Laptop', '--log-level', 'warn'], /Ready for connections\.\n/)
+  const srv = await startCli(SERVER_BIN, ['--home', home, '--port', '0', '--bind', '127.0.0.1', '--no-mdns', '--name', 'Work Laptop', '--log-level', 'trace'], /Ready for connections\.\n/)
   t.teardown(() => { srv.child.kill('SIGKILL') })
   const m = BANNER.exec(srv.stdout())
   t.ok(m, `banner matches:\n${srv.stdout()}`)
@@ -31,6 +31,7 @@ t.test('run: exact banner with the real port, pairs, SIGTERM closes clients with
   ws.send(JSON.stringify({ id: 1, method: 'authenticate', params: { pairing_token: token, client_name: 'cli-test' } }))
   const [reply] = await once(ws, 'message')
   t.equal(JSON.parse(reply.toString()).result.server_name, 'Work Laptop')
+  const sessionToken = JSON.parse(reply.toString()).result.session_token as string
 
   const show = await runCli(SERVER_BIN, ['show-connection-string', '--home', home])
   t.equal(show.code, 0)
@@ -44,7 +45,10 @@ t.test('run: exact banner with the real port, pairs, SIGTERM closes clients with
   const exit = await srv.exited
   t.equal(exit.code, 0)
   t.ok(Date.now() - started < 5000, 'exits within 5 s')
-  t.notOk(srv.stderr().includes(token!), 'no token in the logs')
+  t.match(srv.stderr(), /"msg":"paired device"/, 'stderr has the trace-level log')
+  t.notOk(srv.stderr().includes(token!), 'no pairing token in the logs')
+  t.notOk(srv.stderr().includes(sessionToken), 'no session token in the logs')
+  t.notOk(srv.stdout().includes(sessionToken), 'nor on stdout')
 })
 
 t.test('explicit --port/--name are saved; show-connection-string --json; regenerate-token', async t => {
