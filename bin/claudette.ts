@@ -125,14 +125,17 @@ known host:port is checked against its pin unless --accept-new-fingerprint is gi
     if (o.json) {
       out(JSON.stringify({
         id: s.id, name: s.name, host: s.host, port: s.port, fingerprint: s.fingerprint, server_name: s.serverName, trust: res.trust, replaced: res.replaced,
-        previous_fingerprint: res.previousFingerprint ?? null,
+        previous_fingerprint: res.previousFingerprint ?? null, previous_session_revoked: res.previousSessionRevoked ?? null,
         ...(res.advertised ? { advertised: { instance_name: res.advertised.instanceName, host: res.advertised.host, fingerprint_prefix: res.advertised.fingerprintPrefix } } : {}),
       }, null, 2))
       return
     }
     out(`Paired with ${s.serverName} at ${formatHostPort(s.host, s.port)} as '${s.name}' (id ${s.id}).`)
     out(`Certificate fingerprint: ${s.fingerprint}`)
-    if (res.previousFingerprint) out(`Re-pinned: this replaces the previous pin ${res.previousFingerprint}.`)
+    if (res.previousFingerprint) {
+      out(`Re-pinned: this replaces the previous pin ${res.previousFingerprint}.`)
+      out('The replaced session was not revoked (its token is never sent to another certificate); if the old server still runs, revoke it there with `claudette-server sessions revoke`.')
+    } else if (res.previousSessionRevoked === true) out('The session of the replaced entry was revoked on the server.')
     if (res.trust === 'first-use') out('Trusted on first use: check that it matches the fingerprint claudette-server printed.')
     else if (res.trust === 'expected-fingerprint') out('Verified against the expected fingerprint before the pairing token was sent.')
     else if (res.trust === 'advertised-fingerprint') out(`Verified against the fingerprint '${res.advertised!.instanceName}' advertises on the local network before the pairing token was sent.`)

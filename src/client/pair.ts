@@ -45,6 +45,12 @@ export interface PairResult {
   previousFingerprint?: string
   /** With `nearby`: the advertisement the certificate was checked against. */
   advertised?: NearbyServer
+  /**
+   * When an entry with the same certificate was replaced: whether the session it held was revoked
+   * on the server (tried once). Not tried after a re-pin (`acceptNewFingerprint`): the old token
+   * is never sent to a different certificate.
+   */
+  previousSessionRevoked?: boolean
 }
 
 const EXPECTED_HINT = 'The certificate does not match the fingerprint you gave: check it against the `Certificate fingerprint:` ' +
@@ -132,7 +138,32 @@ export async function pair (opts: PairOptions): Promise<PairResult> {
   }
   if (existing && existing.fingerprint !== server.fingerprint) result.previousFingerprint = existing.fingerprint
   if (advertised) result.advertised = advertised
+  // The replaced entry's session would stay valid on the server, unused: revoke it (best effort).
+  // Only on the certificate it was issued behind: after a re-pin the old token may belong to
+  // another machine (the real server, if this one is an impostor), so it is never sent here.
+  if (existing && existing.sessionToken !== server.sessionToken && existing.fingerprint === server.fingerprint) {
+    result.previousSessionRevoked = await revokeSession(info, server.fingerprint, existing.sessionToken, opts.connectTimeoutMs)
+  }
   return result
+}
+
+/** Revokes the session of `sessionToken` on the server pinned to `fingerprint`; false when that did not work. */
+async function revokeSession (info: ConnectionInfo, fingerprint: string, sessionToken: string, connectTimeoutMs = 3000): Promise<boolean> {
+  const old = new ClaudetteClient({
+    host: info.host, port: info.port, fingerprint, sessionToken, reconnect: false, binaryTerminals: false, pingIntervalMs: 0,
+    connectTimeoutMs, requestTimeoutMs: connectTimeoutMs,
+  })
+  try {
+    await old.connect()
+    const me = (await old.request('list_sessions')).find(s => s.current)
+    if (!me) return false
+    await old.request('revoke_session', { session_id: me.id }).catch(() => {}) // the server may close at once
+    return true
+  } catch {
+    return false // already revoked, a reinstalled server, or an old server without list_sessions
+  } finally {
+    old.close()
+  }
 }
 
 /** True when `host` (from a connection string) names the advertised server: its SRV host or one of its addresses. */

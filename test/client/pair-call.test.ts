@@ -48,6 +48,14 @@ t.test('pair (trust on first use), store, then call with the session token', asy
   t.equal(re.replaced, true)
   t.equal(re.server.id, entry.id)
   t.equal(again.list().length, 1)
+  // The replaced session is revoked on the server, not left behind unused.
+  t.equal(re.previousSessionRevoked, true)
+  const after = ClaudetteClient.fromTrusted(again.get(entry.id))
+  t.teardown(() => after.close())
+  await after.connect()
+  const left = await after.request('list_sessions')
+  t.equal(left.length, 1, 'one session on the server: the new one')
+  t.equal(left[0]!.current, true)
 })
 
 t.test('a wrong pairing token is refused with a clear error and nothing is stored', async t => {

@@ -44,6 +44,8 @@ t.test('a server that comes back with another certificate is refused, never sent
   t.equal(re.server.id, entry.id)
   t.equal(re.replaced, true)
   t.equal(re.previousFingerprint, server.fingerprint, 'reports the pin it replaced')
+  t.equal(re.previousSessionRevoked, undefined, 'the old session token is never sent to a different certificate')
+  t.equal((await probe.call('list_sessions')).length, 2, 'the probe\'s session and the new pairing\'s')
   t.equal(re.trust, 'first-use', 'the new certificate was not verified: trusted on first use')
 })
 
