@@ -30,6 +30,11 @@ export const ServerOptions = Type.Object({
   loggerInstance: Type.Optional(Type.Unsafe<FastifyBaseLogger>({})),
   /** Largest accepted WebSocket message. */
   maxPayload: Type.Integer({ minimum: 1024, maximum: 64 * MiB, default: 16 * MiB }),
+  /**
+   * Largest message before `authenticate` succeeds (an authenticate request is well under 1 KiB),
+   * so unauthenticated peers cannot make the server buffer maxPayload per connection.
+   */
+  maxPayloadBeforeAuth: Type.Integer({ minimum: 1024, maximum: 64 * MiB, default: 64 * 1024 }),
   /** An unauthenticated connection is closed after this long. */
   authTimeoutMs: Type.Integer({ minimum: 100, default: 10_000 }),
   /** A TLS handshake that takes longer is aborted. */

@@ -98,7 +98,8 @@ export async function createServer (input: ServerOptionsInput = {}): Promise<Cla
   registry.registerAll(coreMethods(facts, registry))
 
   await app.register(websocket, {
-    options: { maxPayload: opts.maxPayload },
+    // Until a connection authenticates it gets the small limit; the endpoint raises it after.
+    options: { maxPayload: Math.min(opts.maxPayloadBeforeAuth, opts.maxPayload) },
     // Socket errors are the peer's doing (a message over maxPayload, invalid UTF-8, a reset), not
     // bugs: the plugin's default logs each at error level with a stack, which lets any client
     // flood the log. `ws` has already sent its close frame (1009, 1007, ...); the socket is
@@ -132,6 +133,7 @@ export async function createServer (input: ServerOptionsInput = {}): Promise<Cla
     hub,
     authenticator: resolve(di, CORE.Authenticator),
     authTimeoutMs: opts.authTimeoutMs,
+    maxPayload: opts.maxPayload,
     heartbeatMs: opts.heartbeatMs,
     maxConnections: opts.maxConnections,
     maxConnectionsPerIp: opts.maxConnectionsPerIp,

@@ -16,6 +16,8 @@ export interface EndpointOptions {
   authenticator: Authenticator
   /** Close a connection that has not authenticated after this long. */
   authTimeoutMs: number
+  /** Largest message once authenticated (the WebSocket server's own limit applies before). */
+  maxPayload: number
   /** Ping interval; a peer that misses one ping is dropped. 0 turns it off. */
   heartbeatMs: number
   maxConnections: number
@@ -181,6 +183,16 @@ class WsConnection implements RpcConnection {
     this.socket.close(code, reason)
     // A peer that never answers the close handshake must not keep the socket alive.
     setTimeout(() => this.socket.terminate(), 1000).unref()
+  }
+
+  /**
+   * Raises this connection's largest accepted message (after authentication). `ws` checks its
+   * receiver's limit for every frame, so a new value applies from the next frame on.
+   */
+  raisePayloadLimit (bytes: number): void {
+    const receiver = (this.socket as unknown as { _receiver?: { _maxPayload?: number } })._receiver
+    if (receiver && typeof receiver._maxPayload === 'number') receiver._maxPayload = bytes
+    else this.#log.warn('cannot raise the payload limit of this connection (ws internals changed)')
   }
 
   getState<T> (key: Token<T>): T | undefined { return this.#state.get(key) as T | undefined }
@@ -385,6 +397,7 @@ export const rpcEndpoint: FastifyPluginAsync<EndpointOptions> = async (app: Fast
       if (!conn.isOpen) return
       if (!outcome.ok) { fail(id, -2, `Authentication failed (${attempts + 1}/${MAX_ATTEMPTS})`); return }
       clearTimeout(authTimer)
+      conn.raisePayloadLimit(opts.maxPayload)
       conn.session = outcome.session
       ctx = ctxFor(outcome.session)
       log.info({ sessionId: outcome.session.id, remoteAddress }, 'authenticated')
