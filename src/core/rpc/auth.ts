@@ -23,6 +23,6 @@ export interface Authenticator {
   authenticate (params: unknown, info: AuthRequestInfo): Promise<AuthOutcome>
   /** Called for every counted failed attempt (and parse-error floods), so limits span connections. */
   recordFailure (info: AuthRequestInfo): void
-  /** Is the session still valid? Checked by the endpoint when sessions change. */
+  /** Is the session still valid (not revoked)? For plugins that own per-session resources (terminals). */
   isValid (sessionId: string): boolean
 }
