@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url'
 import WebSocket from 'ws'
 import type { ClaudetteServer, ServerOptionsInput } from '../../src/index.js'
 import { TestClient } from '../helpers/client.js'
-import { pairingToken, startServer, type TestContext } from '../helpers/server.js'
+import { knownSecrets, pairingToken, recordSecret, startServer, type TestContext } from '../helpers/server.js'
 
 export const CLI = fileURLToPath(new URL('../../dist/bin/claudette-server.js', import.meta.url))
 
@@ -101,8 +101,13 @@ export async function spawnServer (t: TestContext, home: string, extra: string[]
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   const exited = new Promise<{ code: number | null, signal: NodeJS.Signals | null }>(resolve => child.once('exit', (code, signal) => resolve({ code, signal })))
-  t.teardown(async () => { if (child.exitCode === null && child.signalCode === null) { child.kill('SIGKILL'); await exited } })
   const proc = { child, port: 0, connectionString: '', stdout: '', stderr: '', exited }
+  t.teardown(async () => {
+    if (child.exitCode === null && child.signalCode === null) { child.kill('SIGKILL'); await exited }
+    // Its log (stderr, trace level) must hold no token any test client of this process saw.
+    const leaked = [...knownSecrets].filter(s => proc.stderr.includes(s)).length
+    if (leaked > 0) throw new Error(`${leaked} pairing/session token(s) appeared in the log of a server process`)
+  })
   child.stdout!.on('data', (d: Buffer) => { proc.stdout += d.toString() })
   child.stderr!.on('data', (d: Buffer) => { proc.stderr += d.toString() })
   const deadline = Date.now() + 60_000 // generous: CI machines run many suites at once
@@ -111,6 +116,7 @@ export async function spawnServer (t: TestContext, home: string, extra: string[]
     await new Promise(resolve => setTimeout(resolve, 20))
   }
   proc.connectionString = /claudette:\/\/\S+/.exec(proc.stdout)![0]
+  recordSecret(proc.connectionString.split('/').pop())
   proc.port = Number(/listening on wss:\/\/[^:]+:(\d+)/.exec(proc.stdout)![1])
   return proc
 }
