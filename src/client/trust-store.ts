@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
+import { open, readFile, rm, stat } from 'node:fs/promises'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { join, resolve } from 'node:path'
 import envPaths from 'env-paths'
 import { ensurePrivateDir, writeFileAtomic } from '../core/files.js'
@@ -132,6 +133,33 @@ export class TrustStore {
     })
   }
 
+  /**
+   * Takes `<file>.lock` (created exclusively), so that the read-modify-write cycles of every
+   * process using this home (two `claudette` commands, a `term` recording its last connection)
+   * run one at a time and none undoes another's change. A lock older than STALE_LOCK_MS (a
+   * killed process) is taken over; after LOCK_WAIT_MS the mutation fails with TrustStoreError.
+   */
+  async #lock (): Promise<() => Promise<void>> {
+    const lockFile = `${this.file}.lock`
+    const deadline = Date.now() + LOCK_WAIT_MS
+    for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
+      try {
+        const fh = await open(lockFile, 'wx', 0o600)
+        await fh.writeFile(String(process.pid))
+        await fh.close()
+        return () => rm(lockFile, { force: true })
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
+          throw new TrustStoreError(this.file, `cannot create its lock file (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { cause: err })
+        }
+      }
+      const age = await stat(lockFile).then(st => Date.now() - st.mtimeMs, () => 0)
+      if (age > STALE_LOCK_MS) { await rm(lockFile, { force: true }); continue }
+      if (Date.now() > deadline) throw new TrustStoreError(this.file, `is locked by another claudette process (${lockFile}); try again, or remove the lock file if no claudette command is running`)
+      await sleep(delay + Math.floor(Math.random() * delay))
+    }
+  }
+
   /** Updates fields of one entry (by id). Unknown ids are ignored (the entry was forgotten). */
   update (id: string, patch: Partial<Omit<TrustedServer, 'id'>>): Promise<void> {
     return this.#mutate(servers => [servers.map(s => s.id === id ? { ...s, ...patch } : s), undefined])
@@ -148,18 +176,28 @@ export class TrustStore {
 
   #mutate<T> (fn: (servers: TrustedServer[]) => [TrustedServer[], T]): Promise<T> {
     const run = async (): Promise<T> => {
-      await this.reload()
-      const [next, out] = fn(this.#servers)
-      const doc = { version: FORMAT_VERSION, servers: next.map(toFile) }
-      await writeFileAtomic(this.file, JSON.stringify(doc, null, 2) + '\n', 0o600)
-      this.#servers = next
-      return out
+      const unlock = await this.#lock()
+      try {
+        await this.reload()
+        const [next, out] = fn(this.#servers)
+        const doc = { version: FORMAT_VERSION, servers: next.map(toFile) }
+        await writeFileAtomic(this.file, JSON.stringify(doc, null, 2) + '\n', 0o600)
+        this.#servers = next
+        return out
+      } finally {
+        await unlock()
+      }
     }
     const p = this.#chain.then(run, run)
     this.#chain = p.catch(() => {})
     return p
   }
 }
+
+/** How long a writer may hold the lock before others consider it dead (a killed process). */
+const STALE_LOCK_MS = 10_000
+const LOCK_WAIT_MS = 5_000
+
 
 const toFile = (s: TrustedServer): Record<string, unknown> => ({
   id: s.id,

@@ -1,6 +1,7 @@
 // The trust store: 0700/0600, atomic JSON, lookups by name/id/prefix, unique names, re-pair
 // replaces by host:port, a corrupt file is an error and is left alone.
-import { chmod, readFile, stat, writeFile } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { chmod, readFile, stat, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
 import { redactServer, resolveClientHome, TrustStore } from '../../src/index.js'
@@ -71,6 +72,24 @@ t.test('an existing home with loose modes is tightened: 0700 directory, 0600 fil
   t.equal((await stat(home)).mode & 0o777, 0o700, 'directory tightened on open')
   await store.add(entry('h', 1, 'box'))
   t.equal((await stat(store.file)).mode & 0o777, 0o600, 'file rewritten 0600')
+})
+
+t.test('two writers on one home (as two processes would be) lose nothing; a stale lock is taken over', async t => {
+  const home = tempHome(t)
+  const a = await TrustStore.open(home)
+  const b = await TrustStore.open(home)
+  await Promise.all(Array.from({ length: 10 }, (_, i) => [a.add(entry(`a${i}`, 1, `a${i}`)), b.add(entry(`b${i}`, 1, `b${i}`))]).flat())
+  await a.reload()
+  t.equal(a.list().length, 20, 'every add survived (without the lock about half were overwritten)')
+  t.notOk(existsSync(`${a.file}.lock`), 'the lock is released')
+
+  // A lock left by a killed process (older than 10 s) does not block writers forever.
+  await writeFile(`${a.file}.lock`, '99999')
+  const old = new Date(Date.now() - 60_000)
+  await utimes(`${a.file}.lock`, old, old)
+  await b.add(entry('late', 1, 'late'))
+  t.equal(b.list().length, 21)
+  t.notOk(existsSync(`${a.file}.lock`))
 })
 
 t.test('client home: explicit, env, platform default', async t => {
