@@ -224,15 +224,6 @@ async function run (): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'))
 
   const g = globals()
-  // Explicitly given settings are saved to server.toml (so show-connection-string agrees);
-  // defaults never overwrite the file.
-  const src = (k: string): string | undefined => program.getOptionValueSource(k)
-  const patch: Record<string, unknown> = {}
-  if (src('name') === 'cli' && g.name) patch.name = g.name
-  if (src('bind') === 'cli' && g.bind) patch.bind = g.bind
-  if (src('port') === 'cli' && g.port !== undefined && g.port !== 0) patch.port = g.port
-  if (Object.keys(patch).length > 0) await withAdmin(admin => admin.updateServer(patch))
-
   server = await createServer({
     home: g.home,
     config: g.config,
@@ -260,6 +251,15 @@ async function run (): Promise<void> {
     throw err
   }
   if (stopping) { await server.close(); process.exit(EXIT_OK) }
+  // Explicitly given settings are saved to server.toml (so show-connection-string agrees), once
+  // they have worked: a --bind or --port that cannot be listened on is not kept for the next run.
+  // Defaults never overwrite the file.
+  const src = (k: string): string | undefined => program.getOptionValueSource(k)
+  const patch: Record<string, unknown> = {}
+  if (src('name') === 'cli' && g.name) patch.name = g.name
+  if (src('bind') === 'cli' && g.bind) patch.bind = g.bind
+  if (src('port') === 'cli' && g.port !== undefined && g.port !== 0) patch.port = g.port
+  if (Object.keys(patch).length > 0) await withAdmin(admin => admin.updateServer(patch))
   const bind = server.bind.includes(':') ? `[${server.bind}]` : server.bind
   out(`claudette-server v${server.version} listening on wss://${bind}:${server.port}`)
   out(`Name: ${server.name}`)

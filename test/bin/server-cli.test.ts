@@ -71,10 +71,19 @@ t.test('explicit --port/--name are saved; show-connection-string --json; regener
   t.match(regen.stdout, /^Pairing token regenerated\. All existing sessions have been revoked\.\n\nNew connection string:\n {2}claudette:\/\/\S+:\d+\/[A-Za-z0-9_-]{43}\n$/)
   t.not(regen.stdout.trim().split('/').pop(), JSON.parse(show.stdout).connection_string.split('/').pop())
 
-  // a second server on the same port: clean runtime error, exit 1
-  const clash = await runCli(SERVER_BIN, ['--home', tempHome(t), '--port', String(port), '--bind', '127.0.0.1', '--no-mdns', '--log-level', 'silent'])
+  // a second server on the same port: clean runtime error, exit 1, and the failed settings are
+  // not saved for the next run
+  const other = tempHome(t)
+  const clash = await runCli(SERVER_BIN, ['--home', other, '--port', String(port), '--bind', '127.0.0.1', '--name', 'Clash', '--no-mdns', '--log-level', 'silent'])
   t.equal(clash.code, 1)
   t.match(clash.stderr, /^error: address already in use/m)
+  const otherToml = readFileSync(join(other, 'server.toml'), 'utf8')
+  t.match(otherToml, 'port = 7683', 'the port that failed was not saved')
+  t.notMatch(otherToml, 'Clash')
+  const badBind = await runCli(SERVER_BIN, ['--home', other, '--port', '0', '--bind', '192.0.2.1', '--no-mdns', '--log-level', 'silent'])
+  t.equal(badBind.code, 1)
+  t.match(badBind.stderr, /^error: listen EADDRNOTAVAIL/m)
+  t.match(readFileSync(join(other, 'server.toml'), 'utf8'), 'bind = "0.0.0.0"', 'a --bind that cannot be listened on is not kept')
   srv.child.kill('SIGINT')
   t.equal((await srv.exited).code, 0, 'SIGINT exits 0')
 })
