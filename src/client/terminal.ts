@@ -95,8 +95,12 @@ export async function runTerminal (opts: TerminalOptions): Promise<TerminalOutco
       finish({ kind: 'lost', ptyId: ptyId ?? 0, error: s.error ?? new Error('connection closed') })
     }
   }
+  const onGap = (id: number, bytes: number): void => {
+    if (id === ptyId) status(`${bytes} bytes of output were lost while disconnected (more than the server's scrollback keeps); showing the rest`)
+  }
   client.on('pty-output', onOutput)
   client.on('pty-exit', onExit)
+  client.on('pty-gap', onGap)
   client.on('state', onState)
 
   const sendSize = (): void => {
@@ -144,6 +148,7 @@ export async function runTerminal (opts: TerminalOptions): Promise<TerminalOutco
     offResize?.()
     client.off('pty-output', onOutput)
     client.off('pty-exit', onExit)
+    client.off('pty-gap', onGap)
     client.off('state', onState)
   }
 }

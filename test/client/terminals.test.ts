@@ -2,14 +2,15 @@
 // link (re-attach with `since`: every line once), a stalled link (detected by the client's own
 // ping), exit codes through `pty-exit` and the events() iterator.
 import { execFileSync } from 'node:child_process'
+import { PassThrough, Writable } from 'node:stream'
 import t from 'tap'
-import { ClaudetteClient, pair, TrustStore, type StateChange } from '../../src/index.js'
+import { ClaudetteClient, pair, runTerminal, TrustStore, type StateChange } from '../../src/index.js'
 import { pairingToken, startServer, tempHome, type TestContext } from '../helpers/server.js'
 import { tcpRelay } from './relay.js'
 
-async function setup (t: TestContext, binaryTerminals: boolean) {
+async function setup (t: TestContext, binaryTerminals: boolean, terminals: Record<string, unknown> = {}) {
   // /bin/sh, not the user's $SHELL: the lines are checked exactly, so no prompt, no readline.
-  const server = await startServer(t, { terminals: { shell: '/bin/sh' } })
+  const server = await startServer(t, { terminals: { shell: '/bin/sh', ...terminals } })
   const relay = await tcpRelay(t, server.port)
   const repo = tempHome(t)
   execFileSync('git', ['init', '-q', repo])
@@ -97,4 +98,36 @@ t.test('attach to an existing terminal from a second client: scrollback first, t
   t.notMatch(live, /one-1/, 'the replay is not delivered twice')
   await other.detachPty(id)
   t.same(other.attachedPtys, [])
+})
+
+t.test('output beyond the server\'s scrollback while disconnected: pty-gap, and runTerminal says so', async t => {
+  const { relay, repo, client, waitOut, nextState, output } = await setup(t, true, { scrollbackBytes: 4096 })
+  const gaps: Array<[number, number]> = []
+  client.on('pty-gap', (id: number, bytes: number) => gaps.push([id, bytes]))
+  // runTerminal (what `claudette term` runs) on plain streams.
+  const input = new PassThrough()
+  const statuses: string[] = []
+  let shown = ''
+  const out = new Writable({ write (chunk: Buffer, _enc, cb) { shown += chunk.toString(); cb() } })
+  const outcome = runTerminal({ client, input, output: out, status: l => statuses.push(l), spawn: { cwd: repo }, size: () => ({ cols: 80, rows: 24 }) })
+  input.write('stty -echo; PS1=; echo ready-$((40+2))\r')
+  await waitOut(/ready-42/)
+  // 20000 bytes written while the link is down; the server keeps the last 4096.
+  input.write('sleep 0.5; head -c 20000 /dev/zero | tr "\\0" x; echo; echo end-$((1+1))\r')
+  await new Promise(resolve => setTimeout(resolve, 100))
+  const down = nextState('reconnecting')
+  relay.drop(2500)
+  await down
+  await nextState('open')
+  await waitOut(/end-2/)
+  t.equal(gaps.length, 1, 'one gap reported')
+  const xs = (output().match(/x/g) ?? []).length
+  t.equal(gaps[0]![1] + xs, 20000, `the gap (${gaps[0]![1]} bytes) and what was shown (${xs}) add up to what was written`)
+  t.ok(xs > 0 && xs <= 4096, 'only the scrollback was replayed')
+  t.equal((shown.match(/x/g) ?? []).length, xs, 'runTerminal drew the same output')
+  t.match(statuses.join('\n'), /^connection lost \(code 1006\); reconnecting…$/m)
+  t.ok(statuses.includes(`${gaps[0]![1]} bytes of output were lost while disconnected (more than the server's scrollback keeps); showing the rest`), statuses.join(' | '))
+  t.ok(statuses.includes('reconnected'))
+  input.write('exit 3\r')
+  t.match(await outcome, { kind: 'exit', exitCode: 3 })
 })
