@@ -42,6 +42,12 @@ export interface NearbyBrowserOptions {
   queryIntervalMs?: number
   /** An entry not heard of for this long is dropped. Default: 3 × queryIntervalMs. */
   staleAfterMs?: number
+  /**
+   * At most this many service instances are tracked (default 256); more are ignored, with one
+   * warning on `onError`, so a flood of fake advertisements on the LAN cannot grow the list
+   * (and the memory) without bound.
+   */
+  maxEntries?: number
 }
 
 /** The interface given to the browser does not exist or has no IPv4 address. */
@@ -152,6 +158,7 @@ export class NearbyBrowser implements Disposable {
   #mdns: Mdns | null = null
   #timer: NodeJS.Timeout | null = null
   #disposed = false
+  #capWarned = false
 
   /** Fires when an entry appears, changes (port, TXT, addresses) or goes away. */
   readonly onChange: Event<NearbyChange> = this.#onChange.event
@@ -160,7 +167,7 @@ export class NearbyBrowser implements Disposable {
 
   constructor (opts: NearbyBrowserOptions = {}) {
     const queryIntervalMs = opts.queryIntervalMs ?? 5000
-    this.#opts = { ...opts, queryIntervalMs, staleAfterMs: opts.staleAfterMs ?? queryIntervalMs * 3 }
+    this.#opts = { ...opts, queryIntervalMs, staleAfterMs: opts.staleAfterMs ?? queryIntervalMs * 3, maxEntries: opts.maxEntries ?? 256 }
   }
 
   /** Opens the socket and sends the first query. Throws NearbyInterfaceError for an unknown interface. */
@@ -240,10 +247,17 @@ export class NearbyBrowser implements Disposable {
     }
   }
 
-  #entry (fqdn: string, now: Date): Entry {
+  #entry (fqdn: string, now: Date): Entry | null {
     const key = lower(stripDot(fqdn))
     let e = this.#entries.get(key)
     if (!e) {
+      if (this.#entries.size >= this.#opts.maxEntries) {
+        if (!this.#capWarned) {
+          this.#capWarned = true
+          this.#onError.fire(new Error(`more than ${this.#opts.maxEntries} _claudette._tcp services on the network; ignoring the rest`))
+        }
+        return null
+      }
       const bare = stripDot(fqdn)
       const instance = bare.slice(0, bare.length - SERVICE_TYPE.length - 1)
       e = { fqdn: bare, instanceName: unescapeLabel(instance), addresses: new Set(), firstSeen: now, lastSeen: now, up: false, addressQueries: 0 }
@@ -277,10 +291,12 @@ export class NearbyBrowser implements Disposable {
       if (rr.ttl === 0) continue
       if (rr.type === 'PTR' && lower(stripDot(rr.name)) === SERVICE_TYPE && typeof rr.data === 'string' && isOurs(rr.data)) {
         const e = this.#entry(rr.data, now)
+        if (!e) continue
         e.lastSeen = now
         touched.add(e)
       } else if (rr.type === 'SRV' && isOurs(rr.name)) {
         const e = this.#entry(rr.name, now)
+        if (!e) continue
         const d = rr.data as { target: string, port: number }
         const host = stripDot(d.target)
         if (e.host !== undefined && lower(e.host) !== lower(host)) e.addresses.clear()
@@ -290,6 +306,7 @@ export class NearbyBrowser implements Disposable {
         touched.add(e)
       } else if (rr.type === 'TXT' && isOurs(rr.name)) {
         const e = this.#entry(rr.name, now)
+        if (!e) continue
         e.txt = decodeTxt(rr.data)
         e.lastSeen = now
         touched.add(e)

@@ -28,4 +28,14 @@ t.test('a name conflict leads to a rename', { skip: skip ?? false }, async t => 
   const result = json(await new Lines(browser.stdout!).wait(l => json(l)?.event === 'result', 20_000, 'browse result'))!
   const names = (result.servers as Array<{ instanceName: string }>).map(s => s.instanceName).sort()
   t.same(names, [String(firstAd.instanceName), String(secondAd.instanceName)].sort(), 'both are listed, under distinct names')
+
+  // A browser capped at one entry (maxEntries, the guard against a flood of fake services)
+  // tracks one of them and warns once.
+  const capped = new Lines(rig.spawn(rig.b, [NODE, 'test/plugins/mdns/fixtures/browse.mjs', 'watch', '500'], { env: { NEARBY_MAX_ENTRIES: '1' } }).stdout!)
+  const warning = json(await capped.wait(l => json(l)?.event === 'error', 20_000, 'cap warning'))!
+  t.equal(warning.message, 'more than 1 _claudette._tcp services on the network; ignoring the rest')
+  await capped.wait(l => json(l)?.event === 'up', 5000, 'one entry up')
+  await new Promise(resolve => setTimeout(resolve, 2000))
+  t.equal(capped.lines.filter(l => json(l)?.event === 'up').length, 1, 'only one entry tracked')
+  t.equal(capped.lines.filter(l => json(l)?.event === 'error').length, 1, 'warned once')
 })
