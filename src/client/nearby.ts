@@ -89,6 +89,8 @@ interface Entry {
   addressQueries: number
 }
 
+/** Addresses kept per entry (a host has a few; a hostile responder could send thousands). */
+const MAX_ADDRESSES = 16
 const lower = (s: string): string => s.toLowerCase()
 const stripDot = (s: string): string => s.endsWith('.') ? s.slice(0, -1) : s
 /** dns-packet escapes dots inside a label as `\.`; this undoes that (and `\\`). */
@@ -319,7 +321,7 @@ export class NearbyBrowser implements Disposable {
       for (const e of this.#entries.values()) {
         if (e.host === undefined || lower(e.host) !== lower(stripDot(rr.name))) continue
         if (rr.ttl === 0) e.addresses.delete(rr.data)
-        else if (!e.addresses.has(rr.data)) e.addresses.add(rr.data)
+        else if (!e.addresses.has(rr.data) && e.addresses.size < MAX_ADDRESSES) e.addresses.add(rr.data)
         else continue
         touched.add(e)
       }
