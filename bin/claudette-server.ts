@@ -18,6 +18,7 @@ interface GlobalOptions {
   name?: string
   mdns: boolean
   mdnsInterface?: string
+  worktreeBaseDir?: string
   logLevel: string
   json?: boolean
   pairingTtl?: number
@@ -46,6 +47,10 @@ const parseCount = (v: string): number => {
   if (!/^\d+$/.test(v) || Number(v) < 1 || !Number.isSafeInteger(Number(v))) throw new InvalidArgumentError('must be a whole number of at least 1.')
   return Number(v)
 }
+const parseDir = (v: string): string => {
+  if (v.trim() === '' || v.includes('\0')) throw new InvalidArgumentError('must be a directory path.')
+  return v
+}
 const parseName = (v: string): string => {
   if (v.trim() === '' || v.length > 63) throw new InvalidArgumentError('must be 1 to 63 characters.')
   return v
@@ -62,6 +67,7 @@ program
   .option('--name <text>', 'display name shown to clients (default: host name)', parseName)
   .option('--no-mdns', 'do not advertise on the local network')
   .option('--mdns-interface <if>', 'advertise on this network interface only')
+  .option('--worktree-base-dir <dir>', 'where new workspaces\' git worktrees are created (default: from server.toml, else <home>/workspaces)', parseDir)
   .addOption(new Option('--log-level <level>', 'log level for stderr').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
   .option('--json', 'machine-readable output for commands')
   .option('--pairing-ttl <duration>', 'the pairing token stops pairing after this long and is replaced by a new one (e.g. 10m, 1h; default: never)', parseDuration)
@@ -231,6 +237,7 @@ async function run (): Promise<void> {
     bind: g.bind,
     name: g.name,
     mdns: g.mdns ? { interface: g.mdnsInterface } : false,
+    ...(g.worktreeBaseDir !== undefined ? { repos: { worktreeBaseDir: g.worktreeBaseDir } } : {}),
     logLevel: g.logLevel as 'info',
     authTimeoutMs: g.authTimeout,
     tlsHandshakeTimeoutMs: g.tlsHandshakeTimeout,
@@ -259,6 +266,7 @@ async function run (): Promise<void> {
   if (src('name') === 'cli' && g.name) patch.name = g.name
   if (src('bind') === 'cli' && g.bind) patch.bind = g.bind
   if (src('port') === 'cli' && g.port !== undefined && g.port !== 0) patch.port = g.port
+  if (src('worktreeBaseDir') === 'cli' && g.worktreeBaseDir) patch.worktree_base_dir = g.worktreeBaseDir
   if (Object.keys(patch).length > 0) await withAdmin(admin => admin.updateServer(patch))
   const bind = server.bind.includes(':') ? `[${server.bind}]` : server.bind
   out(`claudette-server v${server.version} listening on wss://${bind}:${server.port}`)

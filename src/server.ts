@@ -121,7 +121,15 @@ export async function createServer (input: ServerOptionsInput = {}): Promise<Cla
   await app.register(authPlugin, (opts.auth ?? {}) as object)
   // Feature plugins, in dependency order (each validates its own options section).
   // The repos provider object is the embedder's: passed as given (not the validated copy).
-  await app.register(reposPlugin, (input.repos ?? {}) as object)
+  // The worktree base: the embedder's option, else server.toml's [server] worktree_base_dir.
+  // (A repos section that is not an object is passed on as it is, for the plugin's own error.)
+  const reposInput = input.repos ?? {}
+  const fromConfig = config.server.worktree_base_dir
+  const reposOptions = typeof reposInput === 'object' && reposInput !== null && fromConfig !== undefined &&
+    (reposInput as { worktreeBaseDir?: unknown }).worktreeBaseDir === undefined
+    ? { ...reposInput, worktreeBaseDir: fromConfig }
+    : reposInput
+  await app.register(reposPlugin, reposOptions as object)
   await app.register(terminalsPlugin, (opts.terminals ?? {}) as object)
   // Agent providers are the embedder's objects: passed as given (not the validated copy).
   await app.register(agentsPlugin, (input.agents ?? {}) as object)

@@ -191,3 +191,62 @@ t.test('SIGTERM during the first start (key generation) exits 0 and leaves a hom
   srv.child.kill('SIGINT')
   t.equal((await srv.exited).code, 0)
 })
+
+t.test('--worktree-base-dir: used for new workspaces, saved to server.toml, read back without the flag; a bad value is a clear error', async t => {
+  const { mkdirSync, realpathSync, writeFileSync } = await import('node:fs')
+  const { execFileSync } = await import('node:child_process')
+  const home = tempHome(t)
+  const trees = join(tempHome(t), 'trees')
+  const repo = join(tempHome(t), 'repo')
+  mkdirSync(repo)
+  const git = (...args: string[]): void => { execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { cwd: repo, stdio: 'ignore' }) }
+  git('init', '-q', '-b', 'main')
+  git('commit', '-q', '--allow-empty', '-m', 'init')
+  t.equal((await runCli(SERVER_BIN, ['--home', home, 'repo', 'add', repo])).code, 0)
+
+  // One request/response over a fresh connection (pairs with the printed token).
+  const rpc = async (port: string, token: string, calls: Array<[string, unknown]>): Promise<unknown[]> => {
+    const ws = new WebSocket(`wss://127.0.0.1:${port}`, { ca: readFileSync(join(home, 'cert.pem')) })
+    await once(ws, 'open')
+    // One listener for the whole exchange: an event and a reply can arrive in one read.
+    const replies = new Map<number, (m: { result?: unknown, error?: unknown }) => void>()
+    ws.on('message', d => { const m = JSON.parse(d.toString()); if (typeof m.id === 'number') replies.get(m.id)?.(m) })
+    const out: unknown[] = []
+    for (const [i, [method, params]] of [['authenticate', { pairing_token: token, client_name: 't' }] as [string, unknown], ...calls].entries()) {
+      const reply = new Promise<{ result?: unknown, error?: unknown }>(resolve => replies.set(i, resolve))
+      ws.send(JSON.stringify({ id: i, method, params }))
+      const m = await reply
+      if (i > 0) out.push(m.error ?? m.result)
+    }
+    ws.close()
+    return out
+  }
+  const start = async (extra: string[]): Promise<{ port: string, token: string, stop: () => Promise<void> }> => {
+    const srv = await startCli(SERVER_BIN, ['--home', home, '--port', '0', '--bind', '127.0.0.1', '--no-mdns', '--log-level', 'silent', ...extra], /Ready/)
+    t.teardown(() => { srv.child.kill('SIGKILL') })
+    const m = BANNER.exec(srv.stdout())!
+    return { port: m[2]!, token: m[6]!, stop: async () => { srv.child.kill('SIGTERM'); await srv.exited } }
+  }
+
+  const first = await start(['--worktree-base-dir', trees])
+  const [base, repos] = await rpc(first.port, first.token, [['get_app_setting', { key: 'worktree_base_dir' }], ['list_repositories', {}]]) as [string, Array<{ id: string }>]
+  t.equal(base, realpathSync(trees), 'the flag sets the worktree base (created if missing)')
+  const [created] = await rpc(first.port, first.token, [['create_workspace', { repository_id: repos[0]!.id, name: 'from-flag' }]]) as [{ workspace: { worktree_path: string } }]
+  t.equal(created.workspace.worktree_path.startsWith(realpathSync(trees) + '/'), true, `workspace under the base: ${created.workspace.worktree_path}`)
+  await first.stop()
+  t.match(readFileSync(join(home, 'server.toml'), 'utf8'), `worktree_base_dir = "${trees}"`, 'saved to server.toml')
+
+  const second = await start([])
+  const [again] = await rpc(second.port, second.token, [['get_app_setting', { key: 'worktree_base_dir' }]])
+  t.equal(again, realpathSync(trees), 'read back from server.toml without the flag')
+  await second.stop()
+
+  const bad = await runCli(SERVER_BIN, ['--home', home, '--worktree-base-dir', ''])
+  t.equal(bad.code, 2)
+  t.match(bad.stderr, /^error: option '--worktree-base-dir <dir>' argument '' is invalid\. must be a directory path\./)
+  const toml = readFileSync(join(home, 'server.toml'), 'utf8').replace(/worktree_base_dir = .*/, 'worktree_base_dir = 5')
+  writeFileSync(join(home, 'server.toml'), toml)
+  const badToml = await runCli(SERVER_BIN, ['--home', home, '--port', '0', '--bind', '127.0.0.1', '--no-mdns'])
+  t.equal(badToml.code, 1)
+  t.match(badToml.stderr, /server\.toml: \[server\] worktree_base_dir must be a non-empty path string/)
+})

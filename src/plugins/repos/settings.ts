@@ -11,7 +11,7 @@ const MAX_VALUE = 64 * 1024
  * (reference weakness §10.10: a client could move `worktree_base_dir`).
  */
 export const SERVER_SETTINGS: Readonly<Record<string, { readonly wire: false, readonly where: string }>> = {
-  worktree_base_dir: { wire: false, where: 'the repos.worktreeBaseDir server option' },
+  worktree_base_dir: { wire: false, where: 'the server\'s --worktree-base-dir flag or worktree_base_dir in server.toml' },
 }
 
 export class AppSettings {

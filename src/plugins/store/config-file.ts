@@ -73,11 +73,18 @@ export function parseConfig (file: string, text: string, { allowInvalidToken = f
   const name = server.name ?? def.server.name
   const port = server.port ?? def.server.port
   const bind = server.bind ?? def.server.bind
+  const worktreeBase = server.worktree_base_dir
   const token = auth.pairing_token
   if (typeof name !== 'string' || name.trim() === '') throw new ConfigFileError(file, '[server] name must be a non-empty string')
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigFileError(file, '[server] port must be an integer from 0 to 65535')
   if (typeof bind !== 'string' || bind === '') throw new ConfigFileError(file, '[server] bind must be an address string')
+  if (worktreeBase !== undefined && (typeof worktreeBase !== 'string' || worktreeBase.trim() === '' || worktreeBase.includes('\0'))) {
+    throw new ConfigFileError(file, '[server] worktree_base_dir must be a non-empty path string')
+  }
   const tokenOk = typeof token === 'string' && token.length >= 16 && !token.includes('/')
   if (!tokenOk && !allowInvalidToken) throw new PairingTokenInvalidError(file)
-  return { server: { name, port, bind }, auth: { pairing_token: tokenOk ? token : '' } }
+  return {
+    server: { name, port, bind, ...(worktreeBase !== undefined ? { worktree_base_dir: worktreeBase } : {}) },
+    auth: { pairing_token: tokenOk ? token : '' },
+  }
 }

@@ -21,7 +21,12 @@ export interface Store {
 
 /** server.toml as parsed. */
 export interface ServerConfig {
-  server: { name: string, port: number, bind: string }
+  /**
+   * `worktree_base_dir`: where new workspaces' worktrees are created (relative paths and `~` are
+   * resolved against the home dir; default `<home>/workspaces`). Clients can read it but never
+   * write it (get_app_setting / set_app_setting).
+   */
+  server: { name: string, port: number, bind: string, worktree_base_dir?: string }
   auth: { pairing_token: string }
 }
 

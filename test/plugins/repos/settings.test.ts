@@ -17,7 +17,7 @@ t.test('settings round-trip; worktree_base_dir is read-only over the wire', asyn
   const effective = realpathSync(join(base, 'trees'))
   t.equal(await client.call('get_app_setting', { key: 'worktree_base_dir' }), effective)
   t.equal(await errorOf(client, 'set_app_setting', { key: 'worktree_base_dir', value: '/etc' }),
-    "Setting 'worktree_base_dir' cannot be changed by clients; set it with the repos.worktreeBaseDir server option")
+    "Setting 'worktree_base_dir' cannot be changed by clients; set it with the server's --worktree-base-dir flag or worktree_base_dir in server.toml")
   t.equal(await client.call('get_app_setting', { key: 'worktree_base_dir' }), effective, 'unchanged')
   t.equal((await client.call('load_initial_data')).worktree_base_dir, effective)
 
