@@ -18,6 +18,7 @@ interface GlobalOptions {
   name?: string
   mdns: boolean
   mdnsInterface?: string
+  mdnsHideVersion?: boolean
   worktreeBaseDir?: string
   logLevel: string
   json?: boolean
@@ -67,6 +68,7 @@ program
   .option('--name <text>', 'display name shown to clients (default: host name)', parseName)
   .option('--no-mdns', 'do not advertise on the local network')
   .option('--mdns-interface <if>', 'advertise on this network interface only')
+  .option('--mdns-hide-version', 'leave the server version out of the mDNS TXT record')
   .option('--worktree-base-dir <dir>', 'where new workspaces\' git worktrees are created (default: from server.toml, else <home>/workspaces)', parseDir)
   .addOption(new Option('--log-level <level>', 'log level for stderr').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
   .option('--json', 'machine-readable output for commands')
@@ -236,7 +238,7 @@ async function run (): Promise<void> {
     port: g.port,
     bind: g.bind,
     name: g.name,
-    mdns: g.mdns ? { interface: g.mdnsInterface } : false,
+    mdns: g.mdns ? { interface: g.mdnsInterface, ...(g.mdnsHideVersion === true ? { includeVersion: false } : {}) } : false,
     ...(g.worktreeBaseDir !== undefined ? { repos: { worktreeBaseDir: g.worktreeBaseDir } } : {}),
     logLevel: g.logLevel as 'info',
     authTimeoutMs: g.authTimeout,

@@ -52,7 +52,9 @@ export async function openAdmin (opts: { home?: string, config?: string, connect
   const store = openStore(join(home, DB_FILE))
   const runner = new ProcessRunner() // git for `repo add` (started on first use)
   const sessions = new DeviceSessions(store)
-  const host = opts.connectHost ?? hostname()
+  const rawHost = opts.connectHost ?? hostname()
+  // An IPv6 literal needs brackets in a connection string, as in a URL.
+  const host = rawHost.includes(':') && !rawHost.startsWith('[') ? `[${rawHost}]` : rawHost
   const connectionString = (c: ServerConfig): string => `claudette://${host}:${c.server.port}/${c.auth.pairing_token}`
 
   return {

@@ -1,6 +1,7 @@
 // The server CLI's mDNS flags, in a three-namespace rig (A joined to B by vA and to C by vA2),
 // with the built dist/: `--no-mdns` advertises nothing; `--mdns-interface vA2` is seen from C
-// only, with vA2's address; SIGTERM removes it from C (goodbye).
+// only, with vA2's address, and `--mdns-hide-version` leaves TXT version out; SIGTERM removes it
+// from C (goodbye).
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -12,7 +13,7 @@ const SERVER_BIN = join(ROOT, 'dist/bin/claudette-server.js')
 const skip = netnsUnavailable() ?? distUnavailable() ?? (existsSync(SERVER_BIN) ? null : 'dist/bin/claudette-server.js is not built')
 if (skip) t.comment(`skipped: ${skip}`)
 
-t.test('--no-mdns and --mdns-interface', { skip: skip ?? false }, async t => {
+t.test('--no-mdns, --mdns-interface and --mdns-hide-version', { skip: skip ?? false }, async t => {
   const rig = await createRig(t, { third: true })
   const home = (): string => {
     const dir = mkdtempSync(join(tmpdir(), 'claudette-flags-'))
@@ -28,12 +29,14 @@ t.test('--no-mdns and --mdns-interface', { skip: skip ?? false }, async t => {
   const offErr = new Lines(off.stderr!)
   await new Lines(off.stdout!).wait(l => /^Ready for connections/.test(l), 60_000, '--no-mdns server ready')
 
-  const on = rig.spawn(rig.a, [NODE, SERVER_BIN, '--home', home(), '--port', '0', '--name', 'Only C', '--mdns-interface', 'vA2', '--log-level', 'info'], { hostname: 'flags-host' })
+  const on = rig.spawn(rig.a, [NODE, SERVER_BIN, '--home', home(), '--port', '0', '--name', 'Only C', '--mdns-interface', 'vA2', '--mdns-hide-version', '--log-level', 'info'], { hostname: 'flags-host' })
   const onErr = new Lines(on.stderr!)
   const ad = json(await onErr.wait(l => json(l)?.msg === 'mdns advertised', 60_000, '--mdns-interface server advertised'))!
   t.same(ad.interfaces, 'vA2', 'the responder was given vA2 only')
   const up = json(await watchC.wait(l => json(l)?.event === 'up' || json(l)?.event === 'update', 5000, 'seen from C'))!
   t.equal((up.server as { name: string }).name, 'Only C')
+  t.equal((up.server as { version?: string }).version, undefined, '--mdns-hide-version: no TXT version')
+  t.match((up.server as { fingerprintPrefix?: string }).fingerprintPrefix, /^[0-9a-f]{16}$/, 'the fingerprint prefix is still there')
 
   await sleep(2500)
   const fromC = watchC.lines.map(json).filter(j => j?.event === 'up' || j?.event === 'update').map(j => j!.server as { name: string, addresses: string[] })
