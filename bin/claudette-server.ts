@@ -167,7 +167,7 @@ sessions.command('revoke')
   .argument('<id>', 'session id')
   .action((id: string) => withAdmin(admin => {
     const revoked = admin.sessions.revoke(id)
-    if (revoked === null) throw new UsageError(`no session matches '${id}' (see 'claudette-server sessions list')`, EXIT_RUNTIME)
+    if (revoked === null) throw new UsageError(noMatch('session', id, admin.sessions.list().map(s => s.id), 'sessions list'), EXIT_RUNTIME)
     out(globals().json ? JSON.stringify({ revoked }) : `Revoked session ${revoked}.`)
   }))
 
@@ -196,9 +196,17 @@ repo.command('remove')
   .argument('<id>', 'repository id')
   .action((id: string) => withAdmin(async admin => {
     const removed = await admin.repos.remove(id)
-    if (removed === null) throw new UsageError(`no repository matches '${id}' (see 'claudette-server repo list')`, EXIT_RUNTIME)
+    if (removed === null) throw new UsageError(noMatch('repository', id, (await admin.repos.list()).map(r => r.id), 'repo list'), EXIT_RUNTIME)
     out(globals().json ? JSON.stringify({ removed: removed.id }) : `Removed repository ${removed.name} (${removed.id}).`)
   }))
+
+/** Why an id or prefix named nothing: no match, or a prefix several ids share. */
+function noMatch (what: string, id: string, ids: string[], listCommand: string): string {
+  const n = id.length >= 4 ? ids.filter(x => x.startsWith(id)).length : 0
+  return n > 1
+    ? `'${id}' is the start of ${n} ${what} ids; give more of the id (see 'claudette-server ${listCommand}')`
+    : `no ${what} matches '${id}' (see 'claudette-server ${listCommand}')`
+}
 
 function printTable (head: string[], rows: string[][]): void {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map(r => r[i]!.length)))

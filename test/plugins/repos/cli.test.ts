@@ -57,3 +57,21 @@ t.test('repo add, list and remove from the server CLI', async t => {
   t.equal(removed.stdout, `Removed repository CLI Repo (${id}).\n`)
   t.same(await client.call('list_repositories'), [])
 })
+
+t.test('repo remove with a prefix several ids share says so, and removes nothing', async t => {
+  const home = tempDir(t)
+  t.equal((await runCli(SERVER_BIN, ['--home', home, 'repo', 'list'])).code, 0) // creates the home and database
+  // Two rows whose random ids happen to share a prefix (written the way the provider stores them).
+  const { default: Database } = await import('better-sqlite3')
+  const db = new Database(join(home, 'claudette.db'))
+  const insert = db.prepare('INSERT INTO repositories (id, path, name, path_slug) VALUES (?, ?, ?, ?)')
+  insert.run('abcd0000-0000-4000-8000-000000000001', makeRepo(t, 'one'), 'one', 'one')
+  insert.run('abcd0000-0000-4000-8000-000000000002', makeRepo(t, 'two'), 'two', 'two')
+  db.close()
+  const ambiguous = await runCli(SERVER_BIN, ['--home', home, 'repo', 'remove', 'abcd0000'])
+  t.equal(ambiguous.code, 1)
+  t.equal(ambiguous.stderr, "error: 'abcd0000' is the start of 2 repository ids; give more of the id (see 'claudette-server repo list')\n")
+  t.equal(JSON.parse((await runCli(SERVER_BIN, ['--home', home, 'repo', 'list', '--json'])).stdout).length, 2, 'nothing removed')
+  const one = await runCli(SERVER_BIN, ['--home', home, 'repo', 'remove', 'abcd0000-0000-4000-8000-000000000001'])
+  t.equal(one.code, 0, one.stderr)
+})
