@@ -110,3 +110,80 @@ t.test('CLI: --pairing-ttl parses durations and rejects bad ones', async t => {
   t.equal((await c.request('authenticate', { pairing_token: first })).error?.code, -2, 'expired after 1 s')
   t.notMatch(proc.stderr, first)
 })
+
+t.test('single-use pairing: when the reply arrives, server.toml no longer holds the used token (a crash cannot revive it)', async t => {
+  const home = tempHome(t)
+  const proc = await spawnServer(t, home, ['--single-use-pairing'])
+  const first = proc.connectionString.split('/').pop()!
+  for (let i = 0; i < 5; i++) {
+    const used = i === 0 ? first : await tokenOnDisk(home)
+    const c = await connectFrom(t, processTarget(home, proc))
+    const res = await c.request('authenticate', { pairing_token: used, client_name: `device ${i}` })
+    t.ok(res.result?.session_token, `pairing ${i} works`)
+    const onDisk = await tokenOnDisk(home) // read the moment the reply is in, before anything else
+    t.not(onDisk, used, `pairing ${i}: the used token is gone from server.toml`)
+  }
+  // SIGKILL now, restart: the last used token stays dead, the one on disk pairs.
+  const lastUsed = await tokenOnDisk(home)
+  const c = await connectFrom(t, processTarget(home, proc))
+  t.ok((await c.request('authenticate', { pairing_token: lastUsed, client_name: 'last' })).result?.session_token)
+  proc.child.kill('SIGKILL')
+  await proc.exited
+  const next = await spawnServer(t, home, ['--single-use-pairing'])
+  const again = await connectFrom(t, processTarget(home, next))
+  t.equal((await again.request('authenticate', { pairing_token: lastUsed })).error?.code, -2, 'after SIGKILL and restart the used token still fails')
+  t.not(next.connectionString.split('/').pop(), lastUsed)
+})
+
+t.test('pairing TTL counts from when the token was first seen, across restarts', async t => {
+  const home = tempHome(t)
+  const ttl = 10_000
+  const first = await spawnServer(t, home, ['--pairing-ttl', '10s'])
+  const firstSeen = Date.now() // the banner is out: the server has seen the token by now
+  const token = first.connectionString.split('/').pop()!
+  await sleep(2000)
+  first.child.kill('SIGTERM')
+  await first.exited
+  const second = await spawnServer(t, home, ['--pairing-ttl', '10s'])
+  const secondStart = Date.now()
+  t.equal(second.connectionString.split('/').pop(), token, 'the same token after the restart')
+  if (Date.now() - firstSeen < ttl - 1000) {
+    const early = await connectFrom(t, processTarget(home, second))
+    t.ok((await early.request('authenticate', { pairing_token: token, client_name: 'early' })).result?.session_token, 'still inside the window')
+  }
+  await sleep(Math.max(0, firstSeen + ttl + 700 - Date.now()))
+  t.ok(Date.now() - secondStart < ttl, 'the second run is younger than the window (a new window would still be open)')
+  const late = await connectFrom(t, processTarget(home, second))
+  t.equal((await late.request('authenticate', { pairing_token: token })).error?.code, -2, 'expired 10 s after it was first seen, not 10 s after the restart')
+})
+
+t.test('single-use pairing: a config reload in flight during a pairing never brings the used token back', async t => {
+  const { server, logs } = await startSecureServer(t, { auth: { singleUsePairing: true, reloadIntervalMs: 50 } })
+  // A large comment makes each reload's read and parse take long, so pairings land inside it.
+  const file = join(server.home, 'server.toml')
+  const { writeFile } = await import('node:fs/promises')
+  const body = await readFile(file, 'utf8')
+  await writeFile(file, body + '# padding\n'.repeat(400_000))
+  const used: string[] = []
+  for (let i = 0; i < 12; i++) {
+    const token = pairingToken(server)
+    logs.secrets.add(token)
+    const c = await connectFrom(t, server)
+    const res = await c.request('authenticate', { pairing_token: token, client_name: `d${i}` })
+    t.ok(res.result?.session_token, `pairing ${i}`)
+    logs.secrets.add(res.result.session_token)
+    used.push(token)
+    await sleep(15 + 10 * (i % 4))
+  }
+  await sleep(300) // every reload that was in flight has finished
+  await resolve(server.app.di, AUTH.Service).flush()
+  logs.secrets.add(pairingToken(server))
+  for (const [i, token] of used.entries()) {
+    const c = await connectFrom(t, server, `127.0.1.${i + 1}`) // one address each: the per-address failure limit
+
+    t.equal((await c.request('authenticate', { pairing_token: token })).error?.code, -2, `used token ${i} stays dead`)
+  }
+  t.notOk(used.includes(pairingToken(server)), 'the current token is a new one')
+  t.equal(await tokenOnDisk(server.home), pairingToken(server), 'and it is the one on disk')
+  logs.check(t)
+})

@@ -10,7 +10,7 @@ import { STORE, type ConfigFile, type Store } from '../store/types.js'
 import { safeEqual } from './compare.js'
 import type { AuthOptions } from './options.js'
 import { AUTH } from './types.js'
-import type { DeviceSessions } from './sessions.js'
+import { PairingTokenAge, type DeviceSessions } from './sessions.js'
 
 export const AUTH_OPTIONS = token<AuthOptions>('AuthOptions')
 
@@ -26,8 +26,11 @@ interface IpRecord { failures: number[], lockedUntil: number }
 @injectable()
 export class AuthService implements Authenticator, Disposable {
   #pairingToken = ''
-  /** When this server first saw the current pairing token (for the pairing TTL). */
+  /** When the current pairing token was first seen (for the pairing TTL; kept across restarts). */
   #pairingSince = 0
+  readonly #tokenAge: PairingTokenAge
+  /** Bumped by every in-memory rotation: a config read that started before one is stale. */
+  #rotations = 0
   #configStamp = ''
   #dataVersion = -1
   #timer: NodeJS.Timeout | undefined
@@ -44,7 +47,9 @@ export class AuthService implements Authenticator, Disposable {
     @inject(CORE.Facts) private readonly facts: ServerFacts,
     @inject(CORE.Log) private readonly log: FastifyBaseLogger,
     @inject(AUTH_OPTIONS) private readonly opts: AuthOptions,
-  ) {}
+  ) {
+    this.#tokenAge = new PairingTokenAge(store)
+  }
 
   /** The current pairing token (for the banner and connection string only; never logged). */
   get pairingToken (): string { return this.#pairingToken }
@@ -98,15 +103,17 @@ export class AuthService implements Authenticator, Disposable {
     // A bad session token falls through to the pairing token in the same request (reference rule).
     if (typeof p.pairing_token === 'string' && this.#pairingToken !== '' && safeEqual(p.pairing_token, this.#pairingToken)) {
       if (this.#pairingExpired(Date.now())) {
-        this.#rotatePairingToken('expired')
+        void this.#rotatePairingToken('expired')
         return { ok: false }
       }
       const raw = typeof p.client_name === 'string' ? p.client_name.trim() : ''
       const name = raw === '' ? 'Unknown client' : [...raw].slice(0, MAX_CLIENT_NAME).join('')
       const { session, token } = this.sessions.create(name, info.remoteAddress)
       this.log.info({ sessionId: session.id, clientName: name, remoteAddress: info.remoteAddress }, 'paired device')
-      // Rotated synchronously, before any other request can be handled: one pairing per token.
-      if (this.opts.singleUsePairing) this.#rotatePairingToken('used')
+      // Rotated in memory synchronously, before any other request can be handled: one pairing
+      // per token. The reply waits until server.toml no longer holds the used token, so a crash
+      // right after this pairing cannot bring it back on the next start.
+      if (this.opts.singleUsePairing) await this.#rotatePairingToken('used')
       return { ok: true, session: { id: session.id, name }, result: { server_name: this.facts.name, session_token: token } }
     }
     return { ok: false }
@@ -128,7 +135,7 @@ export class AuthService implements Authenticator, Disposable {
     if (this.#reloading) return
     this.#reloading = true
     try {
-      if (this.#pairingExpired(Date.now())) this.#rotatePairingToken('expired')
+      if (this.#pairingExpired(Date.now())) void this.#rotatePairingToken('expired')
       await this.#serially(() => this.#reloadConfig(false))
       const v = this.store.dataVersion()
       if (v !== this.#dataVersion) {
@@ -154,13 +161,18 @@ export class AuthService implements Authenticator, Disposable {
   }
 
   async #reloadConfig (force: boolean): Promise<void> {
+    const rotations = this.#rotations
     const stamp = await this.#stamp()
     if (stamp === null) return
     if (!force && stamp === this.#configStamp) return
     const cfg = await this.config.read()
+    // A rotation while the file was being read (a pairing with single-use pairing, an expiry):
+    // the file still holds the token it replaced, which must not come back. The rotation's own
+    // write follows in the chain and brings the file up to date.
+    if (rotations !== this.#rotations) return
     const changed = this.#pairingToken !== '' && cfg.auth.pairing_token !== this.#pairingToken
-    if (changed || this.#pairingToken === '') this.#pairingSince = Date.now()
     this.#pairingToken = cfg.auth.pairing_token
+    if ((changed || this.#pairingSince === 0) && this.#pairingToken !== '') this.#pairingSince = this.#tokenAge.firstSeen(this.#pairingToken, Date.now())
     this.#configStamp = stamp
     if (changed) this.log.info('pairing token changed on disk; the old one no longer pairs')
   }
@@ -186,15 +198,16 @@ export class AuthService implements Authenticator, Disposable {
    * Replaces the pairing token in memory at once, then in server.toml (so `qr` and
    * `show-connection-string` show the new one). A token the CLI wrote meanwhile wins.
    */
-  #rotatePairingToken (why: 'used' | 'expired'): void {
+  #rotatePairingToken (why: 'used' | 'expired'): Promise<void> {
     const old = this.#pairingToken
     const next = newToken()
     this.#pairingToken = next
-    this.#pairingSince = Date.now()
+    this.#rotations++
+    this.#pairingSince = this.#tokenAge.firstSeen(next, Date.now())
     this.log.info({ reason: why }, why === 'used'
       ? 'pairing token used; replaced by a new one (single-use pairing; `claudette-server qr` shows it)'
       : 'pairing token expired; replaced by a new one (`claudette-server qr` shows it)')
-    void this.#serially(async () => {
+    return this.#serially(async () => {
       const cfg = await this.config.read()
       if (cfg.auth.pairing_token !== old) return // changed by the CLI meanwhile: the reload adopts it
       cfg.auth.pairing_token = next

@@ -12,6 +12,13 @@ export const AUTH_MIGRATIONS: readonly Migration[] = [
      last_seen TEXT NOT NULL,
      last_address TEXT
    )`,
+  // When the server first saw the current pairing token (SHA-256 only, like session tokens), so
+  // a pairing TTL counts from then across restarts instead of starting over with every run.
+  `CREATE TABLE pairing_token_age (
+     id INTEGER PRIMARY KEY CHECK (id = 1),
+     token_hash TEXT NOT NULL,
+     first_seen_ms INTEGER NOT NULL
+   )`,
 ]
 
 export const hashToken = (t: string): string => createHash('sha256').update(t, 'utf8').digest('hex')
@@ -82,4 +89,25 @@ export class DeviceSessions {
 
   revoke (id: string): boolean { return this.#delete.run(id).changes > 0 }
   revokeAll (): number { return this.#deleteAll.run().changes }
+}
+
+/** When the server first saw a pairing token: one row, for the current token. */
+export class PairingTokenAge {
+  readonly #get
+  readonly #set
+
+  constructor (store: Store) {
+    store.migrate('auth', AUTH_MIGRATIONS)
+    this.#get = store.db.prepare<[], { token_hash: string, first_seen_ms: number }>('SELECT token_hash, first_seen_ms FROM pairing_token_age WHERE id = 1')
+    this.#set = store.db.prepare('INSERT INTO pairing_token_age (id, token_hash, first_seen_ms) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET token_hash = excluded.token_hash, first_seen_ms = excluded.first_seen_ms')
+  }
+
+  /** When `token` was first seen: the recorded time if it is the recorded token, else `now` (recorded). */
+  firstSeen (token: string, now: number): number {
+    const hash = hashToken(token)
+    const row = this.#get.get()
+    if (row && row.token_hash === hash) return Math.min(row.first_seen_ms, now)
+    this.#set.run(hash, now)
+    return now
+  }
 }
