@@ -39,7 +39,7 @@ export class DeviceSessions {
   readonly #deleteAll
   readonly #ids
 
-  constructor (store: Store) {
+  constructor (private readonly store: Store) {
     store.migrate('auth', AUTH_MIGRATIONS)
     const db = store.db
     this.#byHash = db.prepare<[string], { id: string, name: string, last_seen: string, last_address: string | null }>('SELECT id, name, last_seen, last_address FROM device_sessions WHERE token_hash = ?')
@@ -56,7 +56,8 @@ export class DeviceSessions {
     const token = newToken()
     const now = nowIso()
     const session = { id: randomUUID(), name, created_at: now, last_seen: now, last_address: address }
-    this.#insert.run(session.id, name, hashToken(token), now, now, address)
+    // A pairing and a revocation are on disk before anyone hears of them (power loss included).
+    this.store.durably(() => this.#insert.run(session.id, name, hashToken(token), now, now, address))
     return { session, token }
   }
 
@@ -87,8 +88,8 @@ export class DeviceSessions {
     return matches.length === 1 ? matches[0]! : null
   }
 
-  revoke (id: string): boolean { return this.#delete.run(id).changes > 0 }
-  revokeAll (): number { return this.#deleteAll.run().changes }
+  revoke (id: string): boolean { return this.store.durably(() => this.#delete.run(id).changes > 0) }
+  revokeAll (): number { return this.store.durably(() => this.#deleteAll.run().changes) }
 }
 
 /** When the server first saw a pairing token: one row, for the current token. */

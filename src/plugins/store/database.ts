@@ -5,18 +5,34 @@ import type { Database, Migration, Store } from './types.js'
 
 export const DB_FILE = 'claudette.db'
 
+export interface OpenStoreOptions {
+  /**
+   * `FULL` (default): every commit is fsynced before it returns, so neither kill -9 nor power loss
+   * loses it. `NORMAL` (what the server uses): in WAL mode a commit is durable against a crash or
+   * kill -9 of the process at once, and against power loss from the next checkpoint on; writes
+   * that must survive power loss at once go through `durably()`.
+   */
+  synchronous?: 'FULL' | 'NORMAL'
+}
+
 /**
- * Opens (creating 0600) the SQLite database in WAL mode. synchronous=FULL: every commit is
- * on disk before it returns, so neither kill -9 nor power loss loses a committed write.
+ * Opens (creating 0600) the SQLite database in WAL mode.
+ *
+ * Why the server runs with synchronous=NORMAL: better-sqlite3 runs on the main thread, and with
+ * FULL every commit waited for an fsync there. On ext4 (data=ordered) an fsync also waits for the
+ * journal to take everything else written meanwhile, e.g. git writing a checkpoint's objects, so
+ * under the load suite single agent-message inserts blocked the event loop for 50-600 ms
+ * (docs/performance.md). Device sessions (created, revoked) still use FULL through durably().
  */
-export function openStore (file: string): Store & { close (): void } {
+export function openStore (file: string, opts: OpenStoreOptions = {}): Store & { close (): void } {
+  const synchronous = opts.synchronous ?? 'FULL'
   let db: Database
   try {
     closeSync(openSync(file, 'a', 0o600)) // create with the right mode; SQLite's -wal/-shm copy it
     chmodSync(file, 0o600)
     db = new Sqlite(file)
     db.pragma('journal_mode = WAL')
-    db.pragma('synchronous = FULL')
+    db.pragma(`synchronous = ${synchronous}`)
     db.pragma('foreign_keys = ON')
     db.pragma('busy_timeout = 5000') // the CLI and a running server share the file
     db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -45,6 +61,12 @@ export function openStore (file: string): Store & { close (): void } {
       }
     },
     dataVersion: () => db.pragma('data_version', { simple: true }) as number,
+    synchronous,
+    durably<T> (fn: () => T): T {
+      if (synchronous === 'FULL' || db.inTransaction) return db.transaction(fn).immediate()
+      db.pragma('synchronous = FULL')
+      try { return db.transaction(fn).immediate() } finally { db.pragma(`synchronous = ${synchronous}`) }
+    },
     close () {
       if (closed) return
       closed = true

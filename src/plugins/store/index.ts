@@ -11,7 +11,7 @@ export interface StorePluginOptions {
 
 /** Opens the database for this server and closes it last among the services. */
 const storePlugin: FastifyPluginAsync<StorePluginOptions> = async (app, opts) => {
-  const store = openStore(join(opts.home, DB_FILE))
+  const store = openStore(join(opts.home, DB_FILE), { synchronous: 'NORMAL' })
   app.di.registerInstance(STORE.Store, store)
   app.di.registerInstance(STORE.Config, opts.config)
   app.addHook('onClose', async () => store.close())

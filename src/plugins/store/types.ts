@@ -17,6 +17,13 @@ export interface Store {
   migrate (owner: string, steps: readonly Migration[]): void
   /** SQLite's data_version: changes when another process commits (for live reload). */
   dataVersion (): number
+  /** The connection's default: FULL (fsync per commit) or NORMAL (WAL; see openStore). */
+  readonly synchronous: 'FULL' | 'NORMAL'
+  /**
+   * Runs `fn` in an IMMEDIATE transaction committed with synchronous=FULL: on disk before this
+   * returns, power loss included. For the few writes that must never be undone (device sessions).
+   */
+  durably<T> (fn: () => T): T
 }
 
 /** server.toml as parsed. */

@@ -42,3 +42,13 @@ t.test('ids resolve exactly or by a unique prefix of 4+ characters; revoke is pe
   t.equal(sessions.revokeAll(), 1)
   t.same(sessions.list(), [])
 })
+
+t.test('the server\'s store runs with synchronous=NORMAL (device sessions go through durably())', async t => {
+  const { startServer } = await import('../../helpers/server.js')
+  const { STORE } = await import('../../../src/plugins/store/types.js')
+  const { resolve } = await import('../../../src/index.js')
+  const server = await startServer(t)
+  const store = resolve(server.app.di, STORE.Store)
+  t.equal(store.synchronous, 'NORMAL')
+  t.equal(store.db.pragma('synchronous', { simple: true }), 1)
+})

@@ -1,4 +1,4 @@
-// The store: SQLite in WAL mode with synchronous=FULL, created 0600, per-owner versioned
+// The store: SQLite in WAL mode with synchronous=FULL (NORMAL for the server, with durably()), created 0600, per-owner versioned
 // migrations (each step once, in its own transaction, refused when the file is newer than this
 // server), data_version for live reload, and a corrupt file as a clear error that leaves it alone.
 import { readFileSync, statSync, writeFileSync } from 'node:fs'
@@ -24,6 +24,29 @@ t.test('created 0600, WAL, synchronous=FULL, foreign keys and a busy timeout', a
   t.equal(store.db.pragma('busy_timeout', { simple: true }), 5000)
   store.db.exec('CREATE TABLE t (x)')
   for (const f of [`${file}-wal`, `${file}-shm`]) t.equal(mode(f), 0o600, `${f} inherits 0600`)
+})
+
+t.test('synchronous=NORMAL (the server): durably() commits one transaction with FULL and restores NORMAL', async t => {
+  const store = openStore(join(tempHome(t), 'claudette.db'), { synchronous: 'NORMAL' })
+  t.teardown(() => store.close())
+  const level = (): unknown => store.db.pragma('synchronous', { simple: true })
+  t.equal(store.synchronous, 'NORMAL')
+  t.equal(level(), 1, 'NORMAL by default')
+  store.db.exec('CREATE TABLE t (x)')
+  const seen = store.durably(() => {
+    store.db.prepare('INSERT INTO t (x) VALUES (1)').run()
+    return [level(), store.db.inTransaction]
+  })
+  t.same(seen, [2, true], 'inside: FULL, in a transaction')
+  t.equal(level(), 1, 'NORMAL again after the commit')
+  t.throws(() => store.durably(() => { store.db.prepare('INSERT INTO t (x) VALUES (2)').run(); throw new Error('boom') }), /boom/)
+  t.equal(level(), 1, 'NORMAL again after a rollback')
+  t.same(store.db.prepare('SELECT x FROM t').all(), [{ x: 1 }], 'the failed transaction was rolled back')
+  const full = openStore(join(tempHome(t), 'other.db'))
+  t.teardown(() => full.close())
+  t.equal(full.synchronous, 'FULL')
+  full.db.exec('CREATE TABLE t (x)')
+  t.equal(full.durably(() => full.db.prepare('INSERT INTO t (x) VALUES (3)').run().changes), 1, 'on a FULL connection durably() is a plain transaction')
 })
 
 t.test('migrations: per owner, each step once across reopens, appended steps applied later', async t => {
