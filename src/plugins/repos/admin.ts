@@ -18,7 +18,7 @@ export interface RepoAdmin {
 /** `runner` runs git (the caller owns and disposes it). */
 export function repoAdmin (store: Store, runner: ProcessRunner): RepoAdmin {
   const provider = new SqliteRepoProvider(store)
-  const list = async (): Promise<Repository[]> => Promise.all((await provider.list()).map(toRepository))
+  const list = async (): Promise<Repository[]> => Promise.all((await provider.list()).map(r => toRepository(r)))
   return {
     async add (path, name) {
       const real = await inspectRepositoryPath(runner, resolve(path))

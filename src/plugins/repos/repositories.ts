@@ -128,6 +128,27 @@ const isDir = async (p: string): Promise<boolean> => {
 }
 
 /**
+ * `path_valid` for list_repositories, answered from a cache that lives `ttlMs`: a fleet of
+ * devices polling the list shares one stat per repository per second instead of one each, and
+ * concurrent calls share the stat in flight. (Found by the load suite: each async stat wakes a
+ * thread-pool thread, and on a busy machine the woken thread preempts the event loop.)
+ */
+export class DirectoryCheck {
+  readonly #cache = new Map<string, { at: number, ok: Promise<boolean> }>()
+  constructor (private readonly ttlMs = 1000, private readonly maxEntries = 4096) {}
+
+  isDir (p: string): Promise<boolean> {
+    const now = performance.now()
+    const hit = this.#cache.get(p)
+    if (hit && now - hit.at < this.ttlMs) return hit.ok
+    if (this.#cache.size >= this.maxEntries) this.#cache.clear()
+    const ok = isDir(p)
+    this.#cache.set(p, { at: now, ok })
+    return ok
+  }
+}
+
+/**
  * An object with its keys in alphabetical order and its unset (undefined or null) members left
  * out: how the reference prints maps and input fields (wire doc §0, §6.2).
  */
@@ -138,7 +159,7 @@ export function sortedObject<T extends object> (o: T): T {
 const inputField = (f: InputField): InputField => sortedObject({ ...f, required: f.required ?? true })
 
 /** A provider's RepoInfo as the wire Repository (defaults filled, keys in wire order, path checked). */
-export async function toRepository (info: RepoInfo): Promise<Repository> {
+export async function toRepository (info: RepoInfo, dirCheck: (path: string) => Promise<boolean> = isDir): Promise<Repository> {
   return {
     archive_script: info.archive_script ?? null,
     archive_script_auto_run: info.archive_script_auto_run ?? false,
@@ -152,7 +173,7 @@ export async function toRepository (info: RepoInfo): Promise<Repository> {
     name: info.name,
     path: info.path,
     path_slug: info.path_slug ?? slugify(info.name),
-    path_valid: await isDir(info.path),
+    path_valid: await dirCheck(info.path),
     required_inputs: info.required_inputs ? info.required_inputs.map(inputField) : null,
     setup_script: info.setup_script ?? null,
     setup_script_auto_run: info.setup_script_auto_run ?? false,

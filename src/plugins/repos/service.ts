@@ -21,7 +21,7 @@ import { assertSafeRef, git, isCommitId, isSafeRefName, isValidWorkspaceName, Ke
 import { sqlNow } from './migrations.js'
 import type { ReposOptions } from './options.js'
 import { checkAbsolutePath, isInside, resolveAbsoluteIn, resolveInsideRoot } from './paths.js'
-import { currentBranch, detectDefaultBranch, gitDirs, inspectRepositoryPath, slugify, sortedObject, SqliteRepoProvider, toRepository, workspaceWorktreeAt } from './repositories.js'
+import { currentBranch, detectDefaultBranch, DirectoryCheck, gitDirs, inspectRepositoryPath, slugify, sortedObject, SqliteRepoProvider, toRepository, workspaceWorktreeAt } from './repositories.js'
 import { AppSettings } from './settings.js'
 import {
   REPOS, WORKSPACE_CHANGED_EVENT,
@@ -123,8 +123,11 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
 
   // ------------------------------------------------------------------ repositories
 
+  /** path_valid in lists may be up to a second old (DirectoryCheck); single lookups check now. */
+  readonly #dirs = new DirectoryCheck(1000)
+
   async listRepositories (): Promise<Repository[]> {
-    return Promise.all((await this.provider.list()).map(toRepository))
+    return Promise.all((await this.provider.list()).map(r => toRepository(r, p => this.#dirs.isDir(p))))
   }
 
   async getRepository (id: string): Promise<Repository | null> {
