@@ -7,7 +7,7 @@
 // Knobs (env): LOAD_CLIENTS=200 LOAD_TERMINALS=50 LOAD_AGENTS=10 LOAD_SECONDS=30 LOAD_THINK_MS=100
 //              LOAD_PTY_LINES=20 (lines per 50 ms tick per terminal) LOAD_AGENT_DELTA_MS=100
 //              LOAD_GIT_RPCS=1 (0: no load_diff_files/load_initial_data) LOAD_CPU_PROF=<dir>
-//              LOAD_NODE_ARGS='<node options for the server process>'
+//              LOAD_NODE_ARGS='<node options for the server process>' LOAD_COLD_AGENTS=1 (no warm-up turn)
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
@@ -200,6 +200,16 @@ try {
   clients[0]!.onEvent = (e) => { if (e === 'agent-stream') agentEvents++ }
   const drivers = await Promise.all(chats.map(() => resumeDevice(srv, deviceTokens[0]!, addr(0))))
 
+  // Warm-up: one short turn per agent, so the measured window sees agents chatting in steady state
+  // (each chat session keeps its agent process between turns) rather than ten process starts at
+  // its first instant. What a burst of starts costs is measured separately: LOAD_COLD_AGENTS=1.
+  if (process.env.LOAD_COLD_AGENTS !== '1') {
+    await Promise.all(drivers.map(async (c, i) => {
+      const done = c.event('agent-stream', p => p.chat_session_id === chats[i] && p.event?.Stream?.type === 'result', 60_000)
+      await c.call('send_chat_message', { chat_session_id: chats[i], content: 'chatty: 1 1' }, 30_000)
+      await done
+    }))
+  }
   await sleep(1000) // terminals and connections settle
   const sampler = new Sampler(srv.pid, 250)
   const machine0 = machineCpu()
