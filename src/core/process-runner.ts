@@ -14,14 +14,8 @@
 // Node's IPC channel, is ref()'d only while calls are in flight (like a child process handle: an
 // idle runner never keeps the process alive), exits when the server goes away (the channel
 // closes, even on SIGKILL), and runs inline CommonJS source, so it behaves the same from
-// src/*.ts under a TS loader and from dist/.
-//
-// Long-lived streaming children (agents) can be started by the helper too (spawnChild): the
-// helper spawns them and hands their stdin/stdout/stderr pipes to this process over the IPC
-// channel (file descriptor passing), so the server reads and writes them directly and only the
-// start and the exit report go through the helper. Measured in the load suite: ten agent starts
-// held the server's event loop for ~0.5 s together when spawned from the main thread.
-// (ptys are forked by node-pty's own native code and stay where they are.)
+// src/*.ts under a TS loader and from dist/. Long-lived streaming processes (agents, setup
+// scripts, ptys) are not for this: they stay where they are.
 //
 // The helper is also the server's dead man's switch for process sessions (guardSession): it
 // outlives a server that dies without cleaning up (SIGKILL, OOM kill, crash) by a moment, and
@@ -29,8 +23,6 @@
 // emulator's hangup would. Without it, a shell busy in a foreground loop, or a background job,
 // kept running forever after the server died (test/reliability/crash-terminals.test.ts).
 import { spawn, type ChildProcess } from 'node:child_process'
-import { EventEmitter } from 'node:events'
-import type { Socket } from 'node:net'
 import { AppError } from './errors.js'
 
 export interface ProcessRunOptions {
@@ -129,94 +121,6 @@ interface WireError {
   timedOut: boolean, errno?: number, syscall?: string, path?: string
 }
 interface WireResult { id: number, stdout: string, stderr: string, error?: WireError }
-/** Messages of spawnChild calls (they carry a `type`; run() results do not). */
-type WireChildMessage =
-  | { type: 'spawned', id: number, pid: number }
-  | { type: 'stdio', id: number, fd: 0 | 1 | 2 }
-  | { type: 'spawnError', id: number, error: Omit<WireError, 'killed' | 'signal' | 'timedOut'> }
-  | { type: 'exited', id: number, code: number | null, signal: NodeJS.Signals | null }
-
-export interface SpawnChildOptions {
-  readonly cwd: string
-  /** The child's whole environment; default: this process's environment at call time. */
-  readonly env?: NodeJS.ProcessEnv
-  /** Start the child in a new session and process group of its own (POSIX `detached`). */
-  readonly detached?: boolean
-}
-
-/**
- * A long-lived child started by the helper (spawnChild). It behaves like the part of Node's
- * ChildProcess that streaming callers use: `'spawn'` once it runs (stdin, stdout and stderr are
- * set from then on: sockets of this process), or `'error'` if it could not start; then `'exit'`
- * (code, signal) and `'close'` (code, signal) once stdout and stderr have ended too. If the helper
- * dies, a running child is sent SIGKILL (its group, when detached) and reported as exited by
- * SIGKILL.
- */
-export class HelperChild extends EventEmitter {
-  pid: number | undefined = undefined
-  exitCode: number | null = null
-  signalCode: NodeJS.Signals | null = null
-  stdin!: Socket
-  stdout!: Socket
-  stderr!: Socket
-  readonly #detached: boolean
-  readonly #stdio: Array<Socket | undefined> = []
-  #exited = false
-  #openOutputs = 2
-
-  /** @internal */
-  constructor (detached: boolean) {
-    super()
-    this.#detached = detached
-  }
-
-  /** Sends `signal` to the child (not to its group: callers that want the group use -pid). */
-  kill (signal: NodeJS.Signals = 'SIGTERM'): boolean {
-    if (this.pid === undefined || this.#exited) return false
-    try { process.kill(this.pid, signal); return true } catch { return false }
-  }
-
-  /** @internal */ started (pid: number): void { this.pid = pid }
-
-  /** @internal */ attach (fd: 0 | 1 | 2, socket: Socket): void {
-    this.#stdio[fd] = socket
-    if (fd > 0) socket.once('close', () => { if (--this.#openOutputs === 0) this.#maybeClose() })
-    if (this.#stdio[0] && this.#stdio[1] && this.#stdio[2]) {
-      this.stdin = this.#stdio[0]
-      this.stdout = this.#stdio[1]
-      this.stderr = this.#stdio[2]
-      this.emit('spawn')
-    }
-  }
-
-  /** @internal */ failed (err: Error): void {
-    for (const s of this.#stdio) s?.destroy()
-    this.emit('error', err)
-  }
-
-  /** @internal */ exited (code: number | null, signal: NodeJS.Signals | null): void {
-    if (this.#exited) return
-    this.#exited = true
-    this.exitCode = code
-    this.signalCode = signal
-    // As Node's ChildProcess: the child's stdin is gone with it.
-    this.#stdio[0]?.destroy()
-    this.emit('exit', code, signal)
-    this.#maybeClose()
-  }
-
-  /** @internal The helper died: the child is killed (it cannot report any more). */
-  orphaned (): void {
-    if (this.#exited) return
-    if (this.pid === undefined) { this.failed(new ProcessRunnerCrashedError('the helper exited before the child started')); return }
-    try { process.kill(this.#detached ? -this.pid : this.pid, 'SIGKILL') } catch { /* already gone */ }
-    this.exited(null, 'SIGKILL')
-  }
-
-  #maybeClose (): void {
-    if (this.#exited && this.#openOutputs === 0) this.emit('close', this.exitCode, this.signalCode)
-  }
-}
 interface Call {
   readonly id: number
   readonly file: string
@@ -236,18 +140,10 @@ const SESSION_KILL_DELAY_MS = 1_000
 // exits when the server closes the channel (server exit, crash or dispose); children still
 // running are left to finish, as they would be if the server had spawned them itself.
 const HELPER_SOURCE = `'use strict'
-const { execFile, spawn } = require('node:child_process')
+const { execFile } = require('node:child_process')
 const fs = require('node:fs')
 const children = new Set()
 const guarded = new Set()
-// Long-lived children started with spawnChild, by call id: { child, detached }.
-const streaming = new Map()
-const signalStreaming = (sig) => {
-  for (const { child, detached } of streaming.values()) {
-    try { if (detached) process.kill(-child.pid, sig); else child.kill(sig) } catch {}
-  }
-}
-const wireError = (err) => ({ message: String(err.message), code: err.code ?? null, errno: typeof err.errno === 'number' ? err.errno : undefined, syscall: err.syscall, path: err.path })
 let env = process.env
 // Pids of every live process in session sid (Linux /proc; elsewhere just the leader's group).
 const members = (sid) => {
@@ -268,45 +164,15 @@ const signalAll = (sig) => {
   for (const sid of guarded) for (const pid of members(sid)) { try { process.kill(pid, sig) } catch {} }
 }
 process.on('disconnect', () => {
-  if (guarded.size === 0 && streaming.size === 0) process.exit(0)
-  // The server went away with sessions or streaming children open: SIGHUP the sessions, SIGTERM
-  // the children (an orderly close stops them first), SIGKILL what is left after a moment.
+  if (guarded.size === 0) process.exit(0)
+  // The server went away with sessions open: SIGHUP them, SIGKILL what is left after a moment.
   signalAll('SIGHUP')
-  signalStreaming('SIGTERM')
-  setTimeout(() => { signalAll('SIGKILL'); signalStreaming('SIGKILL'); process.exit(0) }, ${SESSION_KILL_DELAY_MS})
+  setTimeout(() => { signalAll('SIGKILL'); process.exit(0) }, ${SESSION_KILL_DELAY_MS})
 })
 process.on('message', (m) => {
   if (m.type === 'kill') { for (const c of children) { try { c.kill('SIGKILL') } catch {} } return }
   if (m.type === 'guard') { guarded.add(m.sid); return }
   if (m.type === 'unguard') { guarded.delete(m.sid); return }
-  if (m.type === 'spawn') {
-    let child
-    try {
-      child = spawn(m.file, m.args, { cwd: m.cwd, env: JSON.parse(m.env), stdio: ['pipe', 'pipe', 'pipe'], detached: m.detached, windowsHide: true })
-    } catch (err) { process.send({ type: 'spawnError', id: m.id, error: wireError(err) }); return }
-    // Node starts reading a child's stdout and stderr at once, and destroys its stdin when it
-    // exits. Neither may happen here: the server is the reader, and the pipes leave one at a time
-    // (each handle waits for the previous one's acknowledgement), possibly after the exit. So the
-    // reads are stopped before any I/O runs (same tick), and ChildProcess forgets its stdin.
-    const stdio = [child.stdin, child.stdout, child.stderr]
-    for (const s of stdio.slice(1)) { try { s._handle.readStop() } catch {} }
-    child.stdin = null
-    child.once('error', (err) => { if (!streaming.has(m.id) && process.connected) process.send({ type: 'spawnError', id: m.id, error: wireError(err) }) })
-    child.once('spawn', () => {
-      streaming.set(m.id, { child, detached: m.detached })
-      process.send({ type: 'spawned', id: m.id, pid: child.pid })
-      // Each pipe goes to the server and is closed here once sent: the server holds the only copy.
-      process.send({ type: 'stdio', id: m.id, fd: 0 }, stdio[0])
-      process.send({ type: 'stdio', id: m.id, fd: 1 }, stdio[1])
-      process.send({ type: 'stdio', id: m.id, fd: 2 }, stdio[2])
-    })
-    child.once('exit', (code, signal) => {
-      if (!streaming.delete(m.id)) return
-      if (process.connected) process.send({ type: 'exited', id: m.id, code, signal })
-      else if (guarded.size === 0 && streaming.size === 0) process.exit(0)
-    })
-    return
-  }
   if (m.env !== null) env = JSON.parse(m.env)
   let child = null
   let timedOut = false
@@ -333,8 +199,7 @@ process.on('message', (m) => {
  * Runs short-lived child processes (execFile semantics: no shell, buffered output) through a
  * helper process owned by one server. See the file comment for why.
  *
- * Dispose: calls still queued are rejected at once with ProcessRunnerClosedError; spawnChild
- * children still running are SIGKILLed; run() children in
+ * Dispose: calls still queued are rejected at once with ProcessRunnerClosedError; children in
  * flight get `closeGraceMs` to finish (their callers get their results), then are SIGKILLed and
  * their calls rejected with ProcessRunnerClosedError; then the helper is disconnected (it exits). Calls after
  * dispose reject with ProcessRunnerClosedError.
@@ -358,8 +223,6 @@ export class ProcessRunner {
   #lastEnv: string | null = null
   /** Session ids the helper hangs up if this process dies (guardSession). */
   readonly #guarded = new Set<number>()
-  /** spawnChild children by call id, from the spawn request until their exit report. */
-  readonly #children = new Map<number, HelperChild>()
 
   constructor (opts: ProcessRunnerOptions = {}) {
     const int = (v: number | undefined, d: number, name: string, min = 1): number => {
@@ -410,56 +273,6 @@ export class ProcessRunner {
   /** Sessions guarded now (tests, diagnostics). */
   get guardedSessions (): number { return this.#guarded.size }
 
-  /** spawnChild children not yet reported as exited (tests, diagnostics). */
-  get children (): number { return this.#children.size }
-
-  /**
-   * Starts a long-lived child with piped stdio from the helper (no shell, no concurrency cap, no
-   * timeout: the caller owns its lifetime). Returns at once; listen for `'spawn'` or `'error'`.
-   * After dispose the child fails with ProcessRunnerClosedError.
-   */
-  spawnChild (file: string, args: readonly string[], opts: SpawnChildOptions): HelperChild {
-    const child = new HelperChild(opts.detached === true)
-    if (this.#closed) {
-      setImmediate(() => child.failed(new ProcessRunnerClosedError()))
-      return child
-    }
-    const id = this.#nextId++
-    const helper = this.#ensureHelper()
-    this.#children.set(id, child)
-    this.#refresh()
-    helper.send({ type: 'spawn', id, file, args: [...args], cwd: opts.cwd, env: JSON.stringify(opts.env ?? process.env), detached: opts.detached === true })
-    return child
-  }
-
-  #onChildMessage (m: WireChildMessage, handle: unknown): void {
-    const child = this.#children.get(m.id)
-    if (!child) { if (m.type === 'stdio') (handle as Socket | undefined)?.destroy(); return }
-    if (m.type === 'spawned') child.started(m.pid)
-    else if (m.type === 'stdio') {
-      if (handle) { child.attach(m.fd, handle as Socket); return }
-      // The helper could not hand the pipe over: the child cannot be used, so it is stopped.
-      this.#children.delete(m.id)
-      this.#refresh()
-      child.orphaned()
-    }
-    else if (m.type === 'spawnError') {
-      this.#children.delete(m.id)
-      this.#refresh()
-      const e = m.error
-      child.failed(Object.assign(new Error(e.message), { code: e.code, errno: e.errno, syscall: e.syscall, path: e.path }))
-    } else {
-      this.#children.delete(m.id)
-      this.#refresh()
-      child.exited(m.code, m.signal)
-    }
-  }
-
-  /** The helper keeps this process alive while calls are in flight or spawnChild children live. */
-  #refresh (): void {
-    if (this.#helper) this.#ref(this.#helper, this.#inFlight.size > 0 || this.#children.size > 0)
-  }
-
   /**
    * Runs `file args` in `opts.cwd` (no shell). Resolves on exit code 0 (or one of `okCodes`);
    * rejects with ProcessError (execFile's shape), ProcessRunnerClosedError,
@@ -479,7 +292,7 @@ export class ProcessRunner {
       const call = this.#queue.shift()!
       const helper = this.#ensureHelper()
       this.#inFlight.set(call.id, call)
-      if (this.#inFlight.size === 1) this.#refresh()
+      if (this.#inFlight.size === 1) this.#ref(helper, true)
       const o = call.opts
       // The environment is most of a message: send it only when it differs from the last one
       // this helper got (as JSON, which is cheap to compare).
@@ -522,10 +335,7 @@ export class ProcessRunner {
     let failure: Error | null = null
     // A replacement helper must know the guards its predecessor had.
     for (const sid of this.#guarded) helper.send({ type: 'guard', sid })
-    helper.on('message', (m: WireResult | WireChildMessage, handle: unknown) => {
-      if ('type' in m) this.#onChildMessage(m, handle)
-      else this.#settle(m)
-    })
+    helper.on('message', (m: WireResult) => this.#settle(m))
     helper.on('error', err => { failure = err })
     helper.on('exit', (code, signal) => {
       if (this.#helper !== helper) return // disconnected by dispose()
@@ -535,9 +345,6 @@ export class ProcessRunner {
       const lost = [...this.#inFlight.values()]
       this.#inFlight.clear()
       for (const call of lost) call.reject(err)
-      const orphans = [...this.#children.values()]
-      this.#children.clear()
-      for (const child of orphans) child.orphaned()
       for (const fn of [...this.#idleWaiters]) fn()
       this.#onHelperExit?.(err)
       this.#pump()
@@ -555,7 +362,7 @@ export class ProcessRunner {
     if (!call) return
     this.#inFlight.delete(m.id)
     if (this.#inFlight.size === 0) {
-      this.#refresh()
+      if (this.#helper) this.#ref(this.#helper, false)
       for (const fn of [...this.#idleWaiters]) fn()
     }
     const e = m.error
@@ -580,11 +387,6 @@ export class ProcessRunner {
     const closed = new ProcessRunnerClosedError()
     for (const call of this.#queue.splice(0)) call.reject(closed)
     const helper = this.#helper
-    // spawnChild children are their owners' to stop before this (the agents plugin does, on
-    // close); one still running now is killed and reported as exited by SIGKILL.
-    const leftovers = [...this.#children.values()]
-    this.#children.clear()
-    for (const child of leftovers) child.orphaned()
     if (!helper) return
     if (this.#inFlight.size > 0 && this.#closeGraceMs > 0) await this.#whenIdle(this.#closeGraceMs)
     if (this.#inFlight.size > 0) {

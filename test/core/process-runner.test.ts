@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import type { Test } from 'tap'
 import {
-  ProcessError, ProcessRunner, ProcessRunnerBusyError, ProcessRunnerClosedError, ProcessRunnerCrashedError, type HelperChild,
+  ProcessError, ProcessRunner, ProcessRunnerBusyError, ProcessRunnerClosedError, ProcessRunnerCrashedError,
 } from '../../src/core/process-runner.js'
 import { CORE, resolve } from '../../src/core/tokens.js'
 import { startServer } from '../helpers/server.js'
@@ -338,113 +338,6 @@ t.test('guarded sessions are hung up when their owner dies, also by a replaced h
   t.equal(r.guardedSessions, 0)
   t.equal(r.guardSession(child.pid!).dispose(), undefined, 'guarding after dispose is a no-op')
   t.equal(r.guardedSessions, 0)
-})
-
-/** Resolves with a HelperChild's first 'spawn' or rejects with its 'error'. */
-const spawned = (c: HelperChild): Promise<HelperChild> => new Promise((resolve, reject) => { c.once('spawn', () => resolve(c)); c.once('error', reject) })
-const closed = (c: HelperChild): Promise<[number | null, NodeJS.Signals | null]> => new Promise(resolve => c.once('close', (code, signal) => resolve([code, signal])))
-/** Fields of /proc/<pid>/stat after "(comm)": state ppid pgrp session ... */
-const procStat = (pid: number): string[] | null => {
-  try { const s = readFileSync(`/proc/${pid}/stat`, 'latin1'); return s.slice(s.lastIndexOf(')') + 2).split(' ') } catch { return null }
-}
-const alive = (pid: number): boolean => { const f = procStat(pid); return f !== null && f[0] !== 'Z' }
-
-t.test('spawnChild: the helper starts the child, its pipes are ours; exit code, then close after the output', async t => {
-  const r = runner(t)
-  const c = await spawned(r.spawnChild('sh', ['-c', 'read x; echo "out:$x"; echo err >&2; exit 3'], { cwd: t.testdir(), detached: true }))
-  t.equal(r.children, 1)
-  const f = procStat(c.pid!)!
-  t.equal(Number(f[1]), r.helperPid, 'the helper is its parent, not this process')
-  t.equal(Number(f[2]), c.pid, 'detached: it leads its own process group')
-  t.equal(Number(f[3]), c.pid, 'and its own session')
-  let out = ''
-  let err = ''
-  c.stdout.on('data', d => { out += d })
-  c.stderr.on('data', d => { err += d })
-  const events: string[] = []
-  c.on('exit', (code, signal) => events.push(`exit ${code} ${signal}`))
-  const done = closed(c)
-  c.stdin.write('hello\n')
-  t.same(await done, [3, null])
-  events.push('close')
-  t.same(events, ['exit 3 null', 'close'])
-  t.equal(out, 'out:hello\n', 'close comes after every byte of stdout')
-  t.equal(err, 'err\n')
-  t.equal(c.exitCode, 3)
-  t.equal(r.children, 0)
-})
-
-t.test('spawnChild: a signal is reported; a missing program is an error event (ENOENT)', async t => {
-  const r = runner(t)
-  const c = await spawned(r.spawnChild('sleep', ['30'], { cwd: t.testdir() }))
-  const done = closed(c)
-  t.equal(c.kill('SIGTERM'), true)
-  t.same(await done, [null, 'SIGTERM'])
-  t.equal(c.kill('SIGTERM'), false, 'nothing to signal after the exit')
-  const missing = await spawned(r.spawnChild('/nonexistent/agent', [], { cwd: t.testdir() })).catch((e: NodeJS.ErrnoException) => e)
-  t.match(missing, { code: 'ENOENT' })
-  t.equal(r.children, 0)
-})
-
-t.test('spawnChild: nothing of the output is lost, also when the child exits at once', async t => {
-  const r = runner(t)
-  for (const script of ['head -c 3000000 /dev/zero | tr "\\0" x', 'printf abc; exit 0', 'printf abc >&2']) {
-    const c = await spawned(r.spawnChild('sh', ['-c', script], { cwd: t.testdir() }))
-    let out = 0
-    let err = 0
-    c.stdout.on('data', (d: Buffer) => { out += d.length })
-    c.stderr.on('data', (d: Buffer) => { err += d.length })
-    t.same(await closed(c), [0, null])
-    t.same([out, err], script.startsWith('head') ? [3_000_000, 0] : script.endsWith('>&2') ? [0, 3] : [3, 0], script)
-  }
-})
-
-t.test('spawnChild: env as given; many children at once', async t => {
-  const r = runner(t)
-  const cs = await Promise.all(Array.from({ length: 8 }, (_, i) => spawned(r.spawnChild('sh', ['-c', 'echo "$CLAUDETTE_SC"'], { cwd: t.testdir(), env: { PATH: process.env.PATH, CLAUDETTE_SC: `child ${i}` } }))))
-  const outs = await Promise.all(cs.map(c => new Promise<string>(resolve => { let o = ''; c.stdout.on('data', d => { o += d }); c.once('close', () => resolve(o)) })))
-  t.same(outs, Array.from({ length: 8 }, (_, i) => `child ${i}\n`))
-})
-
-t.test('spawnChild: a helper that dies takes its children along (SIGKILL, reported); dispose kills the rest', async t => {
-  const r = runner(t)
-  const dir = t.testdir()
-  const c = await spawned(r.spawnChild('sh', ['-c', 'sleep 60 & sleep 60; wait'], { cwd: dir, detached: true }))
-  const done = closed(c)
-  process.kill(r.helperPid!, 'SIGKILL')
-  t.same(await done, [null, 'SIGKILL'])
-  for (let i = 0; i < 40 && sessionPids(c.pid!).length > 0; i++) await new Promise(resolve => setTimeout(resolve, 50))
-  t.same(sessionPids(c.pid!), [], 'the whole group is gone')
-
-  const d = await spawned(r.spawnChild('sleep', ['60'], { cwd: dir }))
-  const dDone = closed(d)
-  await r.dispose()
-  t.same(await dDone, [null, 'SIGKILL'], 'dispose reports a child still running as killed')
-  for (let i = 0; i < 40 && alive(d.pid!); i++) await new Promise(resolve => setTimeout(resolve, 50))
-  t.notOk(alive(d.pid!), 'and it is gone')
-  t.match(await spawned(r.spawnChild('true', [], { cwd: dir })).catch(e => e), ProcessRunnerClosedError, 'after dispose: ProcessRunnerClosedError')
-})
-
-t.test('spawnChild: when the owner dies, the helper stops its children (SIGTERM, then SIGKILL)', async t => {
-  const dir = t.testdir()
-  const owner = await runOwnerScript(dir, 'owner.ts', `
-    const r = new ProcessRunner()
-    const start = (script: string): Promise<number> => new Promise((resolve, reject) => {
-      const c = r.spawnChild('sh', ['-c', script], { cwd: ${JSON.stringify(dir)}, detached: true })
-      c.once('spawn', () => resolve(c.pid!))
-      c.once('error', reject)
-    })
-    const plain = await start('sleep 60 & sleep 60; wait')
-    const stubborn = await start('trap "" TERM; sleep 60')
-    console.log('children', plain, stubborn)
-    process.kill(process.pid, 'SIGKILL')
-  `)
-  const [plain, stubborn] = (/children (\d+) (\d+)/.exec(owner.out) ?? []).slice(1).map(Number)
-  t.ok(plain && stubborn, owner.out)
-  t.teardown(() => { for (const sid of [plain!, stubborn!]) for (const pid of sessionPids(sid)) try { process.kill(pid, 'SIGKILL') } catch { /* gone */ } })
-  let left = [...sessionPids(plain!), ...sessionPids(stubborn!)]
-  for (let i = 0; i < 100 && left.length > 0; i++) { await new Promise(resolve => setTimeout(resolve, 50)); left = [...sessionPids(plain!), ...sessionPids(stubborn!)] }
-  t.same(left, [], 'both groups are gone, the one that ignores SIGTERM too')
 })
 
 t.test('bad options are refused', async t => {

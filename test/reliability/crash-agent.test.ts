@@ -27,14 +27,7 @@ async function runTurn (c: WireClient, chatId: string, content: string, onAck: (
   await result
 }
 
-function parentOf (pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
-  } catch { return -1 }
-}
-
-/** Fake-claude processes in a directory under `root` (this test's worktrees) that the live server (`serverPid`) did not start. */
+/** Fake-claude processes running in a directory under `root` (this test's worktrees) whose parent is not `serverPid`. */
 function orphanAgents (root: string, serverPid: number): number[] {
   const pids: number[] = []
   for (const name of readdirSync('/proc')) {
@@ -42,10 +35,9 @@ function orphanAgents (root: string, serverPid: number): number[] {
     try {
       if (!readFileSync(`/proc/${name}/cmdline`, 'utf8').includes('fake-claude')) continue
       if (!readlinkSync(`/proc/${name}/cwd`).startsWith(root)) continue
-      // Agents are started by the server's ProcessRunner helper: their parent is the helper, a
-      // child of the live server. Anything else belongs to a server that was killed.
-      const ppid = parentOf(Number(name))
-      if (ppid !== serverPid && parentOf(ppid) !== serverPid) pids.push(Number(name))
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8')
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+      if (ppid !== serverPid) pids.push(Number(name))
     } catch { /* gone meanwhile */ }
   }
   return pids

@@ -6,7 +6,7 @@ import { REPOS } from '../repos/types.js'
 import { AgentProviderConfigError } from './errors.js'
 import { agentMethods } from './methods.js'
 import { AGENTS_OPTIONS, AgentsOptions } from './options.js'
-import { ClaudeCodeProvider, CommandProvider, type ProviderDeps } from './providers.js'
+import { ClaudeCodeProvider, CommandProvider } from './providers.js'
 import { AgentRegistry } from './registry.js'
 import { AgentStore } from './store.js'
 import { AGENTS, type AgentProvider } from './types.js'
@@ -15,15 +15,7 @@ import { AGENTS, type AgentProvider } from './types.js'
 const agentsPlugin: FastifyPluginAsync<Partial<AgentsOptions>> = async (app, raw) => {
   const opts = parseOptions(AgentsOptions, raw, 'agents')
   const log = resolve(app.di, CORE.Log).child({ plugin: 'agents' })
-  const runner = resolve(app.di, CORE.ProcessRunner)
-  // Agent processes are started by the server's helper process, not by the server itself: a spawn
-  // blocks the calling thread until the child has exec'd, 50-100 ms each on a loaded machine.
-  const deps: ProviderDeps = {
-    log,
-    stopTimeoutMs: opts.stopTimeoutMs,
-    maxLineBytes: opts.maxLineBytes,
-    spawn: (command, args, o) => runner.spawnChild(command, args, o),
-  }
+  const deps = { log, stopTimeoutMs: opts.stopTimeoutMs, maxLineBytes: opts.maxLineBytes }
   const providers = new Map<string, AgentProvider>()
   const add = (p: AgentProvider): void => {
     if (typeof p?.kind !== 'string' || typeof p.start !== 'function') throw new AgentProviderConfigError('invalid agents option providers: each needs a kind and start()')

@@ -1,31 +1,12 @@
 // A child process speaking newline-delimited JSON on stdin/stdout (Claude Code's stream-json):
-// the part every stream-json provider shares. No shell, no global lock: start() resolves as soon
-// as the OS has started the process, so a slow agent start never delays anyone else. The server
-// starts agents through its ProcessRunner's helper process (SpawnAgentChild), because a spawn from
-// the server itself blocks its event loop until the child has exec'd (docs/performance.md).
+// the part every stream-json provider shares. No shell, no global lock: spawn() returns as soon
+// as the OS has started the process, so a slow agent start never delays anyone else.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
-import type { EventEmitter } from 'node:events'
 import { randomUUID } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import { Emitter } from '../../core/lifecycle.js'
 import { AgentSpawnError, AgentStdinError } from './errors.js'
 import type { AgentAnswer, AgentEvent, AgentInput, AgentSession, AgentSnapshot } from './types.js'
-
-/** The part of a child process an agent session uses (Node's ChildProcess, or a HelperChild). */
-export interface AgentChild extends EventEmitter {
-  readonly pid?: number | undefined
-  readonly stdin: ChildProcessWithoutNullStreams['stdin']
-  readonly stdout: ChildProcessWithoutNullStreams['stdout']
-  readonly stderr: ChildProcessWithoutNullStreams['stderr']
-  kill (signal?: NodeJS.Signals): boolean
-}
-
-/** Starts an agent process with piped stdio; emits 'spawn' or 'error', then 'exit' and 'close'. */
-export type SpawnAgentChild = (command: string, args: readonly string[], opts: { cwd: string, env: NodeJS.ProcessEnv, detached: boolean }) => AgentChild
-
-/** Node's own spawn, from this process (what embedders' tests and the CLI-less paths use). */
-export const spawnHere: SpawnAgentChild = (command, args, opts) =>
-  spawn(command, [...args], { cwd: opts.cwd, env: opts.env, stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true, detached: opts.detached })
 
 export interface StreamJsonSpawn {
   readonly kind: string
@@ -38,8 +19,6 @@ export interface StreamJsonSpawn {
   readonly stopTimeoutMs: number
   readonly maxLineBytes: number
   readonly log: FastifyBaseLogger
-  /** How to start the process; default spawnHere. */
-  readonly spawn?: SpawnAgentChild
 }
 
 const NEWLINE = 0x0a
@@ -96,14 +75,14 @@ export class StreamJsonSession implements AgentSession {
   readonly id = randomUUID()
   readonly #emitter: Emitter<AgentEvent>
   readonly onEvent
-  readonly #child: AgentChild
+  readonly #child: ChildProcessWithoutNullStreams
   readonly #opts: StreamJsonSpawn
   #exited = false
   #exitPromise: Promise<void>
   #killTimer: NodeJS.Timeout | null = null
   #disposing: Promise<void> | null = null
 
-  private constructor (child: AgentChild, opts: StreamJsonSpawn) {
+  private constructor (child: ChildProcessWithoutNullStreams, opts: StreamJsonSpawn) {
     this.#child = child
     this.#opts = opts
     this.#emitter = new Emitter<AgentEvent>(err => opts.log.error({ err }, 'agent event listener failed'))
@@ -126,7 +105,7 @@ export class StreamJsonSession implements AgentSession {
         // A process that left the group (setsid) may still hold the pipes: stop waiting for it.
         setTimeout(() => { child.stdout.destroy(); child.stderr.destroy() }, STDIO_GRACE_MS).unref()
       })
-      child.once('close', (code: number | null, signal: NodeJS.Signals | null) => {
+      child.once('close', (code, signal) => {
         this.#exited = true
         if (this.#killTimer) clearTimeout(this.#killTimer)
         this.#emitter.fire({ type: 'exit', code, signal })
@@ -139,10 +118,10 @@ export class StreamJsonSession implements AgentSession {
   /** Starts the process; resolves once it runs, rejects with AgentSpawnError if it cannot. */
   static start (opts: StreamJsonSpawn): Promise<StreamJsonSession> {
     return new Promise((resolve, reject) => {
-      let child: AgentChild
+      let child: ChildProcessWithoutNullStreams
       try {
         // detached = a new process group (not a daemon: stdio stays piped, the server waits for it).
-        child = (opts.spawn ?? spawnHere)(opts.command, opts.args, { cwd: opts.cwd, env: opts.env, detached: GROUPS })
+        child = spawn(opts.command, [...opts.args], { cwd: opts.cwd, env: opts.env, stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true, detached: GROUPS })
       } catch (err) {
         reject(new AgentSpawnError(`Failed to start ${opts.kind} agent (${opts.command}): ${(err as Error).message}`, { cause: err }))
         return
@@ -154,7 +133,7 @@ export class StreamJsonSession implements AgentSession {
       child.once('error', onError)
       child.once('spawn', () => {
         child.off('error', onError)
-        child.on('error', (err: Error) => opts.log.warn({ err, pid: child.pid }, 'agent process error'))
+        child.on('error', err => opts.log.warn({ err, pid: child.pid }, 'agent process error'))
         resolve(new StreamJsonSession(child, opts))
       })
     })

@@ -2,7 +2,7 @@
 // chat session as the reference does) and a generic command provider for any CLI that speaks
 // the same stream-json protocol, configured by the operator.
 import type { FastifyBaseLogger } from 'fastify'
-import { StreamJsonSession, redactedCommandLine, type SpawnAgentChild } from './process.js'
+import { StreamJsonSession, redactedCommandLine } from './process.js'
 import type { CommandProviderOptions } from './options.js'
 import type { AgentProvider, AgentSession, AgentStartRequest, PermissionLevel } from './types.js'
 
@@ -18,8 +18,6 @@ export interface ProviderDeps {
   readonly log: FastifyBaseLogger
   readonly stopTimeoutMs: number
   readonly maxLineBytes: number
-  /** How agent processes are started (the plugin passes its ProcessRunner's spawnChild). */
-  readonly spawn?: SpawnAgentChild
 }
 
 /** The argv of a persistent `claude` process for one chat session (no prompt: turns come on stdin). */
@@ -69,7 +67,6 @@ export class ClaudeCodeProvider implements AgentProvider {
       stopTimeoutMs: this.deps.stopTimeoutMs,
       maxLineBytes: this.deps.maxLineBytes,
       log: this.deps.log,
-      ...(this.deps.spawn ? { spawn: this.deps.spawn } : {}),
     })
   }
 }
@@ -104,7 +101,6 @@ export class CommandProvider implements AgentProvider {
       stopTimeoutMs: this.deps.stopTimeoutMs,
       maxLineBytes: this.deps.maxLineBytes,
       log: this.deps.log,
-      ...(this.deps.spawn ? { spawn: this.deps.spawn } : {}),
     })
   }
 }
