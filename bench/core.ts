@@ -10,7 +10,8 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import WebSocket from 'ws'
 
-const BIN = fileURLToPath(new URL('../dist/bin/claudette-server.js', import.meta.url))
+// The bundled CLI (dist/cli/), as `npm start` and the package's bin run it.
+const BIN = fileURLToPath(new URL('../dist/cli/claudette-server.js', import.meta.url))
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
 const CONNECTS = Number(process.env.BENCH_CONNECTS ?? 200)
 const RPC_SECONDS = Number(process.env.BENCH_RPC_SECONDS ?? 3)

@@ -4,6 +4,9 @@ import { fileURLToPath } from 'node:url'
 
 export const SERVER_BIN = fileURLToPath(new URL('../../dist/bin/claudette-server.js', import.meta.url))
 export const CLIENT_BIN = fileURLToPath(new URL('../../dist/bin/claudette.js', import.meta.url))
+/** The bundled CLIs (tools/bundle-cli.mjs): what package.json `bin` and `npm start` run. */
+export const BUNDLED_SERVER_BIN = fileURLToPath(new URL('../../dist/cli/claudette-server.js', import.meta.url))
+export const BUNDLED_CLIENT_BIN = fileURLToPath(new URL('../../dist/cli/claudette.js', import.meta.url))
 
 export interface CliResult { code: number | null, signal: NodeJS.Signals | null, stdout: string, stderr: string }
 
