@@ -2,6 +2,8 @@
 // server_info round trips per second next to a bare `ws` TLS echo server measured in the same run.
 // Everything runs on 127.0.0.1 and stops by itself.
 //   npm run build && node --import @tapjs/typescript/import bench/core.ts
+// Env: BENCH_ROUNDS (starts, 5), BENCH_CONNECTS (200), BENCH_RPC_SECONDS (3, per server, split
+// into BENCH_SLICES alternating slices, 6).
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
@@ -16,6 +18,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
 const CONNECTS = Number(process.env.BENCH_CONNECTS ?? 200)
 const RPC_SECONDS = Number(process.env.BENCH_RPC_SECONDS ?? 3)
 const WINDOW = 32 // requests in flight on one connection
+/** The RPC and echo rates are measured in this many alternating slices of RPC_SECONDS in total. */
+const SLICES = Number(process.env.BENCH_SLICES ?? 6)
 
 const pct = (xs: number[], p: number): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(p / 100 * s.length))]! }
 const median = (xs: number[]): number => pct(xs, 50)
@@ -43,11 +47,11 @@ function rpc (ws: WebSocket, msg: object): Promise<any> {
   return new Promise(resolve => { ws.once('message', d => resolve(JSON.parse(d.toString()))); ws.send(JSON.stringify(msg)) })
 }
 
-/** Round trips per second with WINDOW requests in flight on one connection. */
-async function rate (ws: WebSocket, make: (id: number) => string): Promise<number> {
+/** Round trips per second with WINDOW requests in flight on one connection, for `seconds`. */
+async function rate (ws: WebSocket, make: (id: number) => string, seconds = RPC_SECONDS): Promise<number> {
   let done = 0
   let id = 0
-  const end = performance.now() + RPC_SECONDS * 1000
+  const end = performance.now() + seconds * 1000
   await new Promise<void>(resolve => {
     ws.on('message', () => {
       done++
@@ -57,7 +61,7 @@ async function rate (ws: WebSocket, make: (id: number) => string): Promise<numbe
     for (let i = 0; i < WINDOW; i++) ws.send(make(++id))
   })
   ws.removeAllListeners('message')
-  return done / RPC_SECONDS
+  return done / seconds
 }
 
 async function echoServer (certDir: string): Promise<{ port: number, kill: () => Promise<void> }> {
@@ -106,17 +110,27 @@ try {
     ws.terminate()
   }
 
-  // 3. server_info round trips per second vs the bare echo ceiling.
+  // 3. server_info round trips per second vs the bare echo ceiling, in alternating slices (both
+  // servers up the whole time), so a change in the machine's speed during the run hits both alike.
+  const echo = await echoServer(home)
   const ws = await connect(server.port, ca)
   await rpc(ws, { id: 0, method: 'authenticate', params: { session_token: sessionToken } })
-  const rpcRate = await rate(ws, id => `{"id":${id},"method":"server_info","params":{}}`)
-  ws.close()
-  await server.kill()
-
-  const echo = await echoServer(home)
   const ews = await connect(echo.port, ca)
-  const echoRate = await rate(ews, id => `{"id":${id},"method":"server_info","params":{}}`)
+  const request = (id: number): string => `{"id":${id},"method":"server_info","params":{}}`
+  const rpcRates: number[] = []
+  const echoRates: number[] = []
+  for (let i = 0; i < SLICES; i++) {
+    const [first, second] = i % 2 === 0 ? [ws, ews] : [ews, ws]
+    const a = await rate(first, request, RPC_SECONDS / SLICES)
+    const b = await rate(second, request, RPC_SECONDS / SLICES)
+    rpcRates.push(first === ws ? a : b)
+    echoRates.push(first === ws ? b : a)
+  }
+  const rpcRate = rpcRates.reduce((x, y) => x + y, 0) / SLICES
+  const echoRate = echoRates.reduce((x, y) => x + y, 0) / SLICES
+  ws.close()
   ews.close()
+  await server.kill()
   await echo.kill()
 
   const f = (n: number): string => n.toFixed(1)
@@ -125,7 +139,7 @@ try {
   console.log(`TLS+WS connect + authenticate:                    p50 ${f(pct(connectMs, 50))} ms  p99 ${f(pct(connectMs, 99))} ms  (n=${CONNECTS}; target p50 < 20 ms)`)
   console.log(`server_info round trips:                           ${Math.round(rpcRate)} /s  (window ${WINDOW}, ${RPC_SECONDS} s)`)
   console.log(`bare ws TLS echo (same client, same run):          ${Math.round(echoRate)} /s`)
-  console.log(`ratio server_info / echo:                          ${(rpcRate / echoRate).toFixed(2)}x  (target >= 0.7x)`)
+  console.log(`ratio server_info / echo:                          ${(rpcRate / echoRate).toFixed(2)}x  (target >= 0.7x; per slice ${rpcRates.map((r, i) => (r / echoRates[i]!).toFixed(2)).join(' ')})`)
 } finally {
   rmSync(root, { recursive: true, force: true })
 }
