@@ -4,6 +4,7 @@
 // reattach with scrollback, and get the remote shell's exit code.
 import { execFileSync, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { basename } from 'node:path'
 import t from 'tap'
 import { ClaudetteClient, pair, TrustStore } from '../../src/index.js'
 import { CLIENT_BIN } from '../helpers/cli.js'
@@ -58,17 +59,23 @@ t.test('claudette term in tmux: output, resize, dropped link, detach/reattach, e
   await tm.waitFor(/local\$ $/m)
   const cli = `${process.execPath} ${CLIENT_BIN}`
 
-  // 1. Type a command, see its output.
+  // 1. Type a command, see its output. The working directory proves it ran in the remote shell
+  // (the local one is elsewhere), so a client that failed to start cannot pass for one that works.
   tm.type(`${cli} term termbox --cwd ${repo}; echo LOCAL-EXIT=$?`)
-  await sleep(300)
-  tm.type('echo ready-$((40+2))')
-  await tm.waitFor(/^ready-42$/m)
+  tm.type('echo ready-$((40+2))-"$(basename "$PWD")"')
+  await tm.waitFor(new RegExp(`^ready-42-${basename(repo)}$`, 'm'))
 
-  // 2. Resize the window: the remote terminal follows (SIGWINCH → resize_pty).
+  // 2. Resize the window: the remote terminal follows (SIGWINCH → resize_pty). The signal reaches
+  // the client asynchronously, so on a loaded machine the first `stty size` may still see 100x30;
+  // ask again until the new size shows (each answer is a fresh line).
   tm.run('resize-window', '-t', 'main', '-x', '120', '-y', '40')
-  await sleep(300)
-  tm.type('stty size')
-  await tm.waitFor(/^40 120$/m)
+  const resizedBy = Date.now() + 15_000
+  for (;;) {
+    tm.type('stty size')
+    const seen = await tm.waitFor(/^40 120$/m, 1000).then(() => true, () => false)
+    if (seen) break
+    if (Date.now() > resizedBy) throw new Error(`the remote terminal never saw 40x120; screen:\n${tm.capture()}`)
+  }
 
   // 3. Cut the TCP link in the middle of output; nothing may be lost or shown twice.
   tm.type('for i in $(seq 1 40); do echo "L$((i*1000))"; sleep 0.05; done; echo done-$((2+3))')
