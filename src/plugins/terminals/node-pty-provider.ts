@@ -27,6 +27,27 @@ export const signalName = (n: number | undefined): string | null =>
 const BARRIER = 'n=$1; shift; trap : INT QUIT; "$@"; rc=$?; trap "" TTOU TTIN; ' +
   'stty -echo icanon 2>/dev/null; printf "\\033]7770;%s\\007" "$n"; IFS= read -r _; exit $rc'
 
+/**
+ * Where the wrapper's children cannot be read (no /proc): how long a read's trailing
+ * start-of-marker is kept back when no further output comes.
+ */
+const HELD_FALLBACK_MS = 250
+const EMPTY = Buffer.alloc(0)
+
+/**
+ * Where the longest proper prefix of `marker` that ends `buf` starts (`buf.length` if none).
+ * The marker begins with ESC, so only the last marker.length - 1 bytes need a look.
+ */
+export function markerPrefixAt (buf: Uint8Array, marker: Uint8Array): number {
+  for (let j = Math.max(0, buf.length - marker.length + 1); j < buf.length; j++) {
+    if (buf[j] !== marker[0]) continue
+    let k = 1
+    while (j + k < buf.length && buf[j + k] === marker[k]) k++
+    if (j + k === buf.length) return j
+  }
+  return buf.length
+}
+
 export interface NodePtyProviderOptions {
   /** Program run when a request names none. */
   shell: string
@@ -94,6 +115,11 @@ class NodePtySession implements TerminalSession {
   readonly #subs: Array<{ dispose (): void }>
 
   #released = false
+  /** The end of the output so far that may be the start of the marker (see #data). */
+  #carry: Buffer = EMPTY
+  /** Whether #carry has been sent to the listeners already. */
+  #carrySent = false
+  #carryTimer: NodeJS.Timeout | undefined
 
   constructor (private readonly proc: pty.IPty, private readonly marker: Buffer | null, private readonly guard: { dispose (): void } | undefined) {
     this.#subs = [
@@ -101,6 +127,7 @@ class NodePtySession implements TerminalSession {
       proc.onData(d => { this.#data(d as unknown as Buffer) }),
       // node-pty reports exit only after the output stream closed, so no data follows it.
       proc.onExit(({ exitCode, signal }) => {
+        this.#sendCarry()
         this.#exited = true
         let exit: TerminalExit = { code: signal ? null : exitCode, signal: signalName(signal) }
         // Behind the barrier the shell's status comes through sh: 128+n means signal n.
@@ -113,19 +140,57 @@ class NodePtySession implements TerminalSession {
   }
 
   #data (chunk: Buffer): void {
-    if (this.marker && !this.#released) {
-      const i = chunk.indexOf(this.marker)
-      if (i >= 0) {
-        // The shell has exited and everything before the marker has been read: let the
-        // wrapper go. (A marker split across two reads is passed through: terminals ignore
-        // an unknown OSC, and the wrapper's exit then ends the stream anyway.)
-        this.#released = true
-        if (i > 0) this.#onData.fire(chunk.subarray(0, i))
-        this.#releaseBarrier()
-        return
-      }
+    const marker = this.marker
+    if (!marker || this.#released) { this.#onData.fire(chunk); return }
+    // A pty master hands out output in reads of at most 4095 bytes, so the marker can be split
+    // across two reads, with the writer's wake-up in between (found by the terminals bench: 80 of
+    // 200 exits right after 4-32 KiB of output hung, the wrapper waiting for a line that never
+    // came). The end of a read that may be the start of the marker is carried into the next
+    // search. Whether it is kept back from the clients depends on the wrapper: while the shell
+    // still runs (the wrapper has a child) it cannot be the marker, which is printed only after
+    // the shell was reaped, so it goes out at once; otherwise it is held until the next read or
+    // the exit. Sending the marker's start would leave the client's terminal inside an
+    // unterminated OSC string that swallows whatever it prints next.
+    const carry = this.#carry
+    const buf = carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk
+    const sent = this.#carrySent ? carry.length : 0
+    if (carry.length > 0 && !this.#carrySent) clearTimeout(this.#carryTimer)
+    const i = buf.indexOf(marker)
+    if (i >= 0) {
+      // The shell has exited and everything before the marker has been read: let the wrapper go.
+      this.#released = true
+      this.#carry = EMPTY
+      if (i > sent) this.#onData.fire(buf.subarray(sent, i))
+      this.#releaseBarrier()
+      return
     }
-    this.#onData.fire(chunk)
+    const at = markerPrefixAt(buf, marker)
+    this.#carry = Buffer.from(buf.subarray(at))
+    if (at < sent) {
+      // Part of this possible marker has gone out already: nothing left to keep back.
+      this.#carrySent = true
+      if (buf.length > sent) this.#onData.fire(buf.subarray(sent))
+      return
+    }
+    const shell = at < buf.length ? this.#shellRunning() : true
+    this.#carrySent = shell === true
+    const out = shell === true ? buf.subarray(sent) : buf.subarray(sent, at)
+    if (out.length > 0) this.#onData.fire(out)
+    if (shell === null) this.#carryTimer = setTimeout(() => this.#sendCarry(), HELD_FALLBACK_MS).unref()
+  }
+
+  /** Whether the wrapped shell is still running: true, false, or null when /proc cannot tell. */
+  #shellRunning (): boolean | null {
+    const pid = this.proc.pid
+    try { return readFileSync(`/proc/${pid}/task/${pid}/children`, 'latin1').trim() !== '' } catch { return null }
+  }
+
+  /** Sends the kept-back end of the last read (no more output came); it stays in the search. */
+  #sendCarry (): void {
+    if (this.#carrySent || this.#carry.length === 0) return
+    this.#carrySent = true
+    clearTimeout(this.#carryTimer)
+    this.#onData.fire(this.#carry)
   }
 
   /**
@@ -179,6 +244,7 @@ class NodePtySession implements TerminalSession {
   }
 
   dispose (): void {
+    clearTimeout(this.#carryTimer)
     this.guard?.dispose()
     for (const s of this.#subs) s.dispose()
     this.#onData.dispose()
