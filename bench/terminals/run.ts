@@ -81,7 +81,11 @@ async function measureBulk (c: Contender, file: string): Promise<{ mbs: number, 
   let chunks = 0
   const count = term.onData
   term.onData = chunk => { chunks++; count!(chunk) }
-  await term.exited
+  // Bounded: a terminal that never reports its exit fails the run instead of hanging it.
+  const exitTimeout = Symbol('timeout')
+  if (await Promise.race([term.exited, sleep(120_000).then(() => exitTimeout)]) === exitTimeout) {
+    throw new Error(`${c.name}: no exit 120 s into the bulk run (${bytes} bytes so far)`)
+  }
   term.close()
   if (process.env.BENCH_VERBOSE) console.log(`#   ${c.name}: ${chunks} chunks, ${(bytes / chunks / 1024).toFixed(1)} KiB average`)
   if (bytes < SIZE * 0.99) throw new Error(`${c.name}: got ${bytes} bytes, expected at least ${SIZE}`)
@@ -106,7 +110,9 @@ async function measureEcho (c: Contender, n: number): Promise<number[]> {
     const got = new Promise<void>(resolve => { waiting = resolve })
     const t0 = performance.now()
     term.write(Buffer.from('x'))
-    await got
+    if (await Promise.race([got.then(() => true), sleep(10_000).then(() => false)]) === false) {
+      throw new Error(`${c.name}: keystroke ${i + 1} of ${n} not echoed within 10 s`)
+    }
     samples.push(performance.now() - t0)
     await sleep(ECHO_PAUSE_MS) // a fast typist, not a flood
   }
