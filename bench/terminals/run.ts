@@ -27,6 +27,8 @@ const ECHO_N = Number(process.env.BENCH_ECHO ?? 500)
 const RUNS = Number(process.env.BENCH_RUNS ?? 3)
 const ECHO_PAUSE_MS = Number(process.env.BENCH_ECHO_PAUSE_MS ?? 2)
 const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
+/** Like sleep, but does not keep the process alive (for deadlines). */
+const deadline = (ms: number): Promise<void> => new Promise(resolve => { setTimeout(resolve, ms).unref() })
 
 /** A byte stream to a remote (or local) terminal, whatever carries it. */
 interface Term {
@@ -83,7 +85,7 @@ async function measureBulk (c: Contender, file: string): Promise<{ mbs: number, 
   term.onData = chunk => { chunks++; count!(chunk) }
   // Bounded: a terminal that never reports its exit fails the run instead of hanging it.
   const exitTimeout = Symbol('timeout')
-  if (await Promise.race([term.exited, sleep(120_000).then(() => exitTimeout)]) === exitTimeout) {
+  if (await Promise.race([term.exited, deadline(120_000).then(() => exitTimeout)]) === exitTimeout) {
     throw new Error(`${c.name}: no exit 120 s into the bulk run (${bytes} bytes so far)`)
   }
   term.close()
@@ -110,7 +112,7 @@ async function measureEcho (c: Contender, n: number): Promise<number[]> {
     const got = new Promise<void>(resolve => { waiting = resolve })
     const t0 = performance.now()
     term.write(Buffer.from('x'))
-    if (await Promise.race([got.then(() => true), sleep(10_000).then(() => false)]) === false) {
+    if (await Promise.race([got.then(() => true), deadline(10_000).then(() => false)]) === false) {
       throw new Error(`${c.name}: keystroke ${i + 1} of ${n} not echoed within 10 s`)
     }
     samples.push(performance.now() - t0)
