@@ -32,7 +32,7 @@ export function terminalMethods (registry: TerminalRegistry, opts: TerminalsOpti
     defineMethod({
       name: 'write_pty',
       params: Type.Object({ pty_id: PtyId, data: Type.Array(Type.Integer({ minimum: 0, maximum: 255 })) }),
-      handler: (p, ctx) => registry.writeThenReply(ctx.session, p.pty_id, Buffer.from(p.data)),
+      handler: (p, ctx) => { registry.write(ctx.session, p.pty_id, Buffer.from(p.data)); return null },
     }),
     defineMethod({
       name: 'resize_pty',

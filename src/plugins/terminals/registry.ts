@@ -38,13 +38,6 @@ const IDLE_FLUSH_MS = 2
 const SMALL_CHUNK = 512
 /** How long streaming output is gathered into one frame. */
 const COALESCE_MS = 1
-/**
- * write_pty's reply waits for the pty's next output frame (the echo of the keys, usually), for at
- * most this long. See TerminalRegistry.writeThenReply.
- */
-const ECHO_REPLY_WAIT_MS = 2
-/** Beyond this many replies waiting on one pty, new ones are not held back. */
-const MAX_HELD_REPLIES = 64
 /** How often terminals of revoked device sessions are looked for. */
 const REVOKED_SWEEP_MS = 10_000
 
@@ -63,9 +56,6 @@ interface Pty {
   /** performance.now() of the last flush. */
   lastFlushAt: number
   flushHandle: NodeJS.Timeout | undefined
-  /** write_pty replies held until the next output frame went out (writeThenReply). */
-  heldReplies: Array<() => void>
-  heldRepliesTimer: NodeJS.Timeout | undefined
   alive: boolean
   exitCode: number | null
   signal: string | null
@@ -167,8 +157,6 @@ export class TerminalRegistry implements Disposable {
       pendingBytes: 0,
       lastFlushAt: 0,
       flushHandle: undefined,
-      heldReplies: [],
-      heldRepliesTimer: undefined,
       alive: true,
       exitCode: null,
       signal: null,
@@ -209,32 +197,6 @@ export class TerminalRegistry implements Disposable {
     if (data.length > this.opts.maxWriteBytes) throw new PtyInputTooLargeError(data.length, this.opts.maxWriteBytes)
     if (!pty.alive) throw new PtyExitedError(ptyId)
     if (data.length > 0) pty.term.write(data)
-  }
-
-  /**
-   * write_pty (the JSON path of the Claudette apps): writes, and returns the reply's promise,
-   * resolved once the next output frame of this pty has been sent (or after ECHO_REPLY_WAIT_MS).
-   * Why: a reply written at once sits on the keystroke's critical path. The server's socket
-   * write (and the client's wake-up to read it) came between the pty write and the echo; held
-   * back, the reply follows the echo in the same tick instead. Replies stay per request id, so
-   * only their timing changes; a paused pty, or too many held replies, answers at once.
-   */
-  writeThenReply (session: AuthSession, ptyId: number, data: Uint8Array): null | Promise<null> {
-    this.write(session, ptyId, data)
-    const pty = this.#ptys.get(ptyId)!
-    if (data.length === 0 || pty.paused || pty.heldReplies.length >= MAX_HELD_REPLIES) return null
-    return new Promise<null>(resolve => {
-      pty.heldReplies.push(() => resolve(null))
-      pty.heldRepliesTimer ??= setTimeout(() => { pty.heldRepliesTimer = undefined; this.#releaseReplies(pty) }, ECHO_REPLY_WAIT_MS).unref()
-    })
-  }
-
-  #releaseReplies (pty: Pty): void {
-    if (pty.heldRepliesTimer) { clearTimeout(pty.heldRepliesTimer); pty.heldRepliesTimer = undefined }
-    const held = pty.heldReplies
-    if (held.length === 0) return
-    pty.heldReplies = []
-    for (const r of held) r()
   }
 
   resize (session: AuthSession, ptyId: number, cols: number, rows: number): void {
@@ -423,12 +385,10 @@ export class TerminalRegistry implements Disposable {
         if (!pty.paused && conn.bufferedAmount > this.opts.highWaterMark) this.#pause(pty)
       }
     }
-    this.#releaseReplies(pty)
   }
 
   #pause (pty: Pty): void {
     if (pty.paused || !pty.alive) return
-    this.#releaseReplies(pty)
     pty.paused = true
     pty.term.pause()
     pty.pausePoll = setInterval(() => this.#maybeResume(pty), PAUSE_POLL_MS).unref()
@@ -487,7 +447,6 @@ export class TerminalRegistry implements Disposable {
   /** Drops every reference and timer of a closed, exited pty. Idempotent. */
   #release (pty: Pty): void {
     if (pty.flushHandle) { clearTimeout(pty.flushHandle); pty.flushHandle = undefined }
-    this.#releaseReplies(pty)
     if (pty.killTimer) { clearTimeout(pty.killTimer); pty.killTimer = undefined }
     if (pty.idleTimer) { clearTimeout(pty.idleTimer); pty.idleTimer = undefined }
     clearInterval(pty.pausePoll)
