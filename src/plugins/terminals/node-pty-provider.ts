@@ -165,7 +165,7 @@ class NodePtySession implements TerminalSession {
       return
     }
     const at = markerPrefixAt(buf, marker)
-    this.#carry = Buffer.from(buf.subarray(at))
+    this.#carry = at < buf.length ? Buffer.from(buf.subarray(at)) : EMPTY
     if (at < sent) {
       // Part of this possible marker has gone out already: nothing left to keep back.
       this.#carrySent = true
