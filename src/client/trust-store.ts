@@ -198,7 +198,6 @@ export class TrustStore {
 const STALE_LOCK_MS = 10_000
 const LOCK_WAIT_MS = 5_000
 
-
 const toFile = (s: TrustedServer): Record<string, unknown> => ({
   id: s.id,
   name: s.name,

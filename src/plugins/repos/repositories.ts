@@ -123,7 +123,8 @@ export async function currentBranch (worktree: string): Promise<string | null | 
   return /^[0-9a-f]{40,64}\s*$/.test(text) ? null : undefined
 }
 
-const isDir = async (p: string): Promise<boolean> => {
+/** Whether `p` is a directory now (false for anything missing or unreadable). */
+export const isDir = async (p: string): Promise<boolean> => {
   try { return (await stat(p)).isDirectory() } catch { return false }
 }
 

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { constants, existsSync } from 'node:fs'
-import { lstat, mkdir, open, realpath, rm, stat } from 'node:fs/promises'
+import { lstat, mkdir, open, realpath, rm } from 'node:fs/promises'
 import { dirname, join, normalize } from 'node:path'
 import type { Statement } from 'better-sqlite3'
 import type { FastifyBaseLogger } from 'fastify'
@@ -21,7 +21,7 @@ import { assertSafeRef, git, isCommitId, isSafeRefName, isValidWorkspaceName, Ke
 import { sqlNow } from './migrations.js'
 import type { ReposOptions } from './options.js'
 import { checkAbsolutePath, isInside, resolveAbsoluteIn, resolveInsideRoot } from './paths.js'
-import { currentBranch, detectDefaultBranch, DirectoryCheck, gitDirs, inspectRepositoryPath, slugify, sortedObject, SqliteRepoProvider, toRepository, workspaceWorktreeAt } from './repositories.js'
+import { currentBranch, detectDefaultBranch, DirectoryCheck, gitDirs, inspectRepositoryPath, isDir, slugify, sortedObject, SqliteRepoProvider, toRepository, workspaceWorktreeAt } from './repositories.js'
 import { AppSettings } from './settings.js'
 import {
   REPOS, WORKSPACE_CHANGED_EVENT,
@@ -60,10 +60,6 @@ const toWorkspace = (r: WorkspaceRow): Workspace => ({
   status_line: r.status_line,
   worktree_path: r.worktree_path,
 })
-
-const isDir = async (p: string): Promise<boolean> => {
-  try { return (await stat(p)).isDirectory() } catch { return false }
-}
 
 const MAX_SETUP_OUTPUT = 1024 * 1024
 
