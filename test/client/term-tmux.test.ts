@@ -62,8 +62,11 @@ t.test('claudette term in tmux: output, resize, dropped link, detach/reattach, e
   // 1. Type a command, see its output. The working directory proves it ran in the remote shell
   // (the local one is elsewhere), so a client that failed to start cannot pass for one that works.
   tm.type(`${cli} term termbox --cwd ${repo}; echo LOCAL-EXIT=$?`)
+  // The line is typed ahead, so the remote pty may echo it before its shell prints a prompt; the
+  // output then follows that prompt on the same line (`# ready-42-…`). Match the line's end: the
+  // typed text itself never contains "ready-42".
   tm.type('echo ready-$((40+2))-"$(basename "$PWD")"')
-  await tm.waitFor(new RegExp(`^ready-42-${basename(repo)}$`, 'm'))
+  await tm.waitFor(new RegExp(`ready-42-${basename(repo)}$`, 'm'))
 
   // 2. Resize the window: the remote terminal follows (SIGWINCH → resize_pty). The signal reaches
   // the client asynchronously, so on a loaded machine the first `stty size` may still see 100x30;

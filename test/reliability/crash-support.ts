@@ -7,8 +7,11 @@ import { sleep, type ServerProcess } from './support.js'
 export interface CrashLoop {
   current: () => ServerProcess
   restart: () => Promise<ServerProcess>
-  /** Runs until stopped() turns true (the process was killed). */
-  work: (stopped: () => boolean, round: number) => Promise<void>
+  /** Runs until stopped() turns true (the process was killed). With `armsKill`, the kill delay
+   * starts only when the work calls arm() (e.g. once it is connected), so a slow machine
+   * cannot spend the whole delay on setup and kill before anything was done. */
+  work: (stopped: () => boolean, round: number, arm: () => void) => Promise<void>
+  armsKill?: boolean
   /** After the restart. */
   check: (round: number) => Promise<void>
   /** Random kill delay range in ms after the work starts. Default 30..400. */
@@ -19,7 +22,11 @@ export async function crashRounds (t: TestContext, rounds: number, loop: CrashLo
   const [lo, hi] = loop.killAfterMs ?? [30, 400]
   for (let round = 1; round <= rounds; round++) {
     let stopped = false
-    const working = loop.work(() => stopped, round)
+    let arm!: () => void
+    const armed = new Promise<void>(resolve => { arm = resolve })
+    const working = loop.work(() => stopped, round, arm)
+    // A work that fails before arming fails the test instead of hanging it.
+    if (loop.armsKill === true) await Promise.race([armed, working])
     await sleep(lo + Math.floor(Math.random() * (hi - lo)))
     const victim = loop.current()
     victim.child.kill('SIGKILL')

@@ -39,8 +39,13 @@ t.test('SIGKILL during workspace creation loses no committed workspace and every
     current: () => server,
     restart: async () => { server = await ServerProcess.start(home, { port, env }); return server },
     killAfterMs: [100, 1200],
-    work: async (stopped, round) => {
+    // Odd rounds: the kill delay starts once connected, so it may cut the first creates short.
+    // Even rounds: it starts after the round's first reply, so even a slow machine (where one
+    // `git worktree add` can outlast the whole delay) commits workspaces that must survive.
+    armsKill: true,
+    work: async (stopped, round, arm) => {
       const c = await resumeDevice(server, sessionToken)
+      if (round % 2 === 1) arm()
       await Promise.all(Array.from({ length: WORKERS }, async () => {
         while (!stopped()) {
           const name = `crash-${round}-${n++}`
@@ -48,6 +53,7 @@ t.test('SIGKILL during workspace creation loses no committed workspace and every
             const res = await c.request('create_workspace', { name, repository_id: repositoryId }, 30_000)
             if (res.error) throw new Error(`create_workspace ${name}: ${res.error.message}`)
             committed.set(name, { id: res.result.workspace.id, path: res.result.workspace.worktree_path })
+            arm()
           } catch (err) {
             if (!stopped() && c.isOpen) throw err
             interrupted.push(name)
@@ -67,7 +73,7 @@ t.test('SIGKILL during workspace creation loses no committed workspace and every
 
   const gone = [...committed].filter(([, w]) => !existsSync(w.path)).map(([name]) => name)
   t.same(gone, [], 'every committed worktree is on disk')
-  t.ok(committed.size >= ROUNDS, `${committed.size} workspaces committed, ${interrupted.length} interrupted by a kill`)
+  t.ok(committed.size >= Math.floor(ROUNDS / 2), `${committed.size} workspaces committed, ${interrupted.length} interrupted by a kill`)
 
   // The server keeps working: new names, and names whose creation a kill interrupted.
   const fresh = await sdk.request('create_workspace', { name: 'after-crashes', repository_id: repositoryId }) as { workspace: { id: string } }
