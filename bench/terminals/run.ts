@@ -5,6 +5,7 @@
 //
 // Env: BENCH_MIB (bulk size, default 64), BENCH_ECHO (keystrokes, default 500), BENCH_RUNS
 // (bulk repetitions, median reported, default 3), BENCH_CPU_PROF=<dir> (V8 profile of the server),
+// BENCH_SERVER_NODE_ARGS (extra node flags for the server, space-separated, e.g. --perf-basic-prof),
 // BENCH_ECHO_PAUSE_MS (pause between keystrokes, default 2; the idle time before each keystroke
 // decides how cold every process on the path is when it wakes, see docs/performance.md).
 //
@@ -13,7 +14,7 @@
 // is missing, `apt-get install -y openssh-server openssh-client` is run (Debian/Ubuntu, as root).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer as netServer, connect } from 'node:net'
 import { cpus, loadavg, tmpdir, userInfo } from 'node:os'
 import { join } from 'node:path'
@@ -68,6 +69,23 @@ function cpuSeconds (pids: number[]): number {
   return t / 100 // USER_HZ
 }
 
+/** CPU seconds used so far by this process and every live process below it (threads included). */
+function treeCpuSeconds (): number {
+  let ticks = 0
+  const walk = (pid: number | 'self'): void => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      ticks += Number(f[11]) + Number(f[12])
+      for (const tid of readdirSync(`/proc/${pid}/task`)) {
+        for (const child of readFileSync(`/proc/${pid}/task/${tid}/children`, 'latin1').split(' ')) if (child) walk(Number(child))
+      }
+    } catch { /* exited meanwhile */ }
+  }
+  walk('self')
+  return ticks / 100 // USER_HZ
+}
+
 async function measureBulk (c: Contender, file: string): Promise<{ mbs: number, cpuPerMiB: number }> {
   const cpu0 = cpuSeconds(c.cpuPids)
   const term = await c.bulk(file)
@@ -96,7 +114,7 @@ async function measureBulk (c: Contender, file: string): Promise<{ mbs: number, 
   return { mbs: bytes / MiB / ((last - first) / 1000), cpuPerMiB }
 }
 
-async function measureEcho (c: Contender, n: number): Promise<number[]> {
+async function measureEcho (c: Contender, n: number): Promise<{ samples: number[], cpuPerKey: number }> {
   const term = await c.echo()
   let waiting: (() => void) | null = null
   term.onData = chunk => { if (waiting && chunk.includes(0x78)) { const w = waiting; waiting = null; w() } }
@@ -108,6 +126,10 @@ async function measureEcho (c: Contender, n: number): Promise<number[]> {
   }
   await sleep(200)
   const samples: number[] = []
+  // CPU of every process on the path (all of them live below this one) during the keystrokes only,
+  // so connection set-up (an SSH key exchange, a TLS handshake) is not counted.
+  const cpu0 = treeCpuSeconds()
+  const self0 = process.cpuUsage()
   for (let i = 0; i < n; i++) {
     const got = new Promise<void>(resolve => { waiting = resolve })
     const t0 = performance.now()
@@ -118,8 +140,13 @@ async function measureEcho (c: Contender, n: number): Promise<number[]> {
     samples.push(performance.now() - t0)
     await sleep(ECHO_PAUSE_MS) // a fast typist, not a flood
   }
+  const cpuPerKey = (treeCpuSeconds() - cpu0) * 1e6 / n
+  if (process.env.BENCH_VERBOSE) {
+    const self = process.cpuUsage(self0)
+    console.log(`#   ${c.name} echo: ${cpuPerKey.toFixed(0)} µs CPU per key, of which this process (the client) ${((self.user + self.system) / n).toFixed(0)} µs (user ${(self.user / n).toFixed(0)})`)
+  }
   term.close()
-  return samples
+  return { samples, cpuPerKey }
 }
 
 const quantile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!
@@ -310,6 +337,7 @@ async function startOurServer (dir: string): Promise<{ proc: ChildProcess, port:
   const prof = process.env.BENCH_CPU_PROF
   const proc = spawn(process.execPath, [
     ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []),
+    ...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean),
     join(import.meta.dirname, 'server.mjs'), home,
   ], { stdio: ['pipe', 'pipe', 'inherit'] })
   // A server that fails to start must end the run, not leave it waiting for its first line.
@@ -359,15 +387,20 @@ async function main (): Promise<void> {
     const bulk = new Map<string, number[]>(contenders.map(c => [c.name, []]))
     const cpu = new Map<string, number[]>(contenders.map(c => [c.name, []]))
     const echo = new Map<string, number[]>(contenders.map(c => [c.name, []]))
+    const echoCpu = new Map<string, number[]>(contenders.map(c => [c.name, []]))
     for (let round = 0; round < RUNS; round++) {
       for (const c of contenders) {
         const r = await measureBulk(c, file)
         bulk.get(c.name)!.push(r.mbs)
         cpu.get(c.name)!.push(r.cpuPerMiB)
       }
-      for (const c of contenders) echo.get(c.name)!.push(...await measureEcho(c, Math.ceil(ECHO_N / RUNS)))
+      for (const c of contenders) {
+        const r = await measureEcho(c, Math.ceil(ECHO_N / RUNS))
+        echo.get(c.name)!.push(...r.samples)
+        echoCpu.get(c.name)!.push(r.cpuPerKey)
+      }
     }
-    const results = new Map<string, { mbs: number, cpu: number, p50: number, p99: number, mean: number }>()
+    const results = new Map<string, { mbs: number, cpu: number, p50: number, p99: number, mean: number, keyCpu: number }>()
     for (const c of contenders) {
       const runs = bulk.get(c.name)!.sort((a, b) => a - b)
       const samples = echo.get(c.name)!.sort((a, b) => a - b)
@@ -377,9 +410,10 @@ async function main (): Promise<void> {
         p50: quantile(samples, 0.5),
         p99: quantile(samples, 0.99),
         mean: samples.reduce((a, b) => a + b, 0) / samples.length,
+        keyCpu: quantile(echoCpu.get(c.name)!.sort((a, b) => a - b), 0.5),
       }
       results.set(c.name, r)
-      console.log(`${c.name.padEnd(18)} ${r.mbs.toFixed(1).padStart(7)} MB/s  CPU ${r.cpu.toFixed(1)} ms/MiB  (runs ${bulk.get(c.name)!.map(x => x.toFixed(0)).join('/')})  echo p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms  mean ${r.mean.toFixed(3)} ms`)
+      console.log(`${c.name.padEnd(18)} ${r.mbs.toFixed(1).padStart(7)} MB/s  CPU ${r.cpu.toFixed(1)} ms/MiB  (runs ${bulk.get(c.name)!.map(x => x.toFixed(0)).join('/')})  echo p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms  mean ${r.mean.toFixed(3)} ms  CPU ${r.keyCpu.toFixed(0)} µs/key`)
     }
     if (only) return
     const ssh = results.get('OpenSSH')!
