@@ -39,7 +39,8 @@ export interface PairResult {
    * or trusted on first use.
    */
   trust: 'expected-fingerprint' | 'advertised-fingerprint' | 'existing-pin' | 'first-use'
-  /** True when an entry for the same host:port was replaced. */
+  /** True when an entry was replaced: the one for the same host:port, or else the one for the same
+   * host and certificate (the same server on a new port, e.g. one run with `--port 0`). */
   replaced: boolean
   /** The pin of the replaced entry, when it differs from the new one (`acceptNewFingerprint`). */
   previousFingerprint?: string
@@ -120,6 +121,9 @@ export async function pair (opts: PairOptions): Promise<PairResult> {
   } finally {
     client.close()
   }
+  // What add() replaces: the entry at this address, or the same server's entry at its old port.
+  await opts.store.reload()
+  const replaced = opts.store.findReplaced(info.host, info.port, client.fingerprint!)
   const server = await opts.store.add({
     name: opts.name,
     host: info.host,
@@ -134,15 +138,15 @@ export async function pair (opts: PairOptions): Promise<PairResult> {
     trust: opts.fingerprint !== undefined
       ? 'expected-fingerprint'
       : advertised !== undefined ? 'advertised-fingerprint' : pin !== undefined ? 'existing-pin' : 'first-use',
-    replaced: existing !== undefined,
+    replaced: replaced !== undefined,
   }
-  if (existing && existing.fingerprint !== server.fingerprint) result.previousFingerprint = existing.fingerprint
+  if (replaced && replaced.fingerprint !== server.fingerprint) result.previousFingerprint = replaced.fingerprint
   if (advertised) result.advertised = advertised
   // The replaced entry's session would stay valid on the server, unused: revoke it (best effort).
   // Only on the certificate it was issued behind: after a re-pin the old token may belong to
   // another machine (the real server, if this one is an impostor), so it is never sent here.
-  if (existing && existing.sessionToken !== server.sessionToken && existing.fingerprint === server.fingerprint) {
-    result.previousSessionRevoked = await revokeSession(info, server.fingerprint, existing.sessionToken, opts.connectTimeoutMs)
+  if (replaced && replaced.sessionToken !== server.sessionToken && replaced.fingerprint === server.fingerprint) {
+    result.previousSessionRevoked = await revokeSession(info, server.fingerprint, replaced.sessionToken, opts.connectTimeoutMs)
   }
   return result
 }

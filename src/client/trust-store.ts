@@ -106,13 +106,22 @@ export class TrustStore {
     return s ? { ...s } : undefined
   }
 
+  /** The entry `add` would replace for this host:port and certificate, if any. */
+  findReplaced (host: string, port: number, fingerprint: string): TrustedServer | undefined {
+    const s = replacedBy(this.#servers, host, port, fingerprint)
+    return s ? { ...s } : undefined
+  }
+
   /**
-   * Adds a server, or replaces the entry with the same host:port (re-pairing keeps its id and
-   * local name). The local name is made unique.
+   * Adds a server, or replaces the entry with the same host:port, or else the one with the same
+   * host and certificate fingerprint (the same server on a new port, e.g. one run with
+   * `--port 0`): re-pairing keeps its id and local name. The local name is made unique. The same
+   * fingerprint at another host stays a separate entry: one server paired over two networks
+   * (LAN and VPN) has one entry per address.
    */
   add (entry: Omit<TrustedServer, 'id' | 'name' | 'pairedAt'> & { name?: string }): Promise<TrustedServer> {
     return this.#mutate(servers => {
-      const old = servers.find(x => x.host.toLowerCase() === entry.host.toLowerCase() && x.port === entry.port)
+      const old = replacedBy(servers, entry.host, entry.port, entry.fingerprint)
       const taken = new Set(servers.filter(s => s !== old).map(s => s.name.toLowerCase()))
       const base = old?.name ?? safeName(entry.name ?? entry.serverName)
       let name = base
@@ -192,6 +201,12 @@ export class TrustStore {
     this.#chain = p.catch(() => {})
     return p
   }
+}
+
+/** The entry at host:port, else the one at host with this certificate (the same server, new port). */
+function replacedBy (servers: TrustedServer[], host: string, port: number, fingerprint: string): TrustedServer | undefined {
+  const sameHost = (x: TrustedServer): boolean => x.host.toLowerCase() === host.toLowerCase()
+  return servers.find(x => sameHost(x) && x.port === port) ?? servers.find(x => sameHost(x) && x.fingerprint === fingerprint)
 }
 
 /** How long a writer may hold the lock before others consider it dead (a killed process). */

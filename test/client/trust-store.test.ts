@@ -1,5 +1,6 @@
 // The trust store: 0700/0600, atomic JSON, lookups by name/id/prefix, unique names, re-pair
-// replaces by host:port, a corrupt file is an error and is left alone.
+// replaces by host:port (or host + fingerprint: a new port), a corrupt file is an error and is
+// left alone.
 import { existsSync } from 'node:fs'
 import { chmod, readFile, stat, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -37,6 +38,18 @@ t.test('add, lookup, rename on clash, replace by address, remove', async t => {
   t.equal(re.name, 'box', 'and the local name')
   t.equal(re.fingerprint, fp('c'))
   t.equal(fresh.list().length, 3)
+
+  // The same server (same host, same certificate) paired again on a new port replaces its entry;
+  // the same certificate at another host is another entry.
+  const moved = await fresh.add({ ...entry('h3', 7001, 'other', fp('b')), sessionToken: 'moved' })
+  t.equal(moved.id, c.id, 'a new port of the same server keeps the entry')
+  t.equal(moved.port, 7001)
+  t.equal(fresh.findByAddress('h3', 7000), undefined, 'the old port is gone')
+  t.equal(fresh.list().length, 3)
+  const elsewhere = await fresh.add(entry('h3.vpn', 7001, 'other', fp('b')))
+  t.not(elsewhere.id, c.id, 'another address of the same server is its own entry')
+  t.equal(fresh.list().length, 4)
+  await fresh.remove(elsewhere.id)
 
   const file = JSON.parse(await readFile(store.file, 'utf8'))
   t.equal(file.version, 1)
