@@ -49,3 +49,25 @@ t.test('a custom provider behind the same protocol', async t => {
   c.sendBinary(inputFrame(id, 'q'))
   t.same(await c.event('pty-exit'), { exit_code: 7, pty_id: id, signal: null })
 })
+
+t.test('a provider that cannot start a terminal: a clear error, no pty left behind, the connection goes on', async t => {
+  const provider = new ShoutingProvider()
+  let failures = 1
+  const flaky: TerminalProvider = {
+    kind: 'flaky',
+    spawn (req) {
+      if (failures-- > 0) throw new Error('no free pty devices')
+      return provider.spawn(req)
+    },
+  }
+  const server = await startServer(t, { terminals: { provider: flaky } })
+  const c = await TestClient.paired(t, server)
+  const cwd = await registeredRepo(t, c)
+  const res = await c.request('spawn_pty', { cwd, rows: 10, cols: 20 })
+  t.equal(res.error?.message, 'Failed to spawn terminal: no free pty devices')
+  t.same(await c.call('list_ptys'), [], 'nothing is listed for the failed spawn')
+  const { pty_id: id } = await c.call('spawn_pty', { cwd, rows: 10, cols: 20 })
+  c.sendBinary(inputFrame(id, 'ok'))
+  await waitForOutput(c, id, s => s === 'OK')
+  t.pass('the next spawn works on the same connection')
+})
