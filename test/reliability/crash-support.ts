@@ -25,8 +25,9 @@ export async function crashRounds (t: TestContext, rounds: number, loop: CrashLo
     let arm!: () => void
     const armed = new Promise<void>(resolve => { arm = resolve })
     const working = loop.work(() => stopped, round, arm)
-    // A work that fails before arming fails the test instead of hanging it.
-    if (loop.armsKill === true) await Promise.race([armed, working])
+    // A work that fails before arming fails the test instead of hanging it; one that never arms
+    // (nothing succeeds) is killed after 30 s anyway and the checks say what is wrong.
+    if (loop.armsKill === true) await Promise.race([armed, working, sleep(30_000)])
     await sleep(lo + Math.floor(Math.random() * (hi - lo)))
     const victim = loop.current()
     victim.child.kill('SIGKILL')
