@@ -14,7 +14,7 @@ export interface CrashLoop {
   armsKill?: boolean
   /** After the restart. */
   check: (round: number) => Promise<void>
-  /** Random kill delay range in ms after the work starts. Default 30..400. */
+  /** Random kill delay range in ms after the work starts (with `armsKill`: after it arms). Default 30..400. */
   killAfterMs?: [number, number]
 }
 
