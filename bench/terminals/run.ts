@@ -6,6 +6,7 @@
 // Env: BENCH_MIB (bulk size, default 64), BENCH_ECHO (keystrokes, default 500), BENCH_RUNS
 // (bulk repetitions, median reported, default 3), BENCH_CPU_PROF=<dir> (V8 profile of the server),
 // BENCH_SERVER_NODE_ARGS (extra node flags for the server, space-separated, e.g. --perf-basic-prof),
+// BENCH_VERBOSE=1 (frame counts, how busy the client and our server were, CPU per key by process),
 // BENCH_ECHO_PAUSE_MS (pause between keystrokes, default 2; the idle time before each keystroke
 // decides how cold every process on the path is when it wakes, see docs/performance.md).
 //
@@ -44,6 +45,8 @@ interface Contender {
   name: string
   /** Processes whose CPU (own + reaped children) counts for this path, besides this one. */
   cpuPids: number[]
+  /** The process that relays between the terminal and the network, when it is one we know (our server). */
+  relayPid?: number
   /** A terminal whose output is `cat` of the file, started so the first byte is file content. */
   bulk (file: string): Promise<Term>
   /** A terminal running `stty raw -echo; cat` (each keystroke comes straight back). */
@@ -57,15 +60,17 @@ interface Contender {
  * the children it reaped (sshd's listener reaps the per-connection sshd, which reaps the shell
  * and cat; our server reaps the pty's shell and cat). Load-independent, unlike wall time.
  */
+/** CPU ticks (1/100 s) of a process from /proc: its own, plus its reaped children's with `reaped`. */
+function statTicks (pid: number | string, reaped: boolean): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  // fields after "(comm)": state(0) … utime(11) stime(12) cutime(13) cstime(14)
+  return Number(f[11]) + Number(f[12]) + (reaped ? Number(f[13]) + Number(f[14]) : 0)
+}
+
 function cpuSeconds (pids: number[]): number {
-  const ticks = (pid: number | 'self'): number => {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    // fields after "(comm)": state(0) … utime(11) stime(12) cutime(13) cstime(14)
-    return Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])
-  }
-  let t = ticks('self')
-  for (const pid of pids) t += ticks(pid)
+  let t = statTicks('self', true)
+  for (const pid of pids) t += statTicks(pid, true)
   return t / 100 // USER_HZ
 }
 
@@ -74,9 +79,7 @@ function treeCpuSeconds (): number {
   let ticks = 0
   const walk = (pid: number | 'self'): void => {
     try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      ticks += Number(f[11]) + Number(f[12])
+      ticks += statTicks(pid, false)
       for (const tid of readdirSync(`/proc/${pid}/task`)) {
         for (const child of readFileSync(`/proc/${pid}/task/${tid}/children`, 'latin1').split(' ')) if (child) walk(Number(child))
       }
@@ -88,6 +91,10 @@ function treeCpuSeconds (): number {
 
 async function measureBulk (c: Contender, file: string): Promise<{ mbs: number, cpuPerMiB: number }> {
   const cpu0 = cpuSeconds(c.cpuPids)
+  const self0 = process.cpuUsage()
+  // The relay's main thread (its event loop), without its shells: how busy it is during the transfer.
+  const own = (): number => c.relayPid === undefined ? 0 : statTicks(`${c.relayPid}/task/${c.relayPid}`, false) / 100
+  const own0 = own()
   const term = await c.bulk(file)
   let bytes = 0
   let first = 0
@@ -107,7 +114,12 @@ async function measureBulk (c: Contender, file: string): Promise<{ mbs: number, 
     throw new Error(`${c.name}: no exit 120 s into the bulk run (${bytes} bytes so far)`)
   }
   term.close()
-  if (process.env.BENCH_VERBOSE) console.log(`#   ${c.name}: ${chunks} chunks, ${(bytes / chunks / 1024).toFixed(1)} KiB average`)
+  if (process.env.BENCH_VERBOSE) {
+    const self = process.cpuUsage(self0)
+    const wall = (last - first) / 1000
+    if (c.relayPid !== undefined) console.log(`#   ${c.name}: relay's main thread busy ${((own() - own0) * 100 / wall).toFixed(0)} % of the transfer time`)
+    console.log(`#   ${c.name}: ${chunks} chunks, ${(bytes / chunks / 1024).toFixed(1)} KiB average; this process (the client) busy ${((self.user + self.system) / 1e4 / wall).toFixed(0)} % of the transfer time`)
+  }
   if (bytes < SIZE * 0.99) throw new Error(`${c.name}: got ${bytes} bytes, expected at least ${SIZE}`)
   await sleep(500) // let the parents reap their children so their CPU is counted
   const cpuPerMiB = (cpuSeconds(c.cpuPids) - cpu0) * 1000 / (bytes / MiB)
@@ -327,6 +339,7 @@ function oursContender (encoding: 'binary' | 'json', port: number, ca: Buffer, t
   return {
     name: `claudette ${encoding}`,
     cpuPids: [serverPid],
+    relayPid: serverPid,
     bulk: file => open(`exec cat ${file}`),
     echo: () => open('stty raw -echo; exec cat'),
   }
