@@ -55,11 +55,6 @@ interface Contender {
 
 // ------------------------------------------------------------------ measurement
 
-/**
- * CPU seconds used so far by this process, the children it reaped, and each given process with
- * the children it reaped (sshd's listener reaps the per-connection sshd, which reaps the shell
- * and cat; our server reaps the pty's shell and cat). Load-independent, unlike wall time.
- */
 /** CPU ticks (1/100 s) of a process from /proc: its own, plus its reaped children's with `reaped`. */
 function statTicks (pid: number | string, reaped: boolean): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
@@ -68,6 +63,11 @@ function statTicks (pid: number | string, reaped: boolean): number {
   return Number(f[11]) + Number(f[12]) + (reaped ? Number(f[13]) + Number(f[14]) : 0)
 }
 
+/**
+ * CPU seconds used so far by this process, the children it reaped, and each given process with
+ * the children it reaped (sshd's listener reaps the per-connection sshd, which reaps the shell
+ * and cat; our server reaps the pty's shell and cat). Load-independent, unlike wall time.
+ */
 function cpuSeconds (pids: number[]): number {
   let t = statTicks('self', true)
   for (const pid of pids) t += statTicks(pid, true)

@@ -121,8 +121,8 @@ export async function pair (opts: PairOptions): Promise<PairResult> {
   } finally {
     client.close()
   }
-  // What add() replaces: the entry at this address, or the same server's entry at its old port.
-  await opts.store.reload()
+  // What add() replaces: the entry at this address, or the same server's entry at its old port
+  // (the store was re-read above, before connecting).
   const replaced = opts.store.findReplaced(info.host, info.port, client.fingerprint!)
   const server = await opts.store.add({
     name: opts.name,
