@@ -8,6 +8,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import { inject, injectable } from '../../core/di.js'
 import { Emitter, toDisposable, type Disposable } from '../../core/lifecycle.js'
 import type { ProcessRunner } from '../../core/process-runner.js'
+import { stripControls } from '../../core/text.js'
 import type { ConnectionHub } from '../../core/rpc/hub.js'
 import { CORE, token } from '../../core/tokens.js'
 import { STORE, type Store } from '../store/types.js'
@@ -147,7 +148,8 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
     if (isInside(this.opts.worktreeBaseDir, real) || workspaceWorktreeAt(this.store, real)) throw new NotAGitRepositoryError(`Cannot register a workspace worktree as a repository: ${path}`)
     const existing = (await this.provider.list()).find(r => r.path === real)
     if (existing) throw new RepoExistsError(real, existing.id)
-    const info = await this.provider.add({ path: real, ...(name?.trim() ? { name: name.trim() } : {}) })
+    const clean = stripControls(name ?? '')
+    const info = await this.provider.add({ path: real, ...(clean ? { name: clean } : {}) })
     this.log.info({ repositoryId: info.id, path: real }, 'repository added')
     return toRepository(info)
   }
