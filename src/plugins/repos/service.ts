@@ -280,7 +280,7 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
   #checkInputs (repo: Repository, given: Record<string, string> | undefined): Record<string, string> | null {
     const values: Record<string, string> = { ...(given ?? {}) }
     for (const field of repo.required_inputs ?? []) {
-      if (values[field.key] !== undefined) continue
+      if (Object.hasOwn(values, field.key)) continue // a client's keys: never an inherited `constructor`
       if (field.default !== undefined) values[field.key] = String(field.default)
       else if (field.required !== false) throw new MissingInputError(field.key)
     }
