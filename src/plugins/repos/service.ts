@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { constants, existsSync } from 'node:fs'
 import { lstat, mkdir, open, realpath, rm } from 'node:fs/promises'
-import { dirname, join, normalize } from 'node:path'
+import { dirname, extname, join, normalize } from 'node:path'
 import type { Statement } from 'better-sqlite3'
 import type { FastifyBaseLogger } from 'fastify'
 import { inject, injectable } from '../../core/di.js'
@@ -31,7 +31,7 @@ import {
 } from './types.js'
 
 /** The parsed plugin options, with the worktree base resolved to an existing real directory. */
-export type ResolvedReposOptions = Omit<ReposOptions, 'provider'> & { worktreeBaseDir: string }
+export type ResolvedReposOptions = Omit<ReposOptions, 'provider'> & { worktreeBaseDir: string, claudePlansDir: string }
 export const REPOS_OPTIONS = token<ResolvedReposOptions>('ReposOptions')
 
 interface WorkspaceRow {
@@ -566,8 +566,12 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
   async readPlanFile (p: string): Promise<string> {
     checkAbsolutePath(p)
     // Containment is checked before existence, so a client cannot probe for files elsewhere.
-    const real = await resolveAbsoluteIn(p, await this.#activeWorktrees(),
-      () => new PathNotAllowedError('Plan file must be inside an active workspace of this server'))
+    const outside = (): Error => new PathNotAllowedError('Plan file must be inside an active workspace of this server')
+    const worktrees = await this.#activeWorktrees()
+    const plans = await realpath(this.opts.claudePlansDir).catch(() => null)
+    const real = await resolveAbsoluteIn(p, plans === null ? worktrees : [...worktrees, plans], outside)
+    // In Claude Code's plans directory only its own kind of file, `plans/*.md`, after symlinks.
+    if (!worktrees.some(w => isInside(w, real)) && (dirname(real) !== plans || extname(real) !== '.md')) throw outside()
     let st
     try { st = await lstat(real) } catch { throw new PlanFileError('Plan file not found') }
     if (!st.isFile()) throw new PlanFileError('Plan file is not a regular file')
