@@ -34,6 +34,7 @@ t.test('names with control characters are stored clean and printed clean', async
   t.equal(repo.name, CLEAN, 'repository name returned clean')
   t.equal((await c.call('list_repositories')).find((r: { id: string }) => r.id === repo.id)?.name, CLEAN, 'repository name stored clean')
 
+  t.match(await errorOf(c, 'create_workspace', { repository_id: repo.id, name: 'a\x1b[2Kb' }), /^Invalid workspace name/, 'workspace names were already limited to letters, digits and -')
   const { workspace, default_session_id: chatId } = await c.call('create_workspace', { repository_id: repo.id, name: 'names' })
   t.ok(workspace.id)
   await c.call('rename_chat_session', { chat_session_id: chatId, name: HOSTILE })
