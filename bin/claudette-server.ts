@@ -3,7 +3,7 @@
 // everything it does goes through the package's public entry.
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
 import QRCode from 'qrcode'
-import { AppError, createServer, openAdmin, VERSION, type Admin, type ClaudetteServer } from '../src/index.js'
+import { AppError, createServer, escapeControls, escapeControlsInJson, openAdmin, VERSION, type Admin, type ClaudetteServer } from '../src/index.js'
 
 const EXIT_OK = 0
 const EXIT_RUNTIME = 1
@@ -88,7 +88,12 @@ program
   })
 
 const globals = (): GlobalOptions => program.opts<GlobalOptions>()
-const out = (s: string): void => { process.stdout.write(s + '\n') }
+// Names come from devices (and rows stored by older versions may hold control characters):
+// every line printed is escaped, so nothing a device sets can drive the operator's terminal.
+const printable = (s: string): string => s.split('\n').map(escapeControls).join('\n')
+const out = (s: string): void => { process.stdout.write(printable(s) + '\n') }
+/** JSON.stringify, with the characters it leaves raw (DEL, C1, bidi controls) as `\uXXXX` escapes. */
+const json = (value: unknown, replacer?: null, space?: number): string => escapeControlsInJson(JSON.stringify(value, replacer, space))
 
 async function withAdmin<T> (fn: (admin: Admin) => Promise<T> | T): Promise<T> {
   const g = globals()
@@ -112,7 +117,7 @@ program.command('show-connection-string')
   .description('print the connection string (host, port and pairing token)')
   .action(() => withAdmin(async admin => {
     const cs = await admin.connectionString()
-    out(globals().json ? JSON.stringify({ connection_string: cs }) : cs)
+    out(globals().json ? json({ connection_string: cs }) : cs)
   }))
 
 program.command('qr')
@@ -124,8 +129,9 @@ program.command('qr')
     const qr = await QRCode.toString(cs, process.stdout.isTTY === true
       ? { type: 'terminal', small: true, errorCorrectionLevel: 'M' }
       : { type: 'utf8', errorCorrectionLevel: 'M', margin: 2 })
-    if (globals().json) { out(JSON.stringify({ connection_string: cs, qr })); return }
-    out(qr.replace(/\n+$/, '')) // keep the quiet zone (trailing blank modules)
+    if (globals().json) { out(json({ connection_string: cs, qr })); return }
+    // Printed raw: the terminal renderer draws with ANSI colours, and the text is our own.
+    process.stdout.write(qr.replace(/\n+$/, '') + '\n') // keep the quiet zone (trailing blank modules)
     out('')
     out(cs)
   }))
@@ -134,7 +140,7 @@ program.command('rotate-certificate')
   .description('replace the TLS key and certificate (a running server switches within a second); every client must then re-pin the new fingerprint')
   .action(() => withAdmin(async admin => {
     const r = await admin.rotateCertificate()
-    if (globals().json) { out(JSON.stringify({ fingerprint: r.fingerprint, previous_fingerprint: r.previous, not_after: r.notAfter.toISOString() })); return }
+    if (globals().json) { out(json({ fingerprint: r.fingerprint, previous_fingerprint: r.previous, not_after: r.notAfter.toISOString() })); return }
     out('TLS certificate rotated. Clients pinned the old fingerprint and will refuse this server until')
     out('they are paired again (Claudette: remove the server and add it again; claudette CLI: `forget`, then `pair`).\n')
     out(`Previous fingerprint: ${r.previous}`)
@@ -145,7 +151,7 @@ program.command('regenerate-token')
   .description('replace the pairing token and revoke every paired device')
   .action(() => withAdmin(async admin => {
     const { connectionString, revoked } = await admin.regenerateToken()
-    if (globals().json) { out(JSON.stringify({ connection_string: connectionString, revoked_sessions: revoked })); return }
+    if (globals().json) { out(json({ connection_string: connectionString, revoked_sessions: revoked })); return }
     out('Pairing token regenerated. All existing sessions have been revoked.\n')
     out('New connection string:')
     out(`  ${connectionString}`)
@@ -157,7 +163,7 @@ sessions.command('list')
   .option('--json', 'machine-readable output')
   .action((o: { json?: boolean }) => withAdmin(admin => {
     const list = admin.sessions.list()
-    if (o.json || globals().json) { out(JSON.stringify(list, null, 2)); return }
+    if (o.json || globals().json) { out(json(list, null, 2)); return }
     if (list.length === 0) { out('No paired devices.'); return }
     const rows = list.map(s => [s.id, s.name, s.created_at, s.last_seen, s.last_address ?? ''])
     printTable(['ID', 'NAME', 'CREATED', 'LAST SEEN', 'LAST ADDRESS'], rows)
@@ -168,7 +174,7 @@ sessions.command('revoke')
   .action((id: string) => withAdmin(admin => {
     const revoked = admin.sessions.revoke(id)
     if (revoked === null) throw new UsageError(noMatch('session', id, admin.sessions.list().map(s => s.id), 'sessions list'), EXIT_RUNTIME)
-    out(globals().json ? JSON.stringify({ revoked }) : `Revoked session ${revoked}.`)
+    out(globals().json ? json({ revoked }) : `Revoked session ${revoked}.`)
   }))
 
 const repo = program.command('repo').description('register, list or remove the git repositories this server shares')
@@ -180,14 +186,14 @@ repo.command('add')
     // `--name` is also a global option (the server's display name); after `repo add` it names the repository.
     const name = o.name ?? (program.getOptionValueSource('name') === 'cli' ? globals().name : undefined)
     const r = await admin.repos.add(path, name)
-    out(globals().json ? JSON.stringify(r, null, 2) : `Added repository ${r.name} (${r.id}) at ${r.path}`)
+    out(globals().json ? json(r, null, 2) : `Added repository ${escapeControls(r.name)} (${r.id}) at ${escapeControls(r.path)}`)
   }))
 repo.command('list')
   .description('list registered repositories')
   .option('--json', 'machine-readable output')
   .action((o: { json?: boolean }) => withAdmin(async admin => {
     const list = await admin.repos.list()
-    if (o.json || globals().json) { out(JSON.stringify(list, null, 2)); return }
+    if (o.json || globals().json) { out(json(list, null, 2)); return }
     if (list.length === 0) { out('No repositories. Add one with: claudette-server repo add <path>'); return }
     printTable(['ID', 'NAME', 'PATH', 'VALID'], list.map(r => [r.id, r.name, r.path, r.path_valid ? 'yes' : 'no']))
   }))
@@ -197,7 +203,7 @@ repo.command('remove')
   .action((id: string) => withAdmin(async admin => {
     const removed = await admin.repos.remove(id)
     if (removed === null) throw new UsageError(noMatch('repository', id, (await admin.repos.list()).map(r => r.id), 'repo list'), EXIT_RUNTIME)
-    out(globals().json ? JSON.stringify({ removed: removed.id }) : `Removed repository ${removed.name} (${removed.id}).`)
+    out(globals().json ? json({ removed: removed.id }) : `Removed repository ${escapeControls(removed.name)} (${removed.id}).`)
   }))
 
 /** Why an id or prefix named nothing: no match, or a prefix several ids share. */
@@ -208,7 +214,8 @@ function noMatch (what: string, id: string, ids: string[], listCommand: string):
     : `no ${what} matches '${id}' (see 'claudette-server ${listCommand}')`
 }
 
-function printTable (head: string[], rows: string[][]): void {
+function printTable (head: string[], raw: string[][]): void {
+  const rows = raw.map(r => r.map(escapeControls)) // a newline in a cell would make a row of its own
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map(r => r[i]!.length)))
   const line = (r: string[]): string => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()
   out(line(head))
@@ -232,7 +239,7 @@ async function run (): Promise<void> {
     if (!server) return // still starting: run() closes it as soon as it exists
     server.app.log.info({ signal }, 'shutting down')
     server.close().then(() => process.exit(EXIT_OK), (err: unknown) => {
-      process.stderr.write(`error during shutdown: ${(err as Error).message}\n`)
+      process.stderr.write(`error during shutdown: ${printable((err as Error).message)}\n`)
       process.exit(EXIT_RUNTIME)
     })
   }
@@ -296,14 +303,14 @@ try {
   if (err instanceof CommanderError) {
     process.exitCode = err.exitCode === 0 ? EXIT_OK : EXIT_USAGE
   } else if (err instanceof UsageError) {
-    process.stderr.write(`error: ${err.message}\n`)
+    process.stderr.write(`error: ${printable(err.message)}\n`)
     process.exitCode = err.exitCode
   } else if (err instanceof AppError && err.expose) {
-    process.stderr.write(`error: ${err.message}\n`)
+    process.stderr.write(`error: ${printable(err.message)}\n`)
     process.exitCode = EXIT_RUNTIME
   } else {
     const e = err as NodeJS.ErrnoException
-    process.stderr.write(`error: ${e.code === 'EADDRINUSE' ? `address already in use (${e.message.replace(/^listen EADDRINUSE: address already in use /, '')})` : e.message ?? String(err)}\n`)
+    process.stderr.write(`error: ${e.code === 'EADDRINUSE' ? `address already in use (${e.message.replace(/^listen EADDRINUSE: address already in use /, '')})` : printable(e.message ?? String(err))}\n`)
     process.exitCode = EXIT_RUNTIME
   }
 }

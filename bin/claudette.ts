@@ -6,6 +6,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 // The client modules one by one, not src/client/index.js: the mDNS stack (nearby.js) is loaded
 // only by the commands that browse, and the CLI starts fast.
 import { AppError } from '../src/core/errors.js'
+import { escapeControls, escapeControlsInJson } from '../src/core/text.js'
 import { VERSION } from '../src/core/version.js'
 import { ClaudetteClient } from '../src/client/client.js'
 import { formatHostPort, normalizeFingerprint } from '../src/client/connection-string.js'
@@ -68,10 +69,16 @@ Exit codes: 0 success, 1 runtime error (unreachable, refused, remote error), 2 u
 'term' exits with the remote shell's exit code.`)
 
 const globals = (): GlobalOptions => program.opts<GlobalOptions>()
-const out = (s: string): void => { process.stdout.write(s + '\n') }
+// Server names, mDNS advertisements and error texts come from the network: every line printed
+// is escaped, so none of them can drive the terminal.
+const printable = (s: string): string => s.split('\n').map(escapeControls).join('\n')
+const out = (s: string): void => { process.stdout.write(printable(s) + '\n') }
+/** JSON.stringify, with the characters it leaves raw (DEL, C1, bidi controls) as `\uXXXX` escapes. */
+const json = (value: unknown, replacer?: null, space?: number): string => escapeControlsInJson(JSON.stringify(value, replacer, space))
 const openStore = (): Promise<TrustStore> => TrustStore.open(globals().home)
 
-function table (head: string[], rows: string[][]): void {
+function table (head: string[], raw: string[][]): void {
+  const rows = raw.map(r => r.map(escapeControls)) // a newline in a cell would make a row of its own
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map(r => r[i]!.length)))
   const line = (r: string[]): string => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()
   out(line(head))
@@ -123,14 +130,14 @@ known host:port is checked against its pin unless --accept-new-fingerprint is gi
     })
     const s = res.server
     if (o.json) {
-      out(JSON.stringify({
+      out(json({
         id: s.id, name: s.name, host: s.host, port: s.port, fingerprint: s.fingerprint, server_name: s.serverName, trust: res.trust, replaced: res.replaced,
         previous_fingerprint: res.previousFingerprint ?? null, previous_session_revoked: res.previousSessionRevoked ?? null,
         ...(res.advertised ? { advertised: { instance_name: res.advertised.instanceName, host: res.advertised.host, fingerprint_prefix: res.advertised.fingerprintPrefix } } : {}),
       }, null, 2))
       return
     }
-    out(`Paired with ${s.serverName} at ${formatHostPort(s.host, s.port)} as '${s.name}' (id ${s.id}).`)
+    out(`Paired with ${escapeControls(s.serverName)} at ${formatHostPort(s.host, s.port)} as '${escapeControls(s.name)}' (id ${s.id}).`)
     out(`Certificate fingerprint: ${s.fingerprint}`)
     if (res.previousFingerprint) {
       out(`Re-pinned: this replaces the previous pin ${res.previousFingerprint}.`)
@@ -138,7 +145,7 @@ known host:port is checked against its pin unless --accept-new-fingerprint is gi
     } else if (res.previousSessionRevoked === true) out('The session of the replaced entry was revoked on the server.')
     if (res.trust === 'first-use') out('Trusted on first use: check that it matches the fingerprint claudette-server printed.')
     else if (res.trust === 'expected-fingerprint') out('Verified against the expected fingerprint before the pairing token was sent.')
-    else if (res.trust === 'advertised-fingerprint') out(`Verified against the fingerprint '${res.advertised!.instanceName}' advertises on the local network before the pairing token was sent.`)
+    else if (res.trust === 'advertised-fingerprint') out(`Verified against the fingerprint '${escapeControls(res.advertised!.instanceName)}' advertises on the local network before the pairing token was sent.`)
     else out('Verified against the pinned certificate.')
   })
 
@@ -156,7 +163,7 @@ program.command('list')
       ? await Promise.all(servers.map(s => probeServer(s, o.timeout * 1000)))
       : servers.map(() => null)
     if (o.json) {
-      out(JSON.stringify(servers.map((s, i) => {
+      out(json(servers.map((s, i) => {
         const st = statuses[i]
         return {
           id: s.id, name: s.name, host: s.host, port: s.port, fingerprint: s.fingerprint, server_name: s.serverName,
@@ -174,7 +181,7 @@ program.command('list')
       s.lastConnectedAt ? s.lastConnectedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '-',
     ]))
     for (const [i, st] of statuses.entries()) {
-      if (st && (st.status === 'revoked' || st.status === 'fingerprint-mismatch')) process.stderr.write(`${servers[i]!.name}: ${st.error}\n`)
+      if (st && (st.status === 'revoked' || st.status === 'fingerprint-mismatch')) process.stderr.write(`${escapeControls(servers[i]!.name)}: ${printable(st.error ?? '')}\n`)
     }
   })
 
@@ -194,7 +201,7 @@ program.command('nearby')
       ? store.list().find(s => s.fingerprint.startsWith(n.fingerprintPrefix))
       : undefined
     if (o.json) {
-      out(JSON.stringify(found.map(n => ({ ...n, paired: paired(n)?.name ?? null })), null, 2))
+      out(json(found.map(n => ({ ...n, paired: paired(n)?.name ?? null })), null, 2))
       return
     }
     if (found.length === 0) { out(`No servers found in ${o.timeout} s.`); return }
@@ -230,7 +237,7 @@ program.command('call')
     try {
       await client.connect()
       const result = await client.request(method, params)
-      out(JSON.stringify(result, null, 2))
+      out(json(result, null, 2))
     } finally {
       client.close()
     }
@@ -279,7 +286,7 @@ on the server; reattach with --attach <pty-id>. Exits with the remote shell's ex
       })
       if (outcome.kind === 'detached') {
         await client.detachPty(outcome.ptyId)
-        status(`detached; terminal ${outcome.ptyId} keeps running. Reattach: claudette term ${server.name} --attach ${outcome.ptyId}`)
+        status(`detached; terminal ${outcome.ptyId} keeps running. Reattach: claudette term ${escapeControls(server.name)} --attach ${outcome.ptyId}`)
         process.exitCode = EXIT_OK
       } else if (outcome.kind === 'exit') {
         process.exitCode = outcome.exitCode
@@ -320,7 +327,7 @@ program.command('forget')
       }
     }
     await store.remove(server.id)
-    out(`Forgot ${server.name} (${formatHostPort(server.host, server.port)}).`)
+    out(`Forgot ${escapeControls(server.name)} (${formatHostPort(server.host, server.port)}).`)
     if (revoked) out('Its session on the server was revoked.')
     else if (o.revoke) out(`The session on the server was not revoked (${why || 'not supported by the server'}); revoke it there with \`claudette-server sessions revoke\`.`)
   })
@@ -333,13 +340,13 @@ try {
   if (err instanceof CommanderError) {
     process.exitCode = err.exitCode === 0 ? EXIT_OK : EXIT_USAGE
   } else if (err instanceof UsageError) {
-    process.stderr.write(`error: ${err.message}\n`)
+    process.stderr.write(`error: ${printable(err.message)}\n`)
     process.exitCode = err.exitCode
   } else if (err instanceof AppError && err.expose) {
-    process.stderr.write(`error: ${err.message}\n`)
+    process.stderr.write(`error: ${printable(err.message)}\n`)
     process.exitCode = USAGE_CODES.has(err.code) ? EXIT_USAGE : EXIT_RUNTIME
   } else {
-    process.stderr.write(`error: ${(err as Error).message ?? String(err)}\n`)
+    process.stderr.write(`error: ${printable((err as Error).message ?? String(err))}\n`)
     process.exitCode = EXIT_RUNTIME
   }
 }

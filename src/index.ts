@@ -44,6 +44,7 @@ export {
   AgentStdinError, AgentProviderConfigError,
 } from './plugins/agents/errors.js'
 export { VERSION } from './core/version.js'
+export { escapeControls, escapeControlsInJson, stripControls } from './core/text.js'
 export { openAdmin, type Admin } from './admin.js'
 // The client SDK (ClaudetteClient, pair, TrustStore, parseConnectionString, client errors).
 export * from './client/index.js'

@@ -21,7 +21,7 @@ import { AUTH } from './plugins/auth/types.js'
 import mdnsPlugin, { mdnsPluginOptions } from './plugins/mdns/index.js'
 import reposPlugin from './plugins/repos/index.js'
 import storePlugin, { CONFIG_FILE, configFile, loadOrCreateConfig } from './plugins/store/index.js'
-import tlsPlugin, { loadOrCreateTlsIdentity } from './plugins/tls/index.js'
+import tlsPlugin, { loadOrCreateTlsIdentity, TLS_PROTOCOL_OPTIONS } from './plugins/tls/index.js'
 import { TLS } from './plugins/tls/types.js'
 import terminalsPlugin from './plugins/terminals/index.js'
 import agentsPlugin from './plugins/agents/index.js'
@@ -69,7 +69,7 @@ export async function createServer (input: ServerOptionsInput = {}): Promise<Cla
     https: {
       key: identity.keyPem,
       cert: identity.certPem,
-      minVersion: 'TLSv1.2',
+      ...TLS_PROTOCOL_OPTIONS,
       handshakeTimeout: opts.tlsHandshakeTimeoutMs,
     } as never,
     forceCloseConnections: true,

@@ -124,7 +124,8 @@ const inSubnet = (address: string, net: Ipv4Net): boolean => {
 
 /** Decodes TXT strings (`key=value`, split at the first `=`; dots and further `=` kept). */
 export function decodeTxt (data: unknown): Record<string, string> {
-  const out: Record<string, string> = {}
+  // No prototype: keys come from the network (`__proto__`, `constructor` are just keys here).
+  const out: Record<string, string> = Object.create(null)
   const items = Array.isArray(data) ? data : [data]
   for (const item of items) {
     const s = Buffer.isBuffer(item) ? item.toString('utf8') : typeof item === 'string' ? item : ''

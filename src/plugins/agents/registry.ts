@@ -12,6 +12,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import { inject, injectable } from '../../core/di.js'
 import type { Disposable } from '../../core/lifecycle.js'
 import type { ProcessRunner } from '../../core/process-runner.js'
+import { stripControls } from '../../core/text.js'
 import { CORE } from '../../core/tokens.js'
 import type { ConnectionHub } from '../../core/rpc/hub.js'
 import { REPOS, type Repository, type Workspace, type WorkspaceDirectory } from '../repos/types.js'
@@ -172,7 +173,7 @@ export class AgentRegistry implements Disposable {
   }
 
   renameSession (id: string, name: string): void {
-    const trimmed = name.trim()
+    const trimmed = stripControls(name)
     if (!trimmed) throw new ChatSessionNameEmptyError()
     if (!this.store.renameSession(id, [...trimmed].slice(0, SESSION_NAME_MAX).join(''))) throw new AgentSessionNotFoundError(id)
   }

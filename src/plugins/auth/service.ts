@@ -5,6 +5,7 @@ import type { Disposable } from '../../core/lifecycle.js'
 import type { AuthOutcome, AuthRequestInfo, Authenticator } from '../../core/rpc/auth.js'
 import { CloseCode, type ConnectionHub } from '../../core/rpc/hub.js'
 import { newToken } from '../../core/files.js'
+import { stripControls } from '../../core/text.js'
 import { CORE, token, type ServerFacts } from '../../core/tokens.js'
 import { STORE, type ConfigFile, type Store } from '../store/types.js'
 import { safeEqual } from './compare.js'
@@ -106,7 +107,7 @@ export class AuthService implements Authenticator, Disposable {
         void this.#rotatePairingToken('expired')
         return { ok: false }
       }
-      const raw = typeof p.client_name === 'string' ? p.client_name.trim() : ''
+      const raw = typeof p.client_name === 'string' ? stripControls(p.client_name) : ''
       const name = raw === '' ? 'Unknown client' : [...raw].slice(0, MAX_CLIENT_NAME).join('')
       const { session, token } = this.sessions.create(name, info.remoteAddress)
       this.log.info({ sessionId: session.id, clientName: name, remoteAddress: info.remoteAddress }, 'paired device')

@@ -2,6 +2,7 @@
 // against the same home sees the changes at once: the built-in provider reads the database.
 import { resolve } from 'node:path'
 import type { ProcessRunner } from '../../core/process-runner.js'
+import { stripControls } from '../../core/text.js'
 import type { Store } from '../store/types.js'
 import { NotAGitRepositoryError, RepoExistsError, RepoInUseError } from './errors.js'
 import { inspectRepositoryPath, SqliteRepoProvider, toRepository, workspaceWorktreeAt } from './repositories.js'
@@ -25,7 +26,8 @@ export function repoAdmin (store: Store, runner: ProcessRunner): RepoAdmin {
       if (workspaceWorktreeAt(store, real)) throw new NotAGitRepositoryError(`Cannot register a workspace worktree as a repository: ${path}`)
       const existing = (await provider.list()).find(r => r.path === real)
       if (existing) throw new RepoExistsError(real, existing.id)
-      return toRepository(await provider.add({ path: real, ...(name?.trim() ? { name: name.trim() } : {}) }))
+      const clean = stripControls(name ?? '')
+      return toRepository(await provider.add({ path: real, ...(clean ? { name: clean } : {}) }))
     },
     list,
     async remove (idOrPrefix) {

@@ -1,4 +1,5 @@
 import { mkdir, realpath } from 'node:fs/promises'
+import { homedir } from 'node:os'
 import { join, resolve as resolvePath } from 'node:path'
 import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
@@ -35,7 +36,9 @@ const reposPlugin: FastifyPluginAsync<Partial<ReposOptions>> = async (app, raw) 
   const base = resolvePath(facts.home, expandTilde(opts.worktreeBaseDir ?? join(facts.home, 'workspaces')))
   await mkdir(base, { recursive: true, mode: 0o700 })
   const { provider: _ignored, ...rest } = opts
-  app.di.registerInstance(REPOS_OPTIONS, { ...rest, worktreeBaseDir: await realpath(base) })
+  const claudeConfig = process.env.CLAUDE_CONFIG_DIR || join(homedir(), '.claude')
+  const claudePlansDir = resolvePath(facts.home, expandTilde(opts.claudePlansDir ?? join(claudeConfig, 'plans')))
+  app.di.registerInstance(REPOS_OPTIONS, { ...rest, worktreeBaseDir: await realpath(base), claudePlansDir })
   app.di.registerInstance(REPOS.Provider, custom === undefined ? new SqliteRepoProvider(store) : checkProvider(custom))
   app.di.registerSingleton(REPOS_SERVICE, WorkspaceService)
   const service = resolve(app.di, REPOS_SERVICE)

@@ -11,6 +11,11 @@ export const ReposOptions = Type.Object({
   provider: Type.Optional(Type.Unsafe<RepoProvider>({})),
   /** A repository's setup script is stopped after this long (`setup_result.timed_out`). */
   setupTimeoutMs: Type.Integer({ minimum: 100, default: 300_000 }),
+  /**
+   * Where Claude Code writes plan files; `read_plan_file` also serves the `.md` files directly
+   * in it. Default: `$CLAUDE_CONFIG_DIR/plans`, else `~/.claude/plans` of the server's user.
+   */
+  claudePlansDir: Type.Optional(Type.String({ minLength: 1 })),
   /** Largest file `read_plan_file` returns. */
   maxPlanFileBytes: Type.Integer({ minimum: 1, maximum: 16 * 1024 * 1024, default: 1024 * 1024 }),
 }, { additionalProperties: false })

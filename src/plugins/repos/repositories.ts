@@ -6,6 +6,7 @@ import { lstat, realpath, stat } from 'node:fs/promises'
 import { basename, isAbsolute, join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import type { ProcessRunner } from '../../core/process-runner.js'
+import { stripControls } from '../../core/text.js'
 import type { Statement } from 'better-sqlite3'
 import type { Store } from '../store/types.js'
 import { NotAGitRepositoryError, RepoExistsError, RepoNotFoundError } from './errors.js'
@@ -260,7 +261,8 @@ export class SqliteRepoProvider implements RepoProvider {
   /** `path` must already be a checked realpath (inspectRepositoryPath). */
   async add (req: AddRepositoryRequest): Promise<RepoInfo> {
     const db = this.#store.db
-    const name = (req.name ?? '').trim() || basename(req.path)
+    // The directory name is as hostile as a given name (a device can create directories).
+    const name = stripControls(req.name ?? '') || stripControls(basename(req.path)) || 'repository'
     const insert = db.transaction((): string => {
       const existing = db.prepare<[string], { id: string }>('SELECT id FROM repositories WHERE path = ?').get(req.path)
       if (existing) throw new RepoExistsError(req.path, existing.id)

@@ -2,12 +2,13 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { constants, existsSync } from 'node:fs'
 import { lstat, mkdir, open, realpath, rm } from 'node:fs/promises'
-import { dirname, join, normalize } from 'node:path'
+import { dirname, extname, join, normalize } from 'node:path'
 import type { Statement } from 'better-sqlite3'
 import type { FastifyBaseLogger } from 'fastify'
 import { inject, injectable } from '../../core/di.js'
 import { Emitter, toDisposable, type Disposable } from '../../core/lifecycle.js'
 import type { ProcessRunner } from '../../core/process-runner.js'
+import { stripControls } from '../../core/text.js'
 import type { ConnectionHub } from '../../core/rpc/hub.js'
 import { CORE, token } from '../../core/tokens.js'
 import { STORE, type Store } from '../store/types.js'
@@ -30,7 +31,7 @@ import {
 } from './types.js'
 
 /** The parsed plugin options, with the worktree base resolved to an existing real directory. */
-export type ResolvedReposOptions = Omit<ReposOptions, 'provider'> & { worktreeBaseDir: string }
+export type ResolvedReposOptions = Omit<ReposOptions, 'provider'> & { worktreeBaseDir: string, claudePlansDir: string }
 export const REPOS_OPTIONS = token<ResolvedReposOptions>('ReposOptions')
 
 interface WorkspaceRow {
@@ -147,7 +148,8 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
     if (isInside(this.opts.worktreeBaseDir, real) || workspaceWorktreeAt(this.store, real)) throw new NotAGitRepositoryError(`Cannot register a workspace worktree as a repository: ${path}`)
     const existing = (await this.provider.list()).find(r => r.path === real)
     if (existing) throw new RepoExistsError(real, existing.id)
-    const info = await this.provider.add({ path: real, ...(name?.trim() ? { name: name.trim() } : {}) })
+    const clean = stripControls(name ?? '')
+    const info = await this.provider.add({ path: real, ...(clean ? { name: clean } : {}) })
     this.log.info({ repositoryId: info.id, path: real }, 'repository added')
     return toRepository(info)
   }
@@ -278,7 +280,7 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
   #checkInputs (repo: Repository, given: Record<string, string> | undefined): Record<string, string> | null {
     const values: Record<string, string> = { ...(given ?? {}) }
     for (const field of repo.required_inputs ?? []) {
-      if (values[field.key] !== undefined) continue
+      if (Object.hasOwn(values, field.key)) continue // a client's keys: never an inherited `constructor`
       if (field.default !== undefined) values[field.key] = String(field.default)
       else if (field.required !== false) throw new MissingInputError(field.key)
     }
@@ -564,8 +566,12 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
   async readPlanFile (p: string): Promise<string> {
     checkAbsolutePath(p)
     // Containment is checked before existence, so a client cannot probe for files elsewhere.
-    const real = await resolveAbsoluteIn(p, await this.#activeWorktrees(),
-      () => new PathNotAllowedError('Plan file must be inside an active workspace of this server'))
+    const outside = (): Error => new PathNotAllowedError('Plan file must be inside an active workspace of this server')
+    const worktrees = await this.#activeWorktrees()
+    const plans = await realpath(this.opts.claudePlansDir).catch(() => null)
+    const real = await resolveAbsoluteIn(p, plans === null ? worktrees : [...worktrees, plans], outside)
+    // In Claude Code's plans directory only its own kind of file, `plans/*.md`, after symlinks.
+    if (!worktrees.some(w => isInside(w, real)) && (dirname(real) !== plans || extname(real) !== '.md')) throw outside()
     let st
     try { st = await lstat(real) } catch { throw new PlanFileError('Plan file not found') }
     if (!st.isFile()) throw new PlanFileError('Plan file is not a regular file')

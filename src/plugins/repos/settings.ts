@@ -26,15 +26,16 @@ export class AppSettings {
     this.#del = store.db.prepare('DELETE FROM app_settings WHERE key = ?')
   }
 
+  // Keys come from clients: only own properties of the tables count, never `__proto__`,
+  // `constructor` or `valueOf` inherited from Object.prototype.
   get (key: string): string | null {
-    const fn = this.computed[key]
-    if (fn) return fn()
+    if (Object.hasOwn(this.computed, key)) return this.computed[key]!()
     return this.#get.get(key)?.value ?? null
   }
 
   /** A write from a client: protected keys are refused with a message naming where to change them. */
   setFromClient (key: string, value: string): void {
-    const rule = SERVER_SETTINGS[key]
+    const rule = Object.hasOwn(SERVER_SETTINGS, key) ? SERVER_SETTINGS[key] : undefined
     if (rule && !rule.wire) throw new SettingNotAllowedError(`Setting '${key}' cannot be changed by clients; set it with ${rule.where}`)
     if (key.length === 0 || key.length > MAX_KEY || /[\0-\x1f\x7f]/.test(key)) throw new SettingNotAllowedError('Invalid setting key')
     if (value.length > MAX_VALUE) throw new SettingNotAllowedError(`Setting value too large (at most ${MAX_VALUE} characters)`)

@@ -1,6 +1,7 @@
 import type { Server as TlsServer } from 'node:tls'
 import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
+import { TLS_PROTOCOL_OPTIONS } from './ciphers.js'
 import { TLS, type TlsIdentity } from './types.js'
 import { TlsIdentityWatcher } from './watcher.js'
 
@@ -19,7 +20,7 @@ const tlsPlugin: FastifyPluginAsync<TlsPluginOptions> = async (app, opts) => {
   const identity = { ...opts.identity }
   app.di.registerInstance(TLS.Identity, identity)
   const watcher = new TlsIdentityWatcher(identity, next => {
-    (app.server as unknown as TlsServer).setSecureContext({ key: next.keyPem, cert: next.certPem, minVersion: 'TLSv1.2' })
+    (app.server as unknown as TlsServer).setSecureContext({ key: next.keyPem, cert: next.certPem, ...TLS_PROTOCOL_OPTIONS })
   }, app.log)
   app.di.registerInstance(TLS.Watcher, watcher)
   await watcher.start(opts.watchIntervalMs ?? 1000)
@@ -30,3 +31,4 @@ const tlsPlugin: FastifyPluginAsync<TlsPluginOptions> = async (app, opts) => {
 
 export default fp(tlsPlugin, { name: 'tls', fastify: '5.x', decorators: { fastify: ['di'] } })
 export { loadOrCreateTlsIdentity, rotateTlsIdentity, fingerprintOf } from './identity.js'
+export { TLS_PROTOCOL_OPTIONS } from './ciphers.js'

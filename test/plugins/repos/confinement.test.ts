@@ -106,6 +106,53 @@ t.test('load_file_diff refuses every escape and reads nothing outside the worksp
   t.notMatch(all, /root:x:0:0/, '/etc/passwd never reached the client')
 })
 
+t.test('read_plan_file also reads plans/*.md of the Claude config directory, and nothing else there', async t => {
+  const claude = tempDir(t)
+  const plans = join(claude, 'plans')
+  const outside = tempDir(t)
+  writeFileSync(join(outside, 'secret.md'), SECRET)
+  writeFile(claude, 'settings.json', SECRET)
+  writeFile(claude, 'other.md', SECRET)
+  writeFile(plans, 'plan.md', '# Plan from Claude Code\n')
+  writeFile(plans, 'notes.txt', SECRET)
+  writeFile(plans, 'sub/inner.md', SECRET)
+  writeFile(plans, 'big.md', 'x'.repeat(65))
+  mkdirSync(join(plans, 'dir.md'))
+  symlinkSync(join(outside, 'secret.md'), join(plans, 'escape.md'))
+  symlinkSync(outside, join(plans, 'outdir'))
+  symlinkSync('plan.md', join(plans, 'alias.md'))
+  symlinkSync('notes.txt', join(plans, 'notes.md'))
+  const { client } = await setup(t, { repos: { claudePlansDir: plans, maxPlanFileBytes: 64 } })
+
+  t.equal(await client.call('read_plan_file', { path: join(plans, 'plan.md') }), '# Plan from Claude Code\n', 'a plan file is returned')
+  t.equal(await client.call('read_plan_file', { path: join(plans, 'alias.md') }), '# Plan from Claude Code\n', 'a symlink to a plan in the same directory too')
+  const refused = 'Plan file must be inside an active workspace of this server'
+  for (const [path, why] of [
+    [join(plans, '..', 'settings.json'), '../ out of the plans directory'],
+    [join(plans, '..', 'other.md'), '../ to a .md file next to it'],
+    [join(plans, 'escape.md'), 'a symlink in plans pointing outside'],
+    [join(plans, 'outdir', 'secret.md'), 'through a symlinked directory pointing outside'],
+    [join(plans, 'notes.txt'), 'a file that is not .md'],
+    [join(plans, 'notes.md'), 'a .md symlink to a file that is not .md'],
+    [join(plans, 'sub', 'inner.md'), 'a subdirectory (Claude Code writes plans/*.md)'],
+    [plans, 'the directory itself'],
+  ] as const) t.equal(await errorOf(client, 'read_plan_file', { path }), refused, why)
+  t.equal(await errorOf(client, 'read_plan_file', { path: join(plans, 'dir.md') }), 'Plan file is not a regular file', 'a directory named .md')
+  t.equal(await errorOf(client, 'read_plan_file', { path: join(plans, 'missing.md') }), 'Plan file not found')
+  t.equal(await errorOf(client, 'read_plan_file', { path: join(plans, 'big.md') }), 'Plan file too large (65 bytes; at most 64)', 'the size cap applies')
+  t.notMatch(client.frames.map(f => f.text ?? '').join('\n'), SECRET)
+})
+
+t.test('read_plan_file: the plans directory defaults to $CLAUDE_CONFIG_DIR/plans', async t => {
+  const claude = tempDir(t)
+  writeFile(claude, 'plans/from-env.md', '# env\n')
+  const saved = process.env.CLAUDE_CONFIG_DIR
+  process.env.CLAUDE_CONFIG_DIR = claude
+  t.teardown(() => { if (saved === undefined) delete process.env.CLAUDE_CONFIG_DIR; else process.env.CLAUDE_CONFIG_DIR = saved })
+  const { client } = await setup(t)
+  t.equal(await client.call('read_plan_file', { path: join(claude, 'plans', 'from-env.md') }), '# env\n')
+})
+
 t.test('read_plan_file reads plan files inside active workspaces only', async t => {
   const repoPath = makeRepo(t)
   const outside = tempDir(t)
