@@ -3,7 +3,7 @@
 // server's own git operations (initial data, diffs, checkpoints, archive) run none of them. The
 // owner's filter driver runs only when a worktree is checked out (create, restore), as
 // docs/workspaces.md says; hooks never do.
-import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { TestClient } from '../helpers/client.js'
@@ -81,6 +81,25 @@ t.test('configured commands never run in server-side git operations; filters onl
   t.same(ran(), [], 'the checkpoint ran nothing (no clean filter, no reference-transaction hook)')
   t.equal(cp.has_file_state, true, 'the checkpoint recorded the worktree')
   t.equal(gitIn(wt, 'show', `${cp.commit_hash as string}:notes.txt`), 'agent notes\n', 'unfiltered content, as the worktree has it')
+
+  // A nested repository committed in the worktree (a submodule's .git is the worktree's to write):
+  // its own config runs a command when git recurses into it. The server never recurses.
+  const sub = join(wt, 'sub')
+  mkdirSync(sub)
+  gitIn(sub, 'init', '-q')
+  writeFile(sub, 'README', 'sub\n')
+  gitIn(sub, 'add', '.')
+  gitIn(sub, 'commit', '-q', '-m', 'sub')
+  gitIn(sub, 'config', 'core.fsmonitor', script('subfsmonitor', 'exit 0'))
+  gitIn(wt, 'add', 'sub')
+  gitIn(wt, '-c', 'core.hooksPath=/dev/null', 'commit', '-q', '-m', 'nested')
+  writeFile(sub, 'README', 'changed\n')
+  gitIn(wt, 'status', '--porcelain')
+  t.ok(ran().includes('subfsmonitor'), 'control: plain git status recurses into the nested repository')
+  reset()
+  await client.call('load_diff_files', { workspace_id: ws.id })
+  await turn(client, created.default_session_id, 'write: notes.txt after the nested repository')
+  t.same(ran(), [], 'diffs and checkpoints never recurse into a nested repository')
 
   await client.call('archive_workspace', { workspace_id: ws.id })
   t.same(ran(), [], 'archive ran nothing')

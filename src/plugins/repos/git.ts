@@ -84,8 +84,20 @@ export const HARDENING: readonly string[] = [
 
 const DEFAULT_TIMEOUT_MS = 60_000
 const DEFAULT_MAX_BUFFER = 64 * 1024 * 1024
-/** How long one repository's list of filter drivers is reused (a diff starts five git processes at once). */
-const FILTER_CACHE_MS = 2000
+/**
+ * Subcommands that neither read work-tree files nor write an index (writing one re-hashes
+ * "racily clean" entries through the clean filter: write-tree does): no lookup of the drivers for
+ * them. Anything else (add, status, diff, write-tree, worktree add/remove, …) gets every driver
+ * turned off.
+ */
+const NO_FILTER_COMMANDS = new Set(['rev-parse', 'symbolic-ref', 'update-ref', 'merge-base', 'rev-list', 'commit-tree', 'config', 'branch'])
+const NO_FILTER_WORKTREE_COMMANDS = new Set(['list', 'prune', 'lock', 'unlock'])
+
+function needsFilterOverrides (args: readonly string[]): boolean {
+  const words = args.filter(a => !a.startsWith('-'))
+  if (words[0] === 'worktree') return !NO_FILTER_WORKTREE_COMMANDS.has(words[1] ?? '')
+  return !NO_FILTER_COMMANDS.has(words[0] ?? '')
+}
 
 /**
  * The one git runner of the server (owned by the repos plugin; other plugins reach it through
@@ -94,7 +106,8 @@ const FILTER_CACHE_MS = 2000
  * filter drivers.
  */
 export class GitRunner {
-  readonly #filters = new Map<string, { at: number, env: Promise<Record<string, string>> }>()
+  /** Driver lookups in flight, shared by the calls that start meanwhile (a diff starts five git processes at once). */
+  readonly #filters = new Map<string, Promise<Record<string, string>>>()
 
   constructor (private readonly runner: ProcessRunner) {}
 
@@ -105,7 +118,7 @@ export class GitRunner {
    */
   async run (target: GitTarget | null, args: readonly string[], opts: GitRunOptions): Promise<GitResult> {
     const pin = target ? [`--git-dir=${target.gitDir}`, ...(target.workTree ? [`--work-tree=${target.workTree}`] : [])] : []
-    const filters = target && !opts.ownerFilters ? await this.#filterOverrides(target.gitDir, opts.cwd) : {}
+    const filters = target && !opts.ownerFilters && needsFilterOverrides(args) ? await this.#filterOverrides(target.gitDir, opts.cwd) : {}
     return this.#exec([...HARDENING, ...pin, ...args], args, { ...opts, env: { ...opts.env, ...filters } })
   }
 
@@ -116,10 +129,8 @@ export class GitRunner {
    * skips a driver whose commands are empty.
    */
   #filterOverrides (gitDir: string, cwd: string): Promise<Record<string, string>> {
-    const now = performance.now()
-    const hit = this.#filters.get(gitDir)
-    if (hit && now - hit.at < FILTER_CACHE_MS) return hit.env
-    if (this.#filters.size > 256) this.#filters.clear()
+    const inFlight = this.#filters.get(gitDir)
+    if (inFlight) return inFlight
     const env = this.#exec([...HARDENING, `--git-dir=${gitDir}`, 'config', '--null', '--get-regexp', '^filter\\.'], ['config'], { cwd, okCodes: [1], timeoutMs: 15_000 })
       .then(res => {
         const names = new Set<string>()
@@ -133,8 +144,9 @@ export class GitRunner {
         pairs.forEach(([k, v], i) => { out[`GIT_CONFIG_KEY_${i}`] = k!; out[`GIT_CONFIG_VALUE_${i}`] = v! })
         return pairs.length ? out : {}
       })
-    this.#filters.set(gitDir, { at: now, env })
-    env.catch(() => { if (this.#filters.get(gitDir)?.env === env) this.#filters.delete(gitDir) })
+    this.#filters.set(gitDir, env)
+    const done = (): void => { if (this.#filters.get(gitDir) === env) this.#filters.delete(gitDir) }
+    env.then(done, done)
     return env
   }
 
