@@ -65,8 +65,9 @@ export function gitEnv (extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 /**
  * `-c` settings for every git process: each git feature that runs a configured command is off,
  * whatever the repository's, the user's or the system's config says. (`-c` also reaches the git
- * processes git itself starts, through GIT_CONFIG_PARAMETERS.) Each one is proved by
- * test/plugins/repos/git-hardening.test.ts against the installed git.
+ * processes git itself starts, through GIT_CONFIG_PARAMETERS.) Those a local repository can
+ * trigger (fsmonitor, hooks, ssh commands, filters, external diff) are checked against the
+ * installed git by test/plugins/repos/git-hardening.test.ts and test/e2e/security-git-config.test.ts.
  */
 export const HARDENING: readonly string[] = [
   'core.fsmonitor=false', // a hook command or the builtin daemon
