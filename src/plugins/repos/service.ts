@@ -442,7 +442,8 @@ export class WorkspaceService implements WorkspaceDirectory, WorkspaceGit, Dispo
       // Pinned to git's own entry for the path, and only if the worktree's .git still points there.
       const dirs = await gitDirs(repoPath)
       const admin = dirs ? await findWorktreeAdminDir(dirs.common, real) : null
-      if (!admin || await readGitLink(path) !== admin) return false
+      const link = admin ? await readGitLink(path) : null
+      if (!admin || !link || (link !== admin && !await sameRealPath(link, admin))) return false
       return (await this.git.run({ gitDir: admin, workTree: path }, ['status', '--porcelain', '--ignore-submodules=all'], { cwd: path })).stdout.trim() === ''
     } catch { return false }
   }
