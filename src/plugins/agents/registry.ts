@@ -11,11 +11,10 @@ import { readFile, stat } from 'node:fs/promises'
 import type { FastifyBaseLogger } from 'fastify'
 import { inject, injectable } from '../../core/di.js'
 import type { Disposable } from '../../core/lifecycle.js'
-import type { ProcessRunner } from '../../core/process-runner.js'
 import { stripControls } from '../../core/text.js'
 import { CORE } from '../../core/tokens.js'
 import type { ConnectionHub } from '../../core/rpc/hub.js'
-import { REPOS, type Repository, type Workspace, type WorkspaceDirectory } from '../repos/types.js'
+import { REPOS, type Repository, type Workspace, type WorkspaceDirectory, type WorkspaceGit } from '../repos/types.js'
 import { checkpointRef, commitWorktreeState } from './checkpoints.js'
 import {
   AgentEmptySteerError, AgentNoPendingRequestError, AgentNotActiveError, AgentNoWorktreeError, AgentQueueFullError, AgentSessionNotFoundError,
@@ -133,7 +132,7 @@ export class AgentRegistry implements Disposable {
     @inject(AGENTS.Providers) private readonly providers: ReadonlyMap<string, AgentProvider>,
     @inject(AGENTS_OPTIONS) private readonly opts: AgentsOptions,
     @inject(CORE.Log) log: FastifyBaseLogger,
-    @inject(CORE.ProcessRunner) private readonly runner: ProcessRunner,
+    @inject(REPOS.Git) private readonly workspaceGit: WorkspaceGit,
   ) {
     this.#log = log.child({ plugin: 'agents' })
     this.#onClosed = hub.onClosed(c => { this.#lagging.delete(c.id) })
@@ -504,7 +503,7 @@ export class AgentRegistry implements Disposable {
     if (this.opts.checkpoints) {
       try {
         const parent = this.store.latestCommit(agent.chatSessionId)
-        commit = (await commitWorktreeState(this.runner, agent.cwd, parent, checkpointRef(agent.chatSessionId, turnIndex),
+        commit = (await commitWorktreeState(this.workspaceGit, agent.workspaceId, agent.cwd, parent, checkpointRef(agent.chatSessionId, turnIndex),
           `claudette checkpoint: chat ${agent.chatSessionId} turn ${turnIndex}`)).commit
       } catch (err) {
         this.#log.warn({ err, chatSessionId: agent.chatSessionId }, 'checkpoint commit failed; recorded without file state')

@@ -5,6 +5,7 @@ import type { ProcessRunner } from '../../core/process-runner.js'
 import { stripControls } from '../../core/text.js'
 import type { Store } from '../store/types.js'
 import { NotAGitRepositoryError, RepoExistsError, RepoInUseError } from './errors.js'
+import { GitRunner } from './git.js'
 import { inspectRepositoryPath, SqliteRepoProvider, toRepository, workspaceWorktreeAt } from './repositories.js'
 import type { Repository } from './types.js'
 
@@ -19,10 +20,11 @@ export interface RepoAdmin {
 /** `runner` runs git (the caller owns and disposes it). */
 export function repoAdmin (store: Store, runner: ProcessRunner): RepoAdmin {
   const provider = new SqliteRepoProvider(store)
+  const git = new GitRunner(runner)
   const list = async (): Promise<Repository[]> => Promise.all((await provider.list()).map(r => toRepository(r)))
   return {
     async add (path, name) {
-      const real = await inspectRepositoryPath(runner, resolve(path))
+      const real = await inspectRepositoryPath(git, resolve(path))
       if (workspaceWorktreeAt(store, real)) throw new NotAGitRepositoryError(`Cannot register a workspace worktree as a repository: ${path}`)
       const existing = (await provider.list()).find(r => r.path === real)
       if (existing) throw new RepoExistsError(real, existing.id)

@@ -3,28 +3,27 @@
 import { constants } from 'node:fs'
 import { lstat, open } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { ProcessRunner } from '../../core/process-runner.js'
-import { git } from './git.js'
+import type { BoundGit } from './git.js'
 import type { DiffFile, DiffFileStatus, DiffHunk, DiffLayer, DiffLine, FileDiff, StagedDiffFiles } from './types.js'
 
-/** Flags for every diff we run: no external diff drivers or textconv filters from repo config. */
-const DIFF_FLAGS = ['--no-color', '--no-ext-diff', '--no-textconv']
+/** Flags for every diff we run: no external diff drivers or textconv filters from any config, no submodules. */
+const DIFF_FLAGS = ['--no-color', '--no-ext-diff', '--no-textconv', '--ignore-submodules=all']
 const MAX_DIFF_BYTES = 16 * 1024 * 1024
 const MAX_COUNTED_UNTRACKED = 2000
 const MAX_COUNTED_BYTES = 4 * 1024 * 1024
 
 /** The commit a workspace's branch forked from: merge-base of the default branch and HEAD. */
-export async function mergeBase (runner: ProcessRunner, worktree: string, baseBranch: string | null, remote = 'origin'): Promise<string> {
+export async function mergeBase (git: BoundGit, baseBranch: string | null, remote = 'origin'): Promise<string> {
   const candidates = baseBranch ? [baseBranch, `${remote}/${baseBranch}`] : []
   for (const base of candidates) {
     try {
-      const out = await git(runner, ['merge-base', '--', base, 'HEAD'], { cwd: worktree, timeoutMs: 30_000 })
+      const out = await git(['merge-base', '--', base, 'HEAD'], { timeoutMs: 30_000 })
       const mb = out.stdout.trim()
       if (mb) return mb
     } catch { /* try the next candidate */ }
   }
   // No usable base: compare against HEAD itself (nothing committed on the branch).
-  return (await git(runner, ['rev-parse', '--verify', 'HEAD^{commit}'], { cwd: worktree, timeoutMs: 30_000 })).stdout.trim()
+  return (await git(['rev-parse', '--verify', 'HEAD^{commit}'], { timeoutMs: 30_000 })).stdout.trim()
 }
 
 function statusOf (code: string, from: string | undefined): DiffFileStatus {
@@ -37,8 +36,8 @@ function statusOf (code: string, from: string | undefined): DiffFileStatus {
 }
 
 /** One `git diff -z --raw --numstat` over a range: status and line counts per path in one process. */
-async function listDiff (runner: ProcessRunner, worktree: string, range: readonly string[]): Promise<DiffFile[]> {
-  const out = await git(runner, ['diff', ...DIFF_FLAGS, '-M', '-z', '--raw', '--numstat', ...range, '--'], { cwd: worktree, maxBuffer: MAX_DIFF_BYTES })
+async function listDiff (git: BoundGit, worktree: string, range: readonly string[]): Promise<DiffFile[]> {
+  const out = await git(['diff', ...DIFF_FLAGS, '-M', '-z', '--raw', '--numstat', ...range, '--'], { maxBuffer: MAX_DIFF_BYTES })
   const entries: Array<{ code: string, from?: string, path: string }> = []
   const counts = new Map<string, { a: number | null, d: number | null }>()
   const t = out.stdout.split('\0')
@@ -67,8 +66,8 @@ async function listDiff (runner: ProcessRunner, worktree: string, range: readonl
 }
 
 /** Untracked files (respecting .gitignore) as Added, with line counts for small text files. */
-async function listUntracked (runner: ProcessRunner, worktree: string): Promise<DiffFile[]> {
-  const out = await git(runner, ['ls-files', '--others', '--exclude-standard', '-z', '--'], { cwd: worktree, maxBuffer: MAX_DIFF_BYTES })
+async function listUntracked (git: BoundGit, worktree: string): Promise<DiffFile[]> {
+  const out = await git(['ls-files', '--others', '--exclude-standard', '-z', '--'], { maxBuffer: MAX_DIFF_BYTES })
   const paths = out.stdout.split('\0').filter(Boolean)
   const files: DiffFile[] = []
   for (const [i, path] of paths.entries()) {
@@ -102,13 +101,13 @@ async function countLines (file: string): Promise<number | null> {
 const byPath = (a: DiffFile, b: DiffFile): number => a.path < b.path ? -1 : a.path > b.path ? 1 : 0
 
 /** `load_diff_files`: the combined list (merge-base → working tree, untracked included) and the four layers. */
-export async function diffFiles (runner: ProcessRunner, worktree: string, base: string): Promise<{ files: DiffFile[], staged_files: StagedDiffFiles }> {
+export async function diffFiles (git: BoundGit, worktree: string, base: string): Promise<{ files: DiffFile[], staged_files: StagedDiffFiles }> {
   const [committed, staged, unstaged, untracked, combined] = await Promise.all([
-    listDiff(runner, worktree, [base, 'HEAD']),
-    listDiff(runner, worktree, ['--cached']),
-    listDiff(runner, worktree, []),
-    listUntracked(runner, worktree),
-    listDiff(runner, worktree, [base]),
+    listDiff(git, worktree, [base, 'HEAD']),
+    listDiff(git, worktree, ['--cached']),
+    listDiff(git, worktree, []),
+    listUntracked(git, worktree),
+    listDiff(git, worktree, [base]),
   ])
   const seen = new Set(combined.map(f => f.path))
   const files = [...combined, ...untracked.filter(f => !seen.has(f.path))].sort(byPath)
@@ -116,31 +115,31 @@ export async function diffFiles (runner: ProcessRunner, worktree: string, base: 
 }
 
 /** Is `rel` an untracked file of the worktree? */
-async function isUntracked (runner: ProcessRunner, worktree: string, rel: string): Promise<boolean> {
-  const out = await git(runner, ['ls-files', '--others', '--exclude-standard', '-z', '--', rel], { cwd: worktree })
+async function isUntracked (git: BoundGit, worktree: string, rel: string): Promise<boolean> {
+  const out = await git(['ls-files', '--others', '--exclude-standard', '-z', '--', rel])
   return out.stdout.split('\0').includes(rel)
 }
 
-async function noIndexDiff (runner: ProcessRunner, worktree: string, rel: string): Promise<string> {
-  return (await git(runner, ['diff', ...DIFF_FLAGS, '--no-index', '--', '/dev/null', rel], { cwd: worktree, okCodes: [1], maxBuffer: MAX_DIFF_BYTES })).stdout
+async function noIndexDiff (git: BoundGit, worktree: string, rel: string): Promise<string> {
+  return (await git(['diff', ...DIFF_FLAGS, '--no-index', '--', '/dev/null', rel], { okCodes: [1], maxBuffer: MAX_DIFF_BYTES })).stdout
 }
 
 /**
  * `load_file_diff`: one file's diff in the requested layer. `rel` and `base` must already be
  * validated (relative, confined; a commit id or safe ref).
  */
-export async function fileDiff (runner: ProcessRunner, worktree: string, rel: string, base: string, layer: DiffLayer | string | null | undefined): Promise<FileDiff> {
+export async function fileDiff (git: BoundGit, worktree: string, rel: string, base: string, layer: DiffLayer | string | null | undefined): Promise<FileDiff> {
   let text: string
   const run = async (range: string[]): Promise<string> =>
-    (await git(runner, ['diff', ...DIFF_FLAGS, ...range, '--', rel], { cwd: worktree, maxBuffer: MAX_DIFF_BYTES })).stdout
+    (await git(['diff', ...DIFF_FLAGS, ...range, '--', rel], { maxBuffer: MAX_DIFF_BYTES })).stdout
   switch (layer) {
     case 'committed': text = await run([base, 'HEAD']); break
     case 'staged': text = await run(['--cached']); break
     case 'unstaged': text = await run([]); break
-    case 'untracked': text = await noIndexDiff(runner, worktree, rel); break
+    case 'untracked': text = await noIndexDiff(git, worktree, rel); break
     default:
       text = await run([base])
-      if (text === '' && await isUntracked(runner, worktree, rel)) text = await noIndexDiff(runner, worktree, rel)
+      if (text === '' && await isUntracked(git, worktree, rel)) text = await noIndexDiff(git, worktree, rel)
   }
   return parseUnifiedDiff(text, rel)
 }

@@ -108,3 +108,15 @@ export class PlanFileError extends ClientError {
   readonly code = 'ERR_REPO_PLAN_FILE'
   constructor (message: string) { super(message) }
 }
+
+/**
+ * A workspace's `<worktree>/.git` is not (any more) a regular file pointing to the git admin dir
+ * the server recorded for it: something (an agent, a tool) redirected it. No git runs there.
+ */
+export class UnsafeWorkspaceError extends ClientError {
+  readonly code = 'ERR_REPO_UNSAFE_WORKSPACE'
+  override readonly statusCode = 409
+  constructor (readonly workspaceName: string, readonly expectedGitDir: string) {
+    super(`Workspace '${workspaceName}' is unsafe: its .git no longer points to ${expectedGitDir}; refusing to run git in it (fix or remove it by hand)`)
+  }
+}

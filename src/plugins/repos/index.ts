@@ -43,6 +43,7 @@ const reposPlugin: FastifyPluginAsync<Partial<ReposOptions>> = async (app, raw) 
   app.di.registerSingleton(REPOS_SERVICE, WorkspaceService)
   const service = resolve(app.di, REPOS_SERVICE)
   app.di.registerInstance(REPOS.Directory, service)
+  app.di.registerInstance(REPOS.Git, service)
   resolve(app.di, CORE.Rpc).registerAll(reposMethods(service))
   app.addHook('onClose', async () => service.dispose())
 }

@@ -59,6 +59,10 @@ export const REPOS_MIGRATIONS: readonly Migration[] = [
      key TEXT PRIMARY KEY,
      value TEXT NOT NULL
    );`,
+  // The git admin dir (`<common dir>/worktrees/<name>`) of an active workspace's worktree, read
+  // right after `git worktree add` made it: every git process for the workspace is pinned to it,
+  // and a worktree whose `.git` points elsewhere is refused.
+  'ALTER TABLE workspaces ADD COLUMN git_dir TEXT',
 ]
 
 /** UTC `YYYY-MM-DD HH:MM:SS`, the same format as SQLite's datetime('now'). */

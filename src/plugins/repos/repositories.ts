@@ -1,16 +1,15 @@
 // Repositories: the built-in SQLite RepoProvider, checking that a path is a git work tree,
 // default-branch detection, and turning a provider's RepoInfo into the wire Repository.
 import { randomUUID } from 'node:crypto'
-import { readFile as readFileCb } from 'node:fs'
-import { lstat, realpath, stat } from 'node:fs/promises'
-import { basename, isAbsolute, join, resolve } from 'node:path'
+import { constants, readFile as readFileCb } from 'node:fs'
+import { lstat, open, readdir, realpath, stat } from 'node:fs/promises'
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path'
 import { promisify } from 'node:util'
-import type { ProcessRunner } from '../../core/process-runner.js'
 import { stripControls } from '../../core/text.js'
 import type { Statement } from 'better-sqlite3'
 import type { Store } from '../store/types.js'
 import { NotAGitRepositoryError, RepoExistsError, RepoNotFoundError } from './errors.js'
-import { git, isSafeRefName } from './git.js'
+import { isSafeRefName, type GitRunner } from './git.js'
 import { REPOS_MIGRATIONS, sqlNow } from './migrations.js'
 import { isInside, resolveInsideRoot } from './paths.js'
 import type { AddRepositoryRequest, InputField, RepoInfo, RepoProvider, Repository } from './types.js'
@@ -31,7 +30,7 @@ export function slugify (name: string): string {
  * Checks that `path` (absolute) is the top of a non-bare git work tree and returns its realpath.
  * Clear errors: missing path, not a directory, not a git repository, bare repository.
  */
-export async function inspectRepositoryPath (runner: ProcessRunner, path: string): Promise<string> {
+export async function inspectRepositoryPath (git: GitRunner, path: string): Promise<string> {
   if (!isAbsolute(path) || path.includes('\0')) throw new NotAGitRepositoryError(`Repository path must be an absolute path: ${path.replace(/\0/g, '\\0')}`)
   let st
   try { st = await stat(path) } catch { throw new NotAGitRepositoryError(`Path does not exist: ${path}`) }
@@ -39,7 +38,9 @@ export async function inspectRepositoryPath (runner: ProcessRunner, path: string
   const real = await realpath(path)
   let out
   try {
-    out = await git(runner, ['rev-parse', '--is-bare-repository', '--is-inside-work-tree', '--show-toplevel'], { cwd: real, timeoutMs: 15_000 })
+    // Detection on a path the client names: nothing recorded to pin yet. rev-parse runs no
+    // configured command (and the runner turns them all off anyway).
+    out = await git.run(null, ['rev-parse', '--is-bare-repository', '--is-inside-work-tree', '--show-toplevel'], { cwd: real, timeoutMs: 15_000 })
   } catch {
     throw new NotAGitRepositoryError(`Not a git repository: ${path}`)
   }
@@ -54,7 +55,7 @@ export async function inspectRepositoryPath (runner: ProcessRunner, path: string
  * The branch new workspaces start from: `base_branch` if set, else the remote's HEAD branch,
  * else the main work tree's current branch, else `main`/`master` if one exists. Null if none.
  */
-export async function detectDefaultBranch (runner: ProcessRunner, repoPath: string, opts: { baseBranch?: string | null, defaultRemote?: string | null } = {}): Promise<string | null> {
+export async function detectDefaultBranch (git: GitRunner, repoPath: string, opts: { baseBranch?: string | null, defaultRemote?: string | null } = {}): Promise<string | null> {
   if (opts.baseBranch && isSafeRefName(opts.baseBranch)) return opts.baseBranch
   const remote = opts.defaultRemote && isSafeRefName(opts.defaultRemote) ? opts.defaultRemote : 'origin'
   // What the repository says is a ref name only if it is a safe one: it goes into git
@@ -70,8 +71,9 @@ export async function detectDefaultBranch (runner: ProcessRunner, repoPath: stri
     const current = head?.startsWith('refs/heads/') && head !== 'refs/heads/.invalid' ? head.slice('refs/heads/'.length) : null
     if (safe(current)) return current
   }
+  if (!dirs) return null
   const tryGit = async (args: string[]): Promise<string | null> => {
-    try { return (await git(runner, args, { cwd: repoPath, timeoutMs: 15_000 })).stdout.trim() || null } catch { return null }
+    try { return (await git.run({ gitDir: dirs.gitDir }, args, { cwd: repoPath, timeoutMs: 15_000 })).stdout.trim() || null } catch { return null }
   }
   const remoteHead = await tryGit(['symbolic-ref', '--quiet', '--short', `refs/remotes/${remote}/HEAD`])
   const fromRemote = remoteHead?.startsWith(`${remote}/`) ? remoteHead.slice(remote.length + 1) : null
@@ -111,17 +113,57 @@ async function readSymref (file: string): Promise<string | null> {
 }
 
 /**
- * The branch checked out in a work tree: the name, `null` when detached, `undefined` when it
- * cannot be read from disk (the caller asks git).
+ * The branch checked out in the work tree whose git dir is `gitDir`: the name, `null` when
+ * detached, `undefined` when it cannot be read from disk (the caller asks git).
  */
-export async function currentBranch (worktree: string): Promise<string | null | undefined> {
-  const dirs = await gitDirs(worktree)
-  if (!dirs) return undefined
+export async function currentBranch (gitDir: string): Promise<string | null | undefined> {
   let text: string
-  try { text = await readSmallFile(join(dirs.gitDir, 'HEAD'), 'utf8') } catch { return undefined }
+  try { text = await readSmallFile(join(gitDir, 'HEAD'), 'utf8') } catch { return undefined }
   const m = /^ref: refs\/heads\/(\S+)\s*$/.exec(text)
   if (m) return m[1] === '.invalid' ? undefined : m[1]!
   return /^[0-9a-f]{40,64}\s*$/.test(text) ? null : undefined
+}
+
+/**
+ * Where `<worktree>/.git` points, read without running git: the resolved `gitdir:` path if the
+ * file is a regular file (not a symlink, not a directory, not a FIFO) holding one `gitdir:` line;
+ * null otherwise.
+ */
+export async function readGitLink (worktree: string): Promise<string | null> {
+  const file = join(worktree, '.git')
+  let fh
+  try {
+    const st = await lstat(file)
+    if (!st.isFile() || st.size > 4096) return null
+    fh = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK)
+  } catch { return null }
+  try {
+    const st = await fh.stat()
+    if (!st.isFile() || st.size > 4096) return null
+    const m = /^gitdir: ([^\n]+?)\s*$/.exec((await fh.readFile()).toString('utf8'))
+    return m ? resolve(worktree, m[1]!) : null
+  } finally { await fh.close() }
+}
+
+/** The entry of `<common>/worktrees/` whose `gitdir` file names `<worktree>/.git` (what git recorded), or null. */
+export async function findWorktreeAdminDir (common: string, worktree: string): Promise<string | null> {
+  const dir = join(common, 'worktrees')
+  const wanted = new Set([join(worktree, '.git')])
+  try { wanted.add(join(await realpath(worktree), '.git')) } catch { /* gone */ }
+  let names: string[]
+  try { names = await readdir(dir) } catch { return null }
+  // git names the entry after the worktree's directory (plus a number on a clash): look there first.
+  const base = basename(worktree)
+  names.sort((a, b) => Number(b === base) - Number(a === base))
+  for (const name of names) {
+    try { if (wanted.has((await readSmallFile(join(dir, name, 'gitdir'), 'utf8')).trim())) return join(dir, name) } catch { /* not a worktree entry */ }
+  }
+  return null
+}
+
+/** Whether `adminDir` is an entry of the repository's `<common>/worktrees/` (compared by realpath). */
+export async function isWorktreeAdminDirOf (common: string, adminDir: string): Promise<boolean> {
+  try { return await realpath(dirname(adminDir)) === await realpath(join(common, 'worktrees')) } catch { return false }
 }
 
 /** Whether `p` is a directory now (false for anything missing or unreadable). */

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { constants, existsSync } from 'node:fs'
 import { lstat, mkdir, open, realpath, rm } from 'node:fs/promises'
-import { dirname, extname, join, normalize } from 'node:path'
+import { basename, dirname, extname, join, normalize } from 'node:path'
 import type { Statement } from 'better-sqlite3'
 import type { FastifyBaseLogger } from 'fastify'
 import { inject, injectable } from '../../core/di.js'
@@ -14,20 +14,23 @@ import { CORE, token } from '../../core/tokens.js'
 import { STORE, type Store } from '../store/types.js'
 import {
   GitCommandError, InvalidRefError, InvalidWorkspaceNameError, MissingInputError, NotAGitRepositoryError, PathNotAllowedError,
-  PlanFileError, RepoExistsError, RepoInUseError, RepoNotFoundError, RepoOperationUnsupportedError, WorkspaceExistsError,
+  PlanFileError, RepoExistsError, RepoInUseError, RepoNotFoundError, RepoOperationUnsupportedError, UnsafeWorkspaceError, WorkspaceExistsError,
   WorkspaceNoWorktreeError, WorkspaceNotFoundError, WorkspaceStateError,
 } from './errors.js'
 import { diffFiles, fileDiff, mergeBase } from './diff.js'
-import { assertSafeRef, git, isCommitId, isSafeRefName, isValidWorkspaceName, KeyedMutex } from './git.js'
+import { assertSafeRef, bindGit, GitRunner, isCommitId, isSafeRefName, isValidWorkspaceName, KeyedMutex, type BoundGit, type GitResult, type GitTarget } from './git.js'
 import { sqlNow } from './migrations.js'
 import type { ReposOptions } from './options.js'
 import { checkAbsolutePath, isInside, resolveAbsoluteIn, resolveInsideRoot } from './paths.js'
-import { currentBranch, detectDefaultBranch, DirectoryCheck, gitDirs, inspectRepositoryPath, isDir, slugify, sortedObject, SqliteRepoProvider, toRepository, workspaceWorktreeAt } from './repositories.js'
+import {
+  currentBranch, detectDefaultBranch, DirectoryCheck, findWorktreeAdminDir, gitDirs, inspectRepositoryPath, isDir, isWorktreeAdminDirOf,
+  readGitLink, slugify, sortedObject, SqliteRepoProvider, toRepository, workspaceWorktreeAt,
+} from './repositories.js'
 import { AppSettings } from './settings.js'
 import {
   REPOS, WORKSPACE_CHANGED_EVENT,
   type CreateWorkspaceResult, type DiffFilesResult, type FileDiff, type InitialData, type RepoProvider, type Repository,
-  type RestoreWorkspaceResult, type SetupResult, type Workspace, type WorkspaceDirectory,
+  type RestoreWorkspaceResult, type SetupResult, type Workspace, type WorkspaceDirectory, type WorkspaceGit,
 } from './types.js'
 
 /** The parsed plugin options, with the worktree base resolved to an existing real directory. */
@@ -36,7 +39,9 @@ export const REPOS_OPTIONS = token<ResolvedReposOptions>('ReposOptions')
 
 interface WorkspaceRow {
   id: string, repository_id: string, name: string, branch_name: string, worktree_path: string | null,
-  status: 'Active' | 'Archived', status_line: string, created_at: string, sort_order: number, input_values: string | null
+  status: 'Active' | 'Archived', status_line: string, created_at: string, sort_order: number, input_values: string | null,
+  /** The worktree's git admin dir as recorded when it was made (null: archived, or made before it was recorded). */
+  git_dir: string | null
 }
 
 const parseValues = (json: string | null): Record<string, string> | null => {
@@ -63,6 +68,11 @@ const toWorkspace = (r: WorkspaceRow): Workspace => ({
 })
 
 const MAX_SETUP_OUTPUT = 1024 * 1024
+
+/** Whether two paths name the same file (realpath); false if either is missing. */
+async function sameRealPath (a: string, b: string): Promise<boolean> {
+  try { return await realpath(a) === await realpath(b) } catch { return false }
+}
 
 /** SIGKILL to a setup script's process group (it was spawned detached, as its group leader). */
 function killGroup (child: ChildProcess): void {
@@ -92,8 +102,10 @@ type Contributor = () => Promise<Partial<InitialData>> | Partial<InitialData>
  * diffs, path confinement, settings. Operations on one repository are serialized.
  */
 @injectable()
-export class WorkspaceService implements WorkspaceDirectory, Disposable {
+export class WorkspaceService implements WorkspaceDirectory, WorkspaceGit, Disposable {
   readonly settings: AppSettings
+  /** The server's one git runner (also what `REPOS.Git` runs through). */
+  readonly git: GitRunner
   readonly #locks = new KeyedMutex()
   readonly #archiveHooks = new Set<ArchiveHook>()
   readonly #contributors = new Set<Contributor>()
@@ -109,8 +121,9 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
     @inject(CORE.Hub) private readonly hub: ConnectionHub,
     @inject(CORE.Log) private readonly log: FastifyBaseLogger,
     @inject(REPOS_OPTIONS) private readonly opts: ResolvedReposOptions,
-    @inject(CORE.ProcessRunner) private readonly runner: ProcessRunner,
+    @inject(CORE.ProcessRunner) runner: ProcessRunner,
   ) {
+    this.git = new GitRunner(runner)
     this.settings = new AppSettings(store, { worktree_base_dir: () => opts.worktreeBaseDir })
     this.#onDidChange = new Emitter<Workspace>(err => this.log.warn({ err }, 'workspace-changed listener failed'))
     this.onDidChangeWorkspace = this.#onDidChange.event
@@ -144,7 +157,7 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
 
   async addRepository (path: string, name?: string): Promise<Repository> {
     if (!this.provider.add) throw new RepoOperationUnsupportedError('Adding repositories is not supported by this server\'s repository provider')
-    const real = await inspectRepositoryPath(this.runner, path)
+    const real = await inspectRepositoryPath(this.git, path)
     if (isInside(this.opts.worktreeBaseDir, real) || workspaceWorktreeAt(this.store, real)) throw new NotAGitRepositoryError(`Cannot register a workspace worktree as a repository: ${path}`)
     const existing = (await this.provider.list()).find(r => r.path === real)
     if (existing) throw new RepoExistsError(real, existing.id)
@@ -231,14 +244,24 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
 
   async loadInitialData (): Promise<InitialData> {
     const repositories = await this.listRepositories()
+    const repoPaths = new Map(repositories.map(r => [r.id, r.path]))
     const workspaces = await mapLimit(this.#rows(), INITIAL_DATA_CONCURRENCY, async r => {
       const w = toWorkspace(r)
-      if (w.status === 'Active' && w.worktree_path && await isDir(w.worktree_path)) {
-        const fromDisk = await currentBranch(w.worktree_path)
+      const repoPath = repoPaths.get(r.repository_id)
+      if (w.status === 'Active' && w.worktree_path && repoPath !== undefined && await isDir(w.worktree_path)) {
+        let target: GitTarget
+        try {
+          target = await this.#workspaceTarget(r, repoPath)
+        } catch (err) {
+          // One redirected worktree does not fail the whole answer: it keeps its recorded branch.
+          this.log.warn({ err, workspaceId: r.id }, 'workspace is unsafe; its branch was not read')
+          return w
+        }
+        const fromDisk = await currentBranch(target.gitDir)
         if (fromDisk !== undefined) w.branch_name = fromDisk ?? '(detached)'
         else {
           try {
-            w.branch_name = (await git(this.runner, ['symbolic-ref', '--quiet', '--short', 'HEAD'], { cwd: w.worktree_path, timeoutMs: 15_000 })).stdout.trim() || '(detached)'
+            w.branch_name = (await this.git.run(target, ['symbolic-ref', '--quiet', '--short', 'HEAD'], { cwd: w.worktree_path, timeoutMs: 15_000 })).stdout.trim() || '(detached)'
           } catch { w.branch_name = '(detached)' }
         }
       }
@@ -246,7 +269,7 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
     })
     const found: Record<string, string> = {}
     const valid = repositories.filter(r => r.path_valid)
-    const branches = await mapLimit(valid, INITIAL_DATA_CONCURRENCY, r => detectDefaultBranch(this.runner, r.path, { baseBranch: r.base_branch, defaultRemote: r.default_remote }))
+    const branches = await mapLimit(valid, INITIAL_DATA_CONCURRENCY, r => detectDefaultBranch(this.git, r.path, { baseBranch: r.base_branch, defaultRemote: r.default_remote }))
     valid.forEach((r, i) => { const b = branches[i]; if (b) found[r.id] = b })
     const default_branches = sortedObject(found)
     const data: InitialData = { default_branches, last_messages: [], repositories, workspaces, worktree_base_dir: this.opts.worktreeBaseDir }
@@ -291,11 +314,61 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
     return join(this.opts.worktreeBaseDir, slugify(repo.path_slug), name)
   }
 
-  async #refExists (cwd: string, ref: string): Promise<boolean> {
+  async #refExists (repoPath: string, ref: string): Promise<boolean> {
     try {
-      await git(this.runner, ['rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`], { cwd, timeoutMs: 15_000 })
+      await this.#repoGit(repoPath, ['rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`], { timeoutMs: 15_000 })
       return true
     } catch { return false }
+  }
+
+  // ------------------------------------------------------------------ git, pinned
+
+  /** git on a repository, pinned to its git dir (`<repo>/.git`, the owner's, never a worktree's). */
+  async #repoGit (repoPath: string, args: readonly string[], opts: { timeoutMs?: number, ownerFilters?: boolean } = {}): Promise<GitResult> {
+    const dirs = await gitDirs(repoPath)
+    if (!dirs) throw new NotAGitRepositoryError(`Not a git repository: ${repoPath}`)
+    return this.git.run({ gitDir: dirs.gitDir }, args, { ...opts, cwd: repoPath })
+  }
+
+  /**
+   * The pinned git target of an active workspace's worktree: the admin dir recorded when the
+   * worktree was made, with the worktree as work tree. Refuses (UnsafeWorkspaceError) a worktree
+   * whose `.git` is not a regular file pointing there. Runs no git.
+   */
+  async #workspaceTarget (row: WorkspaceRow, repoPath: string): Promise<GitTarget> {
+    const wt = row.worktree_path
+    if (!wt) throw new WorkspaceNoWorktreeError(row.id)
+    let admin = row.git_dir
+    if (!admin) {
+      // Made before admin dirs were recorded: the entry git keeps for this worktree in the
+      // repository (its `gitdir` file names `<worktree>/.git`), recorded from now on.
+      const dirs = await gitDirs(repoPath)
+      admin = dirs ? await findWorktreeAdminDir(dirs.common, wt) : null
+      if (!admin) throw new UnsafeWorkspaceError(row.name, join(dirs?.common ?? join(repoPath, '.git'), 'worktrees', basename(wt)))
+      this.#db.prepare('UPDATE workspaces SET git_dir = ? WHERE id = ? AND worktree_path = ?').run(admin, row.id, wt)
+    }
+    const link = await readGitLink(wt)
+    if (link !== admin && !(link && await sameRealPath(link, admin))) throw new UnsafeWorkspaceError(row.name, admin)
+    return { gitDir: admin, workTree: wt }
+  }
+
+  /** The admin dir `git worktree add` just made for `wt` (checked to be the repository's). */
+  async #newAdminDir (repoPath: string, wt: string): Promise<string> {
+    const link = await readGitLink(wt)
+    const dirs = await gitDirs(repoPath)
+    if (!link || !dirs || !await isWorktreeAdminDirOf(dirs.common, link)) throw new GitCommandError(`git worktree add left an unexpected .git in ${wt}`, null)
+    return link
+  }
+
+  /** An active workspace with its worktree, pinned and checked (see #workspaceTarget). */
+  async #pinnedWorkspace (id: string): Promise<{ row: WorkspaceRow, path: string, repo: Repository, target: GitTarget }> {
+    const { row, path, repo } = await this.#activeWorkspace(id)
+    return { row, path, repo, target: await this.#workspaceTarget(row, repo.path) }
+  }
+
+  async runInWorkspace (workspaceId: string, args: readonly string[], opts: { env?: Record<string, string>, timeoutMs?: number, maxBuffer?: number, okCodes?: readonly number[] } = {}): Promise<GitResult> {
+    const { path, target } = await this.#pinnedWorkspace(workspaceId)
+    return this.git.run(target, args, { ...opts, cwd: path })
   }
 
   async #createLocked (repo: Repository, name: string, branch: string, inputs: Record<string, string> | null): Promise<{ workspace: Workspace, sessionId: string }> {
@@ -309,7 +382,7 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
     if (await this.#isInterruptedCreate(repo.path, path, branch)) await this.#rollbackCreate(repo.path, path, branch)
     if (await this.#refExists(repo.path, `refs/heads/${branch}`)) throw new WorkspaceExistsError(`Branch '${branch}' already exists`)
     if (existsSync(path)) throw new WorkspaceExistsError(`Worktree path already exists: ${path}`)
-    const defaultBranch = await detectDefaultBranch(this.runner, repo.path, { baseBranch: repo.base_branch, defaultRemote: repo.default_remote })
+    const defaultBranch = await detectDefaultBranch(this.git, repo.path, { baseBranch: repo.base_branch, defaultRemote: repo.default_remote })
     const remote = repo.default_remote && isSafeRefName(repo.default_remote) ? repo.default_remote : 'origin'
     const candidates = defaultBranch ? [`refs/heads/${defaultBranch}`, `refs/remotes/${remote}/${defaultBranch}`, 'HEAD'] : ['HEAD']
     let base: string | null = null
@@ -318,8 +391,9 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
 
     await mkdir(dirname(path), { recursive: true, mode: 0o700 })
     try {
-      await git(this.runner, ['worktree', 'add', '--no-track', '-b', branch, '--', path, base], { cwd: repo.path, timeoutMs: CHECKOUT_TIMEOUT_MS })
-      return this.#insertWorkspace(repo, name, branch, path, inputs)
+      // A checkout: the owner's filter drivers run (git-lfs), nothing else (docs/workspaces.md).
+      await this.#repoGit(repo.path, ['worktree', 'add', '--no-track', '-b', branch, '--', path, base], { timeoutMs: CHECKOUT_TIMEOUT_MS, ownerFilters: true })
+      return this.#insertWorkspace(repo, name, branch, path, await this.#newAdminDir(repo.path, path), inputs)
     } catch (err) {
       await this.#rollbackCreate(repo.path, path, branch)
       this.log.warn({ err, repositoryId: repo.id, name }, 'create_workspace failed; rolled back')
@@ -327,7 +401,7 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
     }
   }
 
-  #insertWorkspace (repo: Repository, name: string, branch: string, path: string, inputs: Record<string, string> | null): { workspace: Workspace, sessionId: string } {
+  #insertWorkspace (repo: Repository, name: string, branch: string, path: string, gitDir: string, inputs: Record<string, string> | null): { workspace: Workspace, sessionId: string } {
     const db = this.#db
     return db.transaction(() => {
       // The built-in provider's repositories live in this database, where `repo remove` (another
@@ -339,8 +413,8 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
       const order = db.prepare<[string], { n: number | null }>('SELECT MAX(sort_order) AS n FROM workspaces WHERE repository_id = ?').get(repo.id)?.n ?? -1
       const id = randomUUID()
       const now = sqlNow()
-      db.prepare(`INSERT INTO workspaces (id, repository_id, name, branch_name, worktree_path, status, status_line, created_at, sort_order, input_values)
-                  VALUES (?, ?, ?, ?, ?, 'Active', '', ?, ?, ?)`).run(id, repo.id, name, branch, path, now, order + 1, inputs ? JSON.stringify(inputs) : null)
+      db.prepare(`INSERT INTO workspaces (id, repository_id, name, branch_name, worktree_path, status, status_line, created_at, sort_order, input_values, git_dir)
+                  VALUES (?, ?, ?, ?, ?, 'Active', '', ?, ?, ?, ?)`).run(id, repo.id, name, branch, path, now, order + 1, inputs ? JSON.stringify(inputs) : null, gitDir)
       const sessionId = randomUUID()
       db.prepare(`INSERT INTO chat_sessions (id, workspace_id, session_id, name, name_edited, turn_count, sort_order, status, created_at, archived_at, cli_invocation)
                   VALUES (?, ?, NULL, 'New chat', 0, 0, 0, 'Active', ?, NULL, NULL)`).run(sessionId, id, now)
@@ -360,14 +434,19 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
     if (this.#db.prepare<[string], { id: string }>('SELECT id FROM workspaces WHERE worktree_path = ?').get(path)) return false
     try {
       const real = await realpath(path)
-      const list = (await git(this.runner, ['worktree', 'list', '--porcelain'], { cwd: repoPath })).stdout
+      const list = (await this.#repoGit(repoPath, ['worktree', 'list', '--porcelain'])).stdout
       const entry = list.split(/\n\n/).find(e => { const head = e.split('\n')[0]; return head === `worktree ${path}` || head === `worktree ${real}` })
       // A `git worktree add` that died half-way (its stderr pipe closed with the killed server)
       // leaves our worktree locked "initializing" and possibly half checked out: never finished,
       // never returned to anyone (issue 10, crash-workspace.test.ts).
       if (entry?.split('\n').includes('locked initializing')) return true
       if (!entry?.split('\n').includes(`branch refs/heads/${branch}`)) return false
-      return (await git(this.runner, ['status', '--porcelain'], { cwd: path })).stdout.trim() === ''
+      // Pinned to git's own entry for the path, and only if the worktree's .git still points there.
+      const dirs = await gitDirs(repoPath)
+      const admin = dirs ? await findWorktreeAdminDir(dirs.common, real) : null
+      const link = admin ? await readGitLink(path) : null
+      if (!admin || !link || (link !== admin && !await sameRealPath(link, admin))) return false
+      return (await this.git.run({ gitDir: admin, workTree: path }, ['status', '--porcelain', '--ignore-submodules=all'], { cwd: path })).stdout.trim() === ''
     } catch { return false }
   }
 
@@ -380,23 +459,23 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
     if (this.#db.prepare<[string], { id: string }>('SELECT id FROM workspaces WHERE branch_name = ?').get(branch)) return false
     if (!await this.#refExists(repoPath, `refs/heads/${branch}`)) return false
     try {
-      await git(this.runner, ['worktree', 'prune'], { cwd: repoPath })
-      const list = (await git(this.runner, ['worktree', 'list', '--porcelain'], { cwd: repoPath })).stdout
+      await this.#repoGit(repoPath, ['worktree', 'prune'])
+      const list = (await this.#repoGit(repoPath, ['worktree', 'list', '--porcelain'])).stdout
       // Checked out somewhere else than our (missing, possibly still locked) worktree path: not ours.
       const holder = list.split(/\n\n/).find(e => e.split('\n').includes(`branch refs/heads/${branch}`))
       if (holder && holder.split('\n')[0] !== `worktree ${path}`) return false
-      const unique = await git(this.runner, ['rev-list', '--count', `refs/heads/${branch}`, '--not', `--exclude=${branch}`, '--branches'], { cwd: repoPath })
+      const unique = await this.#repoGit(repoPath, ['rev-list', '--count', `refs/heads/${branch}`, '--not', `--exclude=${branch}`, '--branches'])
       return unique.stdout.trim() === '0'
     } catch { return false }
   }
 
   async #rollbackCreate (repoPath: string, path: string, branch: string): Promise<void> {
     const quiet = async (fn: () => Promise<unknown>): Promise<void> => { try { await fn() } catch { /* best effort */ } }
-    await quiet(() => git(this.runner, ['worktree', 'unlock', '--', path], { cwd: repoPath }))
-    await quiet(() => git(this.runner, ['worktree', 'remove', '--force', '--force', '--', path], { cwd: repoPath }))
+    await quiet(() => this.#repoGit(repoPath, ['worktree', 'unlock', '--', path]))
+    await quiet(() => this.#repoGit(repoPath, ['worktree', 'remove', '--force', '--force', '--', path]))
     if (isInside(this.opts.worktreeBaseDir, path)) await quiet(() => rm(path, { recursive: true, force: true }))
-    await quiet(() => git(this.runner, ['worktree', 'prune'], { cwd: repoPath }))
-    await quiet(() => git(this.runner, ['branch', '-D', '--', branch], { cwd: repoPath }))
+    await quiet(() => this.#repoGit(repoPath, ['worktree', 'prune']))
+    await quiet(() => this.#repoGit(repoPath, ['branch', '-D', '--', branch]))
   }
 
   /** Starts the setup script; registered in #scripts synchronously (before the first await). */
@@ -437,6 +516,9 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
   async archiveWorkspace (id: string): Promise<null> {
     const ws = await this.#withWorkspaceLocked(id, async (cur, repo) => {
       if (cur.status === 'Archived') throw new WorkspaceStateError('Workspace is already archived')
+      const path = cur.worktree_path
+      // A redirected worktree is refused before anything changes (git worktree remove would read its .git).
+      const target = path && existsSync(path) ? await this.#workspaceTarget(cur, repo.path) : null
       // A setup script still running in the worktree (create_workspace has not answered yet) is
       // stopped first: it must not go on writing into a directory that is being removed.
       const setups = [...this.#scripts].filter(s => s.workspaceId === id)
@@ -445,24 +527,24 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
       for (const hook of [...this.#archiveHooks]) {
         try { await hook(toWorkspace(cur)) } catch (err) { this.log.warn({ err, workspaceId: id }, 'archive hook failed') }
       }
-      const path = cur.worktree_path
       // A lock (`git worktree lock`, by a user or a tool) would keep git's entry for the removed
       // directory: prune skips locked entries and restore would fail on "missing but locked".
-      const dirs = path ? await gitDirs(path) : null
-      if (path && (!dirs || existsSync(join(dirs.gitDir, 'locked')))) {
-        try { await git(this.runner, ['worktree', 'unlock', '--', path], { cwd: repo.path }) } catch { /* not locked after all */ }
+      const admin = target?.gitDir ?? cur.git_dir
+      if (path && (!admin || existsSync(join(admin, 'locked')))) {
+        try { await this.#repoGit(repo.path, ['worktree', 'unlock', '--', path]) } catch { /* not locked after all */ }
       }
       if (path && existsSync(path)) {
         try {
-          await git(this.runner, ['worktree', 'remove', '--force', '--', path], { cwd: repo.path, timeoutMs: CHECKOUT_TIMEOUT_MS })
+          // --force: no `git status` inside the worktree (nothing runs there).
+          await this.#repoGit(repo.path, ['worktree', 'remove', '--force', '--', path], { timeoutMs: CHECKOUT_TIMEOUT_MS })
         } catch (err) {
           // Not (or no longer) a registered worktree: remove the directory only if it is ours.
           if (!isInside(this.opts.worktreeBaseDir, path)) throw err
           await rm(path, { recursive: true, force: true })
         }
       }
-      try { await git(this.runner, ['worktree', 'prune'], { cwd: repo.path }) } catch { /* nothing to prune */ }
-      this.#db.prepare('UPDATE workspaces SET status = \'Archived\', worktree_path = NULL WHERE id = ?').run(id)
+      try { await this.#repoGit(repo.path, ['worktree', 'prune']) } catch { /* nothing to prune */ }
+      this.#db.prepare('UPDATE workspaces SET status = \'Archived\', worktree_path = NULL, git_dir = NULL WHERE id = ?').run(id)
       this.log.info({ workspaceId: id }, 'workspace archived')
       return toWorkspace(this.#row(id)!)
     })
@@ -472,7 +554,11 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
 
   async restoreWorkspace (id: string): Promise<RestoreWorkspaceResult> {
     const ws = await this.#withWorkspaceLocked(id, async (cur, repo) => {
-      if (cur.status === 'Active') throw new WorkspaceStateError('Workspace is already active')
+      if (cur.status === 'Active') {
+        // A redirected worktree says so (rather than only "already active").
+        if (cur.worktree_path && existsSync(cur.worktree_path)) await this.#workspaceTarget(cur, repo.path)
+        throw new WorkspaceStateError('Workspace is already active')
+      }
       const branch = cur.branch_name
       if (!isSafeRefName(branch) || !await this.#refExists(repo.path, `refs/heads/${branch}`)) {
         throw new GitCommandError(`Branch '${branch}' no longer exists; the workspace cannot be restored`, null)
@@ -481,21 +567,23 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
       if (existsSync(path)) throw new WorkspaceExistsError(`Worktree path already exists: ${path}`)
       await mkdir(dirname(path), { recursive: true, mode: 0o700 })
       // Drop entries of worktree directories deleted behind our back (git refuses to add over one).
-      try { await git(this.runner, ['worktree', 'prune'], { cwd: repo.path }) } catch { /* best effort */ }
+      try { await this.#repoGit(repo.path, ['worktree', 'prune']) } catch { /* best effort */ }
       try {
-        await git(this.runner, ['worktree', 'add', '--', path, branch], { cwd: repo.path, timeoutMs: CHECKOUT_TIMEOUT_MS })
+        // A checkout: the owner's filter drivers run (git-lfs), nothing else (docs/workspaces.md).
+        await this.#repoGit(repo.path, ['worktree', 'add', '--', path, branch], { timeoutMs: CHECKOUT_TIMEOUT_MS, ownerFilters: true })
+        const gitDir = await this.#newAdminDir(repo.path, path)
         // `repo remove` from another process may have deleted the repository (and this archived
         // row) while git ran: then the new worktree belongs to nothing and is rolled back.
         const db = this.#db
         const restored = db.transaction(() => {
           if (this.provider instanceof SqliteRepoProvider && !db.prepare<[string], { id: string }>('SELECT id FROM repositories WHERE id = ?').get(repo.id)) return false
-          return db.prepare('UPDATE workspaces SET status = \'Active\', worktree_path = ? WHERE id = ? AND status = \'Archived\'').run(path, id).changes === 1
+          return db.prepare('UPDATE workspaces SET status = \'Active\', worktree_path = ?, git_dir = ? WHERE id = ? AND status = \'Archived\'').run(path, gitDir, id).changes === 1
         }).immediate()
         if (!restored) throw new WorkspaceNotFoundError(id)
       } catch (err) {
-        try { await git(this.runner, ['worktree', 'remove', '--force', '--', path], { cwd: repo.path }) } catch { /* not created */ }
+        try { await this.#repoGit(repo.path, ['worktree', 'remove', '--force', '--', path]) } catch { /* not created */ }
         await rm(path, { recursive: true, force: true })
-        try { await git(this.runner, ['worktree', 'prune'], { cwd: repo.path }) } catch { /* best effort */ }
+        try { await this.#repoGit(repo.path, ['worktree', 'prune']) } catch { /* best effort */ }
         throw err
       }
       this.log.info({ workspaceId: id }, 'workspace restored')
@@ -513,24 +601,25 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
   // ------------------------------------------------------------------ diffs and files
 
   /** The active workspace and its existing worktree, with the reference errors in their order. */
-  async #activeWorkspace (id: string): Promise<{ ws: Workspace, path: string, repo: Repository }> {
+  async #activeWorkspace (id: string): Promise<{ row: WorkspaceRow, path: string, repo: Repository }> {
     const row = this.#row(id)
     if (!row) throw new WorkspaceNotFoundError(id)
     if (row.status !== 'Active' || !row.worktree_path || !await isDir(row.worktree_path)) throw new WorkspaceNoWorktreeError(id)
     const repo = await this.#requireRepo(row.repository_id)
-    return { ws: toWorkspace(row), path: row.worktree_path, repo }
+    return { row, path: row.worktree_path, repo }
   }
 
-  async #mergeBase (repo: Repository, worktree: string): Promise<string> {
-    const b = await detectDefaultBranch(this.runner, repo.path, { baseBranch: repo.base_branch, defaultRemote: repo.default_remote })
+  async #mergeBase (repo: Repository, git: BoundGit): Promise<string> {
+    const b = await detectDefaultBranch(this.git, repo.path, { baseBranch: repo.base_branch, defaultRemote: repo.default_remote })
     const remote = repo.default_remote && isSafeRefName(repo.default_remote) ? repo.default_remote : 'origin'
-    return mergeBase(this.runner, worktree, b, remote)
+    return mergeBase(git, b, remote)
   }
 
   async loadDiffFiles (workspaceId: string): Promise<DiffFilesResult> {
-    const { path, repo } = await this.#activeWorkspace(workspaceId)
-    const mb = await this.#mergeBase(repo, path)
-    const { files, staged_files } = await diffFiles(this.runner, path, mb)
+    const { path, repo, target } = await this.#pinnedWorkspace(workspaceId)
+    const git = bindGit(this.git, target, path)
+    const mb = await this.#mergeBase(repo, git)
+    const { files, staged_files } = await diffFiles(git, path, mb)
     return { files, merge_base: mb, staged_files }
   }
 
@@ -550,16 +639,18 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
 
   async loadFileDiff (p: { worktree_path: string, file_path: string, merge_base: string, diff_layer?: string | null }): Promise<FileDiff> {
     const { path, row } = await this.#worktreeFromClient(p.worktree_path)
+    const repo = await this.#requireRepo(row.repository_id)
+    const git = bindGit(this.git, await this.#workspaceTarget(row, repo.path), path)
     const real = await resolveInsideRoot(path, p.file_path)
     if (await isDir(real)) throw new PathNotAllowedError('Invalid file path: is a directory')
     const rel = normalize(p.file_path).replace(/\/+$/, '')
     const layer = p.diff_layer ?? null
     let base = p.merge_base
     if (layer !== 'staged' && layer !== 'unstaged' && layer !== 'untracked') {
-      if (base === '') base = await this.#mergeBase(await this.#requireRepo(row.repository_id), path)
+      if (base === '') base = await this.#mergeBase(repo, git)
       else if (!isCommitId(base) && !isSafeRefName(base)) throw new InvalidRefError(`Invalid merge base: '${base.length > 100 ? base.slice(0, 100) + '…' : base}'`)
     }
-    const d = await fileDiff(this.runner, path, rel, base, layer)
+    const d = await fileDiff(git, path, rel, base, layer)
     return { hunks: d.hunks, is_binary: d.is_binary, path: p.file_path }
   }
 
@@ -635,7 +726,7 @@ export class WorkspaceService implements WorkspaceDirectory, Disposable {
     }
     if (repo) {
       env.CLAUDETTE_ROOT_PATH = repo.path
-      env.CLAUDETTE_DEFAULT_BRANCH = (repo.path_valid ? await detectDefaultBranch(this.runner, repo.path, { baseBranch: repo.base_branch, defaultRemote: repo.default_remote }) : null) ?? ''
+      env.CLAUDETTE_DEFAULT_BRANCH = (repo.path_valid ? await detectDefaultBranch(this.git, repo.path, { baseBranch: repo.base_branch, defaultRemote: repo.default_remote }) : null) ?? ''
     }
     return env
   }

@@ -267,6 +267,24 @@ export interface WorkspaceDirectory {
   readonly onDidChangeWorkspace: Event<Workspace>
 }
 
+/** What a git process printed (stdout/stderr as text) and its exit code. */
+export interface GitOutput { readonly stdout: string, readonly stderr: string, readonly code: number }
+
+/**
+ * git for other plugins (the agents plugin's checkpoints), through the repos plugin's one git
+ * runner: pinned to the git dir the server recorded for the workspace (`--git-dir`/`--work-tree`,
+ * never a `.git` the worktree can change), with hooks, fsmonitor, filter drivers, pagers and
+ * helpers turned off. Resolve it with `REPOS.Git`.
+ */
+export interface WorkspaceGit {
+  /**
+   * Runs `git <args>` in an active workspace's worktree. Throws WorkspaceNotFoundError,
+   * WorkspaceNoWorktreeError, UnsafeWorkspaceError (its `.git` was redirected: nothing runs) or
+   * GitCommandError. `env` is added after the runner's scrub (e.g. GIT_INDEX_FILE, author identity).
+   */
+  runInWorkspace (workspaceId: string, args: readonly string[], opts?: { env?: Record<string, string>, timeoutMs?: number, maxBuffer?: number, okCodes?: readonly number[] }): Promise<GitOutput>
+}
+
 /**
  * `git -c` arguments that give a commit an author when the host has no git identity configured
  * (the agents plugin's checkpoint commits). Put them before the git subcommand.
@@ -275,5 +293,6 @@ export const GIT_SERVER_IDENTITY: readonly string[] = ['-c', 'user.name=claudett
 
 export const REPOS = {
   Directory: token<WorkspaceDirectory>('WorkspaceDirectory'),
+  Git: token<WorkspaceGit>('WorkspaceGit'),
   Provider: token<RepoProvider>('RepoProvider'),
 } as const

@@ -1,6 +1,6 @@
 // Helpers for the repos tests: real git repositories in fresh temp dirs, and a paired server.
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import type { ClaudetteServer, ServerOptionsInput } from '../../../src/index.js'
@@ -48,6 +48,25 @@ export function makeRepo (t: TestContext, name = 'project'): string {
   writeFile(root, 'src/a.txt', 'one\ntwo\nthree\nfour\n')
   gitIn(root, 'commit', '-q', '-am', 'four')
   return root
+}
+
+/** A repository whose content carries a complete git dir `evil/` that runs `plant.sh` (which touches `marker`). */
+export function makeEvilRepo (t: TestContext): { repoPath: string, marker: string } {
+  const repoPath = makeRepo(t)
+  const dir = tempDir(t)
+  const marker = join(dir, 'marker')
+  const script = join(dir, 'plant.sh')
+  writeFileSync(script, `#!/bin/sh\ntouch '${marker}'\n`)
+  chmodSync(script, 0o755)
+  writeFile(repoPath, 'evil/HEAD', 'ref: refs/heads/main\n')
+  writeFile(repoPath, 'evil/objects/.keep', '')
+  writeFile(repoPath, 'evil/refs/.keep', '')
+  writeFile(repoPath, 'evil/hooks/post-checkout', `#!/bin/sh\n'${script}'\n`)
+  chmodSync(join(repoPath, 'evil/hooks/post-checkout'), 0o755)
+  writeFile(repoPath, 'evil/config', `[core]\n\trepositoryformatversion = 0\n\tfsmonitor = "${script}"\n\thooksPath = hooks\n\tpager = "${script}"\n[diff]\n\texternal = "${script}"\n`)
+  gitIn(repoPath, 'add', '.')
+  gitIn(repoPath, 'commit', '-q', '-m', 'carry a git dir')
+  return { repoPath, marker }
 }
 
 /** A started server and a paired client. */

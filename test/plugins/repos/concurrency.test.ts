@@ -1,6 +1,6 @@
 // Two clients creating workspaces concurrently in one repository: every call succeeds or gets a
 // clear error, and git's worktree list matches the database afterwards.
-import { chmodSync, existsSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { openAdmin } from '../../../src/index.js'
@@ -65,11 +65,12 @@ t.test('`repo remove` from another process while git is creating the worktree: t
   const repoPath = makeRepo(t)
   const { server, client } = await setup(t)
   const repo = await addRepo(client, repoPath)
-  // The hook runs inside `git worktree add`: it says so, then gives the test time to remove the repository.
+  // The owner's smudge filter runs inside `git worktree add` (hooks never do): it says so, then
+  // gives the test time to remove the repository.
   const marker = join(repoPath, '.git', 'in-checkout')
-  const hook = join(repoPath, '.git', 'hooks', 'post-checkout')
-  writeFileSync(hook, `#!/bin/sh\ntouch '${marker}'\nsleep 1\n`)
-  chmodSync(hook, 0o755)
+  mkdirSync(join(repoPath, '.git', 'info'), { recursive: true })
+  writeFileSync(join(repoPath, '.git', 'info', 'attributes'), 'README.md filter=gate\n')
+  gitIn(repoPath, 'config', 'filter.gate.smudge', `sh -c "touch '${marker}'; sleep 1; cat"`)
   const creating = client.request('create_workspace', { repository_id: repo.id, name: 'orphan' })
   while (!existsSync(marker)) await new Promise(resolve => setTimeout(resolve, 20))
   const admin = await openAdmin({ home: server.home })
@@ -131,9 +132,9 @@ t.test('`repo remove` from another process while git restores a worktree: the re
   const { workspace } = await client.call('create_workspace', { repository_id: repo.id, name: 'back' })
   await client.call('archive_workspace', { workspace_id: workspace.id })
   const marker = join(repoPath, '.git', 'in-checkout')
-  const hook = join(repoPath, '.git', 'hooks', 'post-checkout')
-  writeFileSync(hook, `#!/bin/sh\ntouch '${marker}'\nsleep 1\n`)
-  chmodSync(hook, 0o755)
+  mkdirSync(join(repoPath, '.git', 'info'), { recursive: true })
+  writeFileSync(join(repoPath, '.git', 'info', 'attributes'), 'README.md filter=gate\n')
+  gitIn(repoPath, 'config', 'filter.gate.smudge', `sh -c "touch '${marker}'; sleep 1; cat"`)
   const restoring = client.request('restore_workspace', { workspace_id: workspace.id })
   while (!existsSync(marker)) await new Promise(resolve => setTimeout(resolve, 20))
   const admin = await openAdmin({ home: server.home })

@@ -1,25 +1,28 @@
 // A git failure half-way through create_workspace leaves nothing behind, and says why.
-import { chmodSync, existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import t from 'tap'
 import { addRepo, errorOf, gitIn, makeRepo, setup } from './_helpers.js'
 
-t.test('a failing post-checkout hook: worktree, branch, directory and rows are rolled back', async t => {
+t.test('a failing checkout (the owner\'s required filter driver fails): worktree, branch, directory and rows are rolled back', async t => {
   const repoPath = makeRepo(t)
   const { client } = await setup(t)
   const repo = await addRepo(client, repoPath)
-  const hook = join(repoPath, '.git', 'hooks', 'post-checkout')
-  writeFileSync(hook, '#!/bin/sh\necho "checkout refused by policy" >&2\nexit 1\n')
-  chmodSync(hook, 0o755)
+  // Hooks never run; a checkout does run the owner's filter drivers (docs/workspaces.md).
+  const attributes = join(repoPath, '.git', 'info', 'attributes')
+  mkdirSync(dirname(attributes), { recursive: true })
+  writeFileSync(attributes, '* filter=gate\n')
+  gitIn(repoPath, 'config', 'filter.gate.smudge', 'sh -c "echo checkout refused by policy >&2; exit 1"')
+  gitIn(repoPath, 'config', 'filter.gate.required', 'true')
 
-  t.equal(await errorOf(client, 'create_workspace', { repository_id: repo.id, name: 'half' }), 'git worktree failed: checkout refused by policy')
+  t.match(await errorOf(client, 'create_workspace', { repository_id: repo.id, name: 'half' }), /^git worktree failed: (error|fatal): .*filter.*failed/)
   t.same(await client.call('list_workspaces'), [], 'no row')
   t.equal(gitIn(repoPath, 'worktree', 'list', '--porcelain').split('\n').filter(l => l.startsWith('worktree ')).length, 1, 'no worktree')
   t.equal(gitIn(repoPath, 'branch', '--list', 'claudette/half'), '', 'no branch')
   const base = (await client.call('load_initial_data')).worktree_base_dir
   t.notOk(existsSync(join(base, repo.path_slug, 'half')), 'no directory')
 
-  rmSync(hook)
+  rmSync(attributes)
   const { workspace } = await client.call('create_workspace', { repository_id: repo.id, name: 'half' })
   t.equal(workspace.name, 'half', 'the same name works once the cause is gone')
   t.same(readdirSync(join(base, repo.path_slug)), ['half'])
