@@ -72,6 +72,20 @@ export class AgentSpawnError extends ClientError {
   constructor (message: string, options?: { cause?: unknown }) { super(message, options) }
 }
 
+/**
+ * permission_level "full" on a server whose agents would run as root: Claude Code refuses to skip
+ * permission checks as root outside a sandbox (it exits before the turn), and agents run unsandboxed.
+ */
+export class AgentBypassAsRootError extends ClientError {
+  readonly code = 'ERR_AGENT_BYPASS_AS_ROOT'
+  override readonly statusCode = 403
+  constructor () {
+    super('Permission level "full" is not available: this server runs its agents as root, and Claude Code refuses to skip ' +
+      'permission checks (bypassPermissions) as root. Choose the "standard" or "readonly" level, or have the server owner run ' +
+      'the server (or its agents, see agents.agentUid) as a normal user, or set agents.allowBypassPermissions to false.')
+  }
+}
+
 /** Writing to the agent's stdin failed (it exited in between). */
 export class AgentStdinError extends ClientError {
   readonly code = 'ERR_AGENT_STDIN'

@@ -22,7 +22,7 @@ const agentsPlugin: FastifyPluginAsync<Partial<AgentsOptions>> = async (app, raw
     if (providers.has(p.kind)) throw new AgentProviderConfigError(`invalid agents option: two agent providers have the kind '${p.kind}'`)
     providers.set(p.kind, p)
   }
-  add(new ClaudeCodeProvider(opts.claudePath, opts.claudeArgs, deps))
+  add(new ClaudeCodeProvider(opts.claudePath, opts.claudeArgs, { ...deps, ...(opts.agentUid !== undefined ? { agentUid: opts.agentUid } : {}) }))
   for (const c of opts.commands) add(new CommandProvider(c, deps))
   for (const p of opts.providers) add(p)
   if (!providers.has(opts.defaultProvider)) throw new AgentProviderConfigError(`invalid agents option defaultProvider: no provider '${opts.defaultProvider}'`)

@@ -30,6 +30,12 @@ export const AgentsOptions = Type.Object({
   defaultPermissionLevel: Type.Union([Type.Literal('full'), Type.Literal('standard'), Type.Literal('readonly')], { default: 'standard' }),
   /** When false, `permission_level: "full"` is downgraded to `standard` (no bypass ever). */
   allowBypassPermissions: Type.Boolean({ default: true }),
+  /**
+   * The user id Claude Code runs as, for the root check of `full` (Claude Code refuses
+   * bypassPermissions as root). Default: the server's own effective uid. Set it when `claudePath`
+   * is a wrapper that runs the CLI as another user.
+   */
+  agentUid: Type.Optional(Type.Integer({ minimum: 0 })),
   /** Operator-configured stream-json CLIs (see docs/agents.md). */
   commands: Type.Array(CommandProviderOptions, { default: [] }),
   /** Providers supplied by an embedder (objects implementing AgentProvider). */

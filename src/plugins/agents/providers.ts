@@ -2,6 +2,7 @@
 // chat session as the reference does) and a generic command provider for any CLI that speaks
 // the same stream-json protocol, configured by the operator.
 import type { FastifyBaseLogger } from 'fastify'
+import { AgentBypassAsRootError } from './errors.js'
 import { StreamJsonSession, redactedCommandLine } from './process.js'
 import type { CommandProviderOptions } from './options.js'
 import type { AgentProvider, AgentSession, AgentStartRequest, PermissionLevel } from './types.js'
@@ -11,13 +12,22 @@ const TOOLS_STANDARD = ['Agent', 'Read', 'Write', 'Edit', 'Glob', 'Grep', 'WebSe
 const TOOLS_READONLY = ['Agent', 'Read', 'Glob', 'Grep', 'WebSearch', 'WebFetch', 'AskUserQuestion', 'ExitPlanMode']
 const EFFORTS = new Set(['low', 'medium', 'high', 'xhigh', 'max'])
 
-/** Environment variables of the server that must not leak into a nested agent. */
-const STRIPPED_ENV = ['CLAUDECODE', 'CLAUDE_CODE_ENTRYPOINT', 'CLAUDE_CODE_DISABLE_1M_CONTEXT']
+/**
+ * Environment variables of the server that must not leak into a nested agent. IS_SANDBOX tells
+ * Claude Code it runs in a sandbox, which lets it skip permission checks as root: agents run
+ * unsandboxed, so that signal is never passed on.
+ */
+const STRIPPED_ENV = ['CLAUDECODE', 'CLAUDE_CODE_ENTRYPOINT', 'CLAUDE_CODE_DISABLE_1M_CONTEXT', 'IS_SANDBOX']
 
 export interface ProviderDeps {
   readonly log: FastifyBaseLogger
   readonly stopTimeoutMs: number
   readonly maxLineBytes: number
+  /**
+   * The user id Claude Code runs as (the server's effective uid unless the operator's claudePath
+   * drops privileges); null where there are no uids. Claude Code refuses bypassPermissions as root.
+   */
+  readonly agentUid?: number | null
 }
 
 /** The argv of a persistent `claude` process for one chat session (no prompt: turns come on stdin). */
@@ -26,7 +36,8 @@ export function claudeArgs (req: AgentStartRequest, extra: readonly string[] = [
     '--print', '--output-format', 'stream-json', '--input-format', 'stream-json', '--verbose',
     '--include-partial-messages', '--permission-prompt-tool', 'stdio',
     req.resume ? '--resume' : '--session-id', req.agentSessionId]
-  if (req.model) args.push('--model', req.model)
+  // One argv value: a model name starting with '-' is never read as a flag of its own.
+  if (req.model) args.push(`--model=${req.model}`)
   if (!req.resume && req.chromeEnabled) args.push('--chrome')
   if (req.planMode) args.push('--permission-mode', 'plan')
   else if (req.permissionLevel === 'bypass') args.push('--permission-mode', 'bypassPermissions')
@@ -54,6 +65,13 @@ export class ClaudeCodeProvider implements AgentProvider {
   constructor (private readonly claudePath: string, private readonly extraArgs: readonly string[], private readonly deps: ProviderDeps) {}
 
   start (req: AgentStartRequest): Promise<AgentSession> {
+    const uid = this.deps.agentUid === undefined ? process.geteuid?.() ?? null : this.deps.agentUid
+    // Plan mode replaces the level's permission mode, so only a real bypass is refused.
+    if (req.permissionLevel === 'bypass' && !req.planMode && uid === 0) {
+      const err = new AgentBypassAsRootError()
+      this.deps.log.warn({ chatSessionId: req.chatSessionId, workspaceId: req.workspaceId }, err.message)
+      return Promise.reject(err)
+    }
     const args = claudeArgs(req, this.extraArgs)
     const env = baseEnv(req.env)
     if (req.disable1mContext) env.CLAUDE_CODE_DISABLE_1M_CONTEXT = '1'

@@ -40,6 +40,8 @@ const PLAN_REVISE = '\n\nRevise the plan to address this feedback, then call Exi
 const APPROVAL_TOOLS = new Set(['ExitPlanMode', 'codex_request_approval', 'codex_request_command_approval', 'codex_request_patch_approval'])
 /** Tools that talk to the user; every other tool in a can_use_tool request is a permission check. */
 const INTERACTION_TOOLS = new Set(['AskUserQuestion', 'ExitPlanMode'])
+/** What Claude Code prints on stderr when `--resume <id>` names no stored conversation. */
+const NO_CONVERSATION = /^No conversation found with session ID/
 const MENTION_MAX_BYTES = 100 * 1024
 const SESSION_NAME_MAX = 60
 
@@ -89,8 +91,12 @@ interface LiveAgent {
   /** Events of this process are no longer forwarded (stopped or replaced on purpose). */
   detached: boolean
   running: boolean
+  /** stop_agent ended it: its exit is reported without an exit code. */
+  stopped: boolean
   gotInit: boolean
   readonly resumed: boolean
+  /** The CLI said the conversation it was told to resume does not exist. */
+  noConversation: boolean
   readonly pending: Map<string, Pending>
   readonly queue: Queued[]
   turn: Turn | null
@@ -262,8 +268,10 @@ export class AgentRegistry implements Disposable {
         session: null,
         detached: false,
         running: true,
+        stopped: false,
         gotInit: false,
         resumed: resume,
+        noConversation: false,
         pending: new Map(),
         queue: carried,
         turn: null,
@@ -390,18 +398,22 @@ export class AgentRegistry implements Disposable {
       if (this.#live.get(agent.chatSessionId) === agent) this.#live.delete(agent.chatSessionId)
       agent.subscription?.dispose()
       if (agent.detached) return
-      // Died before its init: the CLI conversation may not exist (or the resume failed), so start fresh next time.
-      if (!agent.gotInit) this.store.setAgentSessionId(agent.chatSessionId, null)
-      this.#log.info({ chatSessionId: agent.chatSessionId, code: ev.code, signal: ev.signal }, 'agent exited')
+      // Died before its init. A new conversation was never written: start fresh next time. A
+      // resumed one is kept (Claude Code prints init only after reading a turn, so a start-up
+      // failure says nothing about it) unless the CLI said it does not exist.
+      if (!agent.gotInit && (!agent.resumed || agent.noConversation)) this.store.setAgentSessionId(agent.chatSessionId, null)
+      this.#log.info({ chatSessionId: agent.chatSessionId, code: ev.code, signal: ev.signal, stopped: agent.stopped }, 'agent exited')
       agent.running = false
       this.#cancelPending(agent)
       agent.queue.length = 0
-      this.#emit(AGENT_STREAM_EVENT, agent, { event: { ProcessExited: ev.code } })
+      // A stop reports no exit code, whatever the process made of SIGTERM (Claude Code exits 143).
+      this.#emit(AGENT_STREAM_EVENT, agent, { event: { ProcessExited: agent.stopped ? null : ev.code } })
       this.#endTurnBuffer(agent.chatSessionId)
       return
     }
     if (agent.detached) return
     if (ev.type === 'stderr') {
+      if (agent.resumed && !agent.gotInit && NO_CONVERSATION.test(ev.line)) agent.noConversation = true
       this.#emit(AGENT_STREAM_EVENT, agent, { event: { Stderr: ev.line } })
       return
     }
@@ -619,7 +631,8 @@ export class AgentRegistry implements Disposable {
     const accepts = planOnly ? (t: string) => t === 'ExitPlanMode' : (t: string) => APPROVAL_TOOLS.has(t) || !INTERACTION_TOOLS.has(t)
     const { agent, pending } = this.#pendingFor(chatSessionId, toolUseId, accepts, 'not an approval request accepted by this handler')
     let reply: AgentAnswer
-    if (approved) reply = { behavior: 'allow', updatedInput: pending.input }
+    // No updatedInput: nothing was edited (Claude Code would tell the model the user edited it).
+    if (approved) reply = { behavior: 'allow' }
     else if (APPROVAL_TOOLS.has(pending.toolName)) reply = { behavior: 'deny', message: `${reason ?? PLAN_DENIED}${PLAN_REVISE}` }
     else reply = { behavior: 'deny', message: reason ?? `The user denied permission to use ${pending.toolName}.` }
     await this.#reply(agent, toolUseId, pending, reply)
@@ -637,7 +650,8 @@ export class AgentRegistry implements Disposable {
       this.#cancelPending(agent)
       agent.queue.length = 0
       this.#live.delete(chatSessionId)
-      // The exit is still reported ({"ProcessExited": null} after a signal), then the entry is gone.
+      agent.stopped = true
+      // The exit is still reported, as {"ProcessExited": null}, then the entry is gone.
       await agent.session?.dispose()
     }
     this.store.insertMessage({ workspace_id: chat.workspace_id, chat_session_id: chatSessionId, role: 'System', content: 'Agent stopped' })

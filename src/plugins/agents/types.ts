@@ -58,7 +58,8 @@ export interface AgentInput {
 
 /** The reply to a `can_use_tool` control request (Claude Code's PermissionResult). */
 export type AgentAnswer =
-  | { readonly behavior: 'allow', readonly updatedInput: unknown }
+  /** updatedInput only when the user changed the tool's input (answers, an edited plan). */
+  | { readonly behavior: 'allow', readonly updatedInput?: unknown }
   | { readonly behavior: 'deny', readonly message: string }
 
 /**

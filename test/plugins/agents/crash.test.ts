@@ -39,6 +39,26 @@ t.test('an agent that dies at start is reported and the next start begins a fres
   t.equal((await turn(client, chatId, 'again')).event.Stream.result, 'Echo: again')
 })
 
+t.test('a resumed agent that dies at start keeps the conversation id: the next start resumes it', async t => {
+  const argsFile = join(t.testdir(), 'starts.jsonl')
+  process.env.FAKE_CLAUDE_ARGS_FILE = argsFile
+  t.teardown(() => { delete process.env.FAKE_CLAUDE_ARGS_FILE; delete process.env.FAKE_CLAUDE_EXIT_CODE })
+  const { client, chatId } = await agentWorld(t)
+  await turn(client, chatId, 'one')
+  const sid = (await client.call('get_chat_session', { chat_session_id: chatId })).session_id
+  t.ok(sid)
+  await client.call('stop_agent', { chat_session_id: chatId })
+  process.env.FAKE_CLAUDE_EXIT_CODE = '1'
+  const from = client.frames.length
+  await client.call('send_chat_message', { chat_session_id: chatId, content: 'two' })
+  t.same((await waitExit(client, chatId, from)).event, { ProcessExited: 1 })
+  t.equal((await client.call('get_chat_session', { chat_session_id: chatId })).session_id, sid, 'a start-up failure says nothing about the conversation')
+  delete process.env.FAKE_CLAUDE_EXIT_CODE
+  t.equal((await turn(client, chatId, 'three')).event.Stream.result, 'Echo: three')
+  const last = startsOf(argsFile).at(-1)!.argv
+  t.equal(last[last.indexOf('--resume') + 1], sid, 'the conversation is resumed')
+})
+
 t.test('a missing claude executable: a clear error, the message stays saved, nothing crashes', async t => {
   const { client, chatId } = await agentWorld(t, { agents: { claudePath: '/nonexistent/claude' } })
   const msg = await errorOf(client, 'send_chat_message', { chat_session_id: chatId, content: 'hello' })

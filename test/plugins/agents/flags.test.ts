@@ -3,13 +3,14 @@
 import { join } from 'node:path'
 import t from 'tap'
 import { claudeArgs } from '../../../src/plugins/agents/index.js'
-import { agentWorld, startsOf, turn } from './_helpers.js'
+import { agentWorld, errorOf, startsOf, turn } from './_helpers.js'
 
 const base = {
   cwd: '/w', workspaceId: 'w', chatSessionId: 'c', agentSessionId: 'sid', resume: false, permissionLevel: 'standard' as const,
   planMode: false, fastMode: false, thinkingEnabled: false, chromeEnabled: false, disable1mContext: false, env: {},
 }
-const after = (args: string[], flag: string): string | undefined => args.includes(flag) ? args[args.indexOf(flag) + 1] : undefined
+const after = (args: string[], flag: string): string | undefined =>
+  args.includes(flag) ? args[args.indexOf(flag) + 1] : args.find(a => a.startsWith(`${flag}=`))?.slice(flag.length + 1)
 
 t.test('claudeArgs: mapping of levels and options', async t => {
   const std = claudeArgs(base)
@@ -24,6 +25,10 @@ t.test('claudeArgs: mapping of levels and options', async t => {
   t.equal(after(claudeArgs({ ...base, permissionLevel: 'bypass', planMode: true }), '--permission-mode'), 'plan')
   const rich = claudeArgs({ ...base, model: 'opus', effort: 'high', fastMode: true, thinkingEnabled: true, chromeEnabled: true, customInstructions: 'Be brief' })
   t.equal(after(rich, '--model'), 'opus')
+  t.ok(rich.includes('--model=opus'), 'the model is one argv value')
+  const dashed = claudeArgs({ ...base, model: '--dangerously-skip-permissions' })
+  t.ok(dashed.includes('--model=--dangerously-skip-permissions'), 'a model name starting with "-" stays the value of --model')
+  t.notOk(dashed.includes('--dangerously-skip-permissions'), 'and is never an argument of its own')
   t.equal(after(rich, '--effort'), 'high')
   t.same(JSON.parse(after(rich, '--settings')!), { fastMode: true, alwaysThinkingEnabled: true })
   t.ok(rich.includes('--chrome'))
@@ -39,7 +44,8 @@ t.test('over the wire: default level is standard, settings reach the process, ch
   const argsFile = join(t.testdir(), 'starts.jsonl')
   process.env.FAKE_CLAUDE_ARGS_FILE = argsFile
   t.teardown(() => { delete process.env.FAKE_CLAUDE_ARGS_FILE })
-  const { client, chatId, worktree, workspace } = await agentWorld(t, {}, 'flags-ws')
+  // agentUid: the agents run as a normal user, so "full" is bypassPermissions even where the tests run as root.
+  const { client, chatId, worktree, workspace } = await agentWorld(t, { agents: { agentUid: 1000 } }, 'flags-ws')
   await turn(client, chatId, 'one', { model: 'sonnet', effort: 'low', backend_id: null, mentioned_files: null })
   await turn(client, chatId, 'two', { model: 'sonnet', effort: 'low' })
   await turn(client, chatId, 'two and a half', { model: null, effort: 'low' })
@@ -70,7 +76,7 @@ t.test('over the wire: default level is standard, settings reach the process, ch
   t.equal(starts.length, 4)
   t.equal(after(starts[3]!.argv, '--model'), 'opus')
   t.ok(starts[3]!.argv.includes('--resume'))
-  t.equal((await turn(client, chatId, 'args', { permission_level: 'whatever' })).event.Stream.result.includes('"opus"'), true, 'the fake saw it')
+  t.equal((await turn(client, chatId, 'args', { permission_level: 'whatever' })).event.Stream.result.includes('"--model=opus"'), true, 'the fake saw it')
   t.equal(startsOf(argsFile).length, 4)
 })
 
@@ -81,4 +87,28 @@ t.test('allowBypassPermissions: false downgrades "full" to standard', async t =>
   const { client, chatId } = await agentWorld(t, { agents: { allowBypassPermissions: false } })
   await turn(client, chatId, 'x', { permission_level: 'full' })
   t.notOk(startsOf(argsFile)[0]!.argv.includes('bypassPermissions'))
+})
+
+t.test('"full" where the agents run as root: a clear error that says why and what to do, nothing started', async t => {
+  const argsFile = join(t.testdir(), 'starts.jsonl')
+  process.env.FAKE_CLAUDE_ARGS_FILE = argsFile
+  t.teardown(() => { delete process.env.FAKE_CLAUDE_ARGS_FILE })
+  const { client, chatId } = await agentWorld(t, { agents: { agentUid: 0 } })
+  const msg = await errorOf(client, 'send_chat_message', { chat_session_id: chatId, content: 'x', permission_level: 'full' })
+  t.match(msg, /^Permission level "full" is not available: this server runs its agents as root, and Claude Code refuses/)
+  t.match(msg, /"standard" or "readonly"/)
+  t.match(msg, /as a normal user/)
+  t.same(startsOf(argsFile), [], 'no process was started')
+  t.same((await client.call('load_chat_history', { chat_session_id: chatId })).map((m: any) => m.content), ['x'], 'the message is kept')
+  t.equal((await turn(client, chatId, 'y', { permission_level: 'standard' })).event.Stream.result, 'Echo: y', 'another level works')
+  // Plan mode never bypasses, so it is allowed at any level.
+  t.equal((await turn(client, chatId, 'z', { permission_level: 'full', plan_mode: true })).event.Stream.result, 'Echo: z')
+})
+
+t.test('the sandbox signal of the server environment never reaches an agent', async t => {
+  process.env.IS_SANDBOX = '1'
+  t.teardown(() => { delete process.env.IS_SANDBOX })
+  const { client, chatId } = await agentWorld(t)
+  t.equal((await turn(client, chatId, 'env: IS_SANDBOX')).event.Stream.result, '')
+  t.equal((await turn(client, chatId, 'env: PATH')).event.Stream.result, process.env.PATH, 'the rest of the environment does')
 })

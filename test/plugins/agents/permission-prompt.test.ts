@@ -71,11 +71,12 @@ t.test('plan approval: deny with the reference text, then approve', async t => {
   prompt = await client.waitFor(f => f.json?.event === 'agent-permission-prompt', 5000, from).then(f => f.json.payload)
   await client.call('submit_agent_approval', { chat_session_id: chatId, tool_use_id: prompt.tool_use_id, approved: true })
   result = await waitResult(client, chatId, from)
-  t.equal(result.event.Stream.result, 'Plan approved')
+  t.equal(result.event.Stream.result, 'Plan approved', 'approved as presented: no updatedInput, so the agent is not told the plan was edited')
 })
 
 t.test('under the default (safe) level a Bash call is asked and can be denied or allowed', async t => {
-  const { client, chatId } = await agentWorld(t)
+  // agentUid: agents run as a normal user, so "full" is allowed (a root server refuses it, see flags.test.ts).
+  const { client, chatId } = await agentWorld(t, { agents: { agentUid: 1000 } })
   let from = client.frames.length
   await client.call('send_chat_message', { chat_session_id: chatId, content: 'bash: rm -rf build' })
   let prompt = await client.event('agent-permission-prompt', p => p.tool_name === 'Bash')

@@ -44,6 +44,17 @@ t.test('stop_agent: kills the turn, drops prompts and queue, saves "Agent stoppe
   t.equal((await turn(client, chatId, 'back')).event.Stream.result, 'Echo: back')
 })
 
+t.test('stop_agent reports {"ProcessExited": null} also when the agent exits 143 on SIGTERM (as Claude Code does)', async t => {
+  process.env.FAKE_CLAUDE_SIGTERM_EXIT_CODE = '143'
+  t.teardown(() => { delete process.env.FAKE_CLAUDE_SIGTERM_EXIT_CODE })
+  const { client, chatId } = await agentWorld(t)
+  const from = client.frames.length
+  await client.call('send_chat_message', { chat_session_id: chatId, content: 'sleep: 30000' })
+  await client.waitFor(f => f.json?.payload?.chat_session_id === chatId && f.json.payload.event?.Stream?.subtype === 'init', 10_000, from)
+  await client.call('stop_agent', { chat_session_id: chatId })
+  t.same((await waitExit(client, chatId, from)).event, { ProcessExited: null })
+})
+
 t.test('reset_agent_session: always null; the next turn starts a new conversation', async t => {
   const argsFile = join(t.testdir(), 'starts.jsonl')
   process.env.FAKE_CLAUDE_ARGS_FILE = argsFile
