@@ -3,12 +3,14 @@
 // the deadline and counted against the address; plain HTTP requests are answered with
 // `Connection: close`; sockets that sent nothing are closed at the deadline but not counted.
 import { once } from 'node:events'
+import { writeFile } from 'node:fs/promises'
 import net from 'node:net'
+import { join } from 'node:path'
 import tls from 'node:tls'
 import t from 'tap'
 import type { ClaudetteServer } from '../../src/index.js'
-import { connectFrom, pairDevice, startSecureServer } from './security-support.js'
-import type { TestContext } from '../helpers/server.js'
+import { connectFrom, pairDevice, runCli, startSecureServer } from './security-support.js'
+import { recordSecret, tempHome, type TestContext } from '../helpers/server.js'
 
 const DEADLINE_MS = 2500
 /** How early a close may be seen (timer granularity) and how late (the ±1 s of the contract). */
@@ -114,4 +116,36 @@ t.test('with --max-connections 16, 18 held sockets keep a real client out only u
   const device = await pairDevice(t, server, logs, 'real client', '127.0.0.27')
   t.ok((await device.call('server_info')).name, 'the real client gets in once the deadline has passed')
   logs.check(t)
+})
+
+t.test('the deadline comes from server.toml [server] auth_timeout unless the option is given; bad values are clear errors', async t => {
+  const home = tempHome(t)
+  const token = 'A'.repeat(43)
+  recordSecret(token)
+  const toml = (timeout: string): string => `[server]\nname = "deadline"\nport = 0\nbind = "127.0.0.1"\nauth_timeout = ${timeout}\n\n[auth]\npairing_token = "${token}"\n`
+  await writeFile(join(home, 'server.toml'), toml('1.5'), { mode: 0o600 })
+  const { server, logs } = await startSecureServer(t, { home })
+  const started = Date.now()
+  const idle = await connectFrom(t, server)
+  t.same(await idle.closed, { code: 1008, reason: 'authentication timeout' })
+  const ms = Date.now() - started
+  t.ok(ms >= 1500 - EARLY_MS && ms <= 1500 + LATE_MS, `server.toml's 1.5 s applies: closed after ${ms} ms`)
+  await server.close()
+
+  const { server: explicit } = await startSecureServer(t, { home, authTimeoutMs: 3000 })
+  const started2 = Date.now()
+  const idle2 = await connectFrom(t, explicit)
+  await idle2.closed
+  t.ok(Date.now() - started2 >= 3000 - EARLY_MS, 'the createServer option wins over server.toml')
+  logs.check(t)
+
+  await writeFile(join(home, 'server.toml'), toml('0'), { mode: 0o600 })
+  const bad = await runCli(['--home', home, '--port', '0', '--bind', '127.0.0.1', '--no-mdns', 'run'])
+  t.equal(bad.code, 1)
+  t.match(bad.stderr, /\[server\] auth_timeout must be a number of seconds from 1 to 3600/)
+  for (const v of ['0', '500ms', '2h', 'soon']) {
+    const r = await runCli(['--home', home, '--auth-timeout', v, 'run'])
+    t.equal(r.code, 2, `--auth-timeout ${v} is a usage error`)
+    t.match(r.stderr, /option '--auth-timeout <duration>' argument '.*' is invalid\. must be a duration/)
+  }
 })
