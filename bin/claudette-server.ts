@@ -44,6 +44,11 @@ const parseDuration = (v: string): number => {
   if (!Number.isSafeInteger(ms) || ms < 1000) throw new InvalidArgumentError('must be a duration of at least 1s, such as 90s, 10m, 1h or 2d.')
   return ms
 }
+const parseAuthTimeout = (v: string): number => {
+  const ms = parseDuration(v)
+  if (ms > 3_600_000) throw new InvalidArgumentError('must be a duration from 1s to 1h, such as 10 or 30s.')
+  return ms
+}
 const parseCount = (v: string): number => {
   if (!/^\d+$/.test(v) || Number(v) < 1 || !Number.isSafeInteger(Number(v))) throw new InvalidArgumentError('must be a whole number of at least 1.')
   return Number(v)
@@ -75,7 +80,7 @@ program
   .option('--pairing-ttl <duration>', 'the pairing token stops pairing after this long and is replaced by a new one (e.g. 10m, 1h; default: never)', parseDuration)
   .option('--single-use-pairing', 'replace the pairing token after each successful pairing')
   // Limits on unauthenticated and abusive peers (docs/security.md); defaults in parentheses.
-  .option('--auth-timeout <duration>', 'close connections that have not authenticated after this long (10s)', parseDuration)
+  .option('--auth-timeout <duration>', 'deadline from accepting a connection to its successful authentication, 1s to 1h; a bare number is seconds (server.toml [server] auth_timeout, else 10s)', parseAuthTimeout)
   .option('--tls-handshake-timeout <duration>', 'abort TLS handshakes that take longer (10s)', parseDuration)
   .option('--max-connections <n>', 'concurrent connections in total (512)', parseCount)
   .option('--max-connections-per-ip <n>', 'concurrent connections from one address (64)', parseCount)

@@ -3,10 +3,10 @@
 // within a second (it watches server.toml and the database).
 import { hostname } from 'node:os'
 import { join } from 'node:path'
-import { ensurePrivateDir, newToken } from './core/files.js'
+import { ensurePrivateDir } from './core/files.js'
 import { resolveServerHome } from './core/home.js'
 import { ProcessRunner } from './core/process-runner.js'
-import { DeviceSessions } from './plugins/auth/sessions.js'
+import { DeviceSessions, PairingTokens } from './plugins/auth/sessions.js'
 import type { DeviceSessionInfo } from './plugins/auth/types.js'
 import { repoAdmin, type RepoAdmin } from './plugins/repos/admin.js'
 import { CONFIG_FILE, DB_FILE, PairingTokenInvalidError, configFile, loadOrCreateConfig, openStore } from './plugins/store/index.js'
@@ -52,6 +52,7 @@ export async function openAdmin (opts: { home?: string, config?: string, connect
   const store = openStore(join(home, DB_FILE))
   const runner = new ProcessRunner() // git for `repo add` (started on first use)
   const sessions = new DeviceSessions(store)
+  const pairing = new PairingTokens(store, sessions)
   const rawHost = opts.connectHost ?? hostname()
   // An IPv6 literal needs brackets in a connection string, as in a URL.
   const host = rawHost.includes(':') && !rawHost.startsWith('[') ? `[${rawHost}]` : rawHost
@@ -69,9 +70,17 @@ export async function openAdmin (opts: { home?: string, config?: string, connect
     async regenerateToken () {
       // Also the repair for a config whose token is missing or invalid (the error says to run it).
       const c = await cf.read({ allowInvalidToken: true })
-      c.auth.pairing_token = newToken()
+      // The database first, in one transaction: from its commit on, the old token pairs nothing
+      // (a running server checks the database, not its copy, at every pairing) and every session,
+      // including one paired a moment ago with the old token, is gone. server.toml only shows the
+      // new token; if we die before writing it, the old token left there is known as retired and
+      // the next server start makes a fresh one instead of adopting it.
+      // A token the database has not seen yet (a home no server ran against) is recorded first,
+      // so that it too is retired by the rotation.
+      if (c.auth.pairing_token !== '') pairing.reconcile(c.auth.pairing_token)
+      const { token, revoked } = pairing.rotate({ revokeSessions: true })!
+      c.auth.pairing_token = token
       await cf.write(c)
-      const revoked = sessions.revokeAll()
       return { connectionString: connectionString(c), revoked }
     },
     async updateServer (patch) {

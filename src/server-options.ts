@@ -35,8 +35,11 @@ export const ServerOptions = Type.Object({
    * so unauthenticated peers cannot make the server buffer maxPayload per connection.
    */
   maxPayloadBeforeAuth: Type.Integer({ minimum: 1024, maximum: 64 * MiB, default: 64 * 1024 }),
-  /** An unauthenticated connection is closed after this long. */
-  authTimeoutMs: Type.Integer({ minimum: 100, default: 10_000 }),
+  /**
+   * Wall-clock deadline from TCP accept to a successful `authenticate`; the socket is closed when
+   * it passes. Default: server.toml's [server] auth_timeout (seconds), else 10 s.
+   */
+  authTimeoutMs: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 10_000 }),
   /** A TLS handshake that takes longer is aborted. */
   tlsHandshakeTimeoutMs: Type.Integer({ minimum: 100, default: 10_000 }),
   /** Server ping interval; a peer that misses a ping is dropped (0 = off). */

@@ -140,7 +140,8 @@ export async function createServer (input: ServerOptionsInput = {}): Promise<Cla
     registry,
     hub,
     authenticator: resolve(di, CORE.Authenticator),
-    authTimeoutMs: opts.authTimeoutMs,
+    // The option (or --auth-timeout) wins over server.toml's [server] auth_timeout (seconds).
+    authTimeoutMs: input.authTimeoutMs === undefined && config.server.auth_timeout !== undefined ? Math.round(config.server.auth_timeout * 1000) : opts.authTimeoutMs,
     maxPayload: opts.maxPayload,
     heartbeatMs: opts.heartbeatMs,
     maxConnections: opts.maxConnections,

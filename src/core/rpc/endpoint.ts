@@ -14,7 +14,10 @@ export interface EndpointOptions {
   registry: RpcRegistry
   hub: ConnectionHub
   authenticator: Authenticator
-  /** Close a connection that has not authenticated after this long. */
+  /**
+   * Wall-clock deadline from TCP accept to a successful `authenticate`; the socket is closed when
+   * it passes, and counted as a failed attempt if the peer sent anything after the TLS handshake.
+   */
   authTimeoutMs: number
   /** Largest message once authenticated (the WebSocket server's own limit applies before). */
   maxPayload: number
@@ -34,6 +37,17 @@ const PARSE_ERRORS_PER_FAILURE = 5
 export const MAX_PARAMS_DEPTH = 64
 /** Raw sockets (TLS handshakes, requests before the upgrade) allowed above the WebSocket caps. */
 const SOCKET_HEADROOM = 8
+/** How long a WebSocket closed for the auth deadline gets to answer the close frame. */
+const CLOSE_GRACE_MS = 250
+
+/** The auth deadline of one TCP connection: from accept until `authenticate` succeeds. */
+interface AuthDeadline {
+  readonly raw: Socket
+  tls: Socket | null
+  conn: WsConnection | null
+  authenticated: boolean
+  timer: NodeJS.Timeout | undefined
+}
 
 /** The id as JSON; an id that cannot be serialized (nested too deeply) is echoed as null. */
 const idJson = (id: unknown): string => {
@@ -222,14 +236,18 @@ export const rpcEndpoint: FastifyPluginAsync<EndpointOptions> = async (app: Fast
     app.log.warn(fields, msg)
   }
 
-  // Below the WebSocket layer: raw sockets that never upgrade (slow TLS handshakes, idle TLS
-  // connections, pending HTTP requests) are bounded too. The TLS handshake timeout is set on
-  // the https server itself; here an idle socket that has not upgraded within authTimeoutMs is
-  // dropped (ws clears the socket timeout on upgrade), and sockets are capped per address.
+  // One wall-clock deadline per TCP connection, from accept to a successful `authenticate`,
+  // whatever the peer sends or does not send (a TLS handshake, a request trickled byte by byte,
+  // plain HTTP requests on a kept-alive socket, an upgrade followed by silence). An expiry counts
+  // against the address's failure budget when the peer sent anything after the TLS handshake (a
+  // partial request, an upgrade): a socket that sent nothing is closed but not counted, since
+  // browsers open idle sockets ahead of need and must never lock their own user out.
   const server = app.server as unknown as NetServer
   server.maxConnections = opts.maxConnections + SOCKET_HEADROOM
   const socketsPerIp = new Map<string, number>()
   let tcpTotal = 0
+  /** Deadline state per raw TCP socket, and the same object by its TLS socket once the handshake is done. */
+  const deadlines = new WeakMap<object, AuthDeadline>()
   const onTcp = (socket: Socket): void => {
     const ip = socket.remoteAddress ?? 'unknown'
     const n = (socketsPerIp.get(ip) ?? 0) + 1
@@ -240,24 +258,50 @@ export const rpcEndpoint: FastifyPluginAsync<EndpointOptions> = async (app: Fast
     }
     socketsPerIp.set(ip, n)
     tcpTotal++
+    const deadline: AuthDeadline = { raw: socket, tls: null, conn: null, authenticated: false, timer: undefined }
+    deadline.timer = setTimeout(() => expire(deadline, ip), opts.authTimeoutMs).unref()
+    deadlines.set(socket, deadline)
     socket.once('close', () => {
+      clearTimeout(deadline.timer)
       const left = (socketsPerIp.get(ip) ?? 1) - 1
       if (left <= 0) { socketsPerIp.delete(ip); limitLogged.delete(`tcp:${ip}`) } else socketsPerIp.set(ip, left)
       // Re-armed only well below the limit, so a flood at the limit logs once, not per socket.
       if (--tcpTotal < opts.maxConnections) limitLogged.delete('tcp:max')
     })
   }
-  const onSecure = (socket: Socket): void => {
-    socket.setTimeout(opts.authTimeoutMs)
-    socket.once('timeout', () => { if (!socket.destroyed) socket.destroy() })
+  const expire = (d: AuthDeadline, remoteAddress: string): void => {
+    if (d.authenticated) return
+    // bytesRead of the TLS socket counts decrypted application data only (not the handshake).
+    const counted = d.conn !== null || (d.tls?.bytesRead ?? 0) > 0
+    // Debug, not info: idle sockets are cheap to open, and the lockout they lead to is logged once.
+    app.log.debug({ remoteAddress, upgraded: d.conn !== null, counted }, 'closing connection that did not authenticate in time')
+    if (d.conn) {
+      d.conn.close(CloseCode.PolicyViolation, 'authentication timeout')
+      // The close frame is a courtesy: the socket goes shortly after, answered or not.
+      setTimeout(() => d.conn!.socket.terminate(), CLOSE_GRACE_MS).unref()
+    } else {
+      (d.tls ?? d.raw).destroy()
+    }
+    if (counted) authenticator.recordFailure({ remoteAddress })
   }
+  const onSecure = (socket: Socket): void => {
+    const d = deadlines.get((socket as Socket & { _parent?: object })._parent ?? socket)
+    if (!d) return
+    d.tls = socket
+    deadlines.set(socket, d)
+  }
+  // Plain HTTP (anything but an upgrade) gets its answer and then the connection is closed, so
+  // an HTTP client cannot keep a socket by asking again and again.
+  const onRequest = (_req: unknown, res: { shouldKeepAlive: boolean }): void => { res.shouldKeepAlive = false }
   const onDrop = (): void => logLimitOnce('tcp:max', { limit: server.maxConnections }, 'socket limit reached; dropping new sockets')
   server.on('connection', onTcp)
   server.on('secureConnection', onSecure)
+  server.prependListener('request', onRequest)
   server.on('drop', onDrop)
   app.addHook('onClose', async () => {
     server.off('connection', onTcp)
     server.off('secureConnection', onSecure)
+    server.off('request', onRequest)
     server.off('drop', onDrop)
   })
 
@@ -272,7 +316,7 @@ export const rpcEndpoint: FastifyPluginAsync<EndpointOptions> = async (app: Fast
     : undefined
   app.addHook('onClose', async () => { if (heartbeat) clearInterval(heartbeat) })
 
-  const handler = (socket: WebSocket, req: { socket: { remoteAddress?: string }, log: FastifyBaseLogger }): void => {
+  const handler = (socket: WebSocket, req: { socket: Socket, log: FastifyBaseLogger }): void => {
     const remoteAddress = req.socket.remoteAddress ?? 'unknown'
     const log = app.log.child({ conn: nextId })
     const conn = new WsConnection(nextId++, remoteAddress, socket, log, hub.outbox)
@@ -298,13 +342,9 @@ export const rpcEndpoint: FastifyPluginAsync<EndpointOptions> = async (app: Fast
 
     hub.add(conn)
     log.debug({ remoteAddress }, 'connection opened')
-    const authTimer = setTimeout(() => {
-      // Debug, not info: idle sockets are cheap to open, and the lockout they lead to is logged once.
-      log.debug({ remoteAddress }, 'closing connection that did not authenticate in time')
-      conn.close(CloseCode.PolicyViolation, 'authentication timeout')
-      // Holding a socket open without authenticating counts as a failed attempt (slowloris).
-      authenticator.recordFailure(info)
-    }, opts.authTimeoutMs).unref()
+    // The socket's deadline (from TCP accept) now closes this WebSocket, and counts it as a failure.
+    const deadline = deadlines.get(req.socket)
+    if (deadline) deadline.conn = conn
 
     let attempts = 0
     let parseErrors = 0
@@ -396,7 +436,7 @@ export const rpcEndpoint: FastifyPluginAsync<EndpointOptions> = async (app: Fast
       }
       if (!conn.isOpen) return
       if (!outcome.ok) { fail(id, -2, `Authentication failed (${attempts + 1}/${MAX_ATTEMPTS})`); return }
-      clearTimeout(authTimer)
+      if (deadline) { deadline.authenticated = true; clearTimeout(deadline.timer) }
       conn.raisePayloadLimit(opts.maxPayload)
       conn.session = outcome.session
       ctx = ctxFor(outcome.session)
@@ -432,7 +472,6 @@ export const rpcEndpoint: FastifyPluginAsync<EndpointOptions> = async (app: Fast
     })
 
     socket.on('close', () => {
-      clearTimeout(authTimer)
       hub.remove(conn)
       // Below a cap again: the next time it is reached is a new event, logged again.
       if (hub.size < opts.maxConnections) limitLogged.delete('ws:max')

@@ -6,14 +6,17 @@ import { STORE } from '../store/types.js'
 import { authMethods } from './methods.js'
 import { AuthOptions } from './options.js'
 import { AUTH_OPTIONS, AuthService } from './service.js'
-import { DeviceSessions } from './sessions.js'
+import { DeviceSessions, PairingTokens } from './sessions.js'
 import { AUTH } from './types.js'
 
 /** Pairing, device sessions, limits; provides core's Authenticator. */
 const authPlugin: FastifyPluginAsync<Partial<AuthOptions>> = async (app, raw) => {
   const opts = parseOptions(AuthOptions, raw, 'auth')
   app.di.registerInstance(AUTH_OPTIONS, opts)
-  app.di.registerInstance(AUTH.Sessions, new DeviceSessions(resolve(app.di, STORE.Store)))
+  const store = resolve(app.di, STORE.Store)
+  const sessions = new DeviceSessions(store)
+  app.di.registerInstance(AUTH.Sessions, sessions)
+  app.di.registerInstance(AUTH.PairingTokens, new PairingTokens(store, sessions))
   app.di.registerSingleton(AUTH.Service, AuthService)
   const service = resolve(app.di, AUTH.Service)
   app.di.registerInstance(CORE.Authenticator, service)
@@ -24,4 +27,4 @@ const authPlugin: FastifyPluginAsync<Partial<AuthOptions>> = async (app, raw) =>
 
 export default fp(authPlugin, { name: 'auth', fastify: '5.x', dependencies: ['store'], decorators: { fastify: ['di'] } })
 export { AuthOptions } from './options.js'
-export { DeviceSessions } from './sessions.js'
+export { DeviceSessions, PairingTokens } from './sessions.js'

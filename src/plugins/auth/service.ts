@@ -4,14 +4,12 @@ import { inject, injectable } from '../../core/di.js'
 import type { Disposable } from '../../core/lifecycle.js'
 import type { AuthOutcome, AuthRequestInfo, Authenticator } from '../../core/rpc/auth.js'
 import { CloseCode, type ConnectionHub } from '../../core/rpc/hub.js'
-import { newToken } from '../../core/files.js'
 import { stripControls } from '../../core/text.js'
 import { CORE, token, type ServerFacts } from '../../core/tokens.js'
 import { STORE, type ConfigFile, type Store } from '../store/types.js'
-import { safeEqual } from './compare.js'
 import type { AuthOptions } from './options.js'
 import { AUTH } from './types.js'
-import { PairingTokenAge, type DeviceSessions } from './sessions.js'
+import type { DeviceSessions, PairingTokens } from './sessions.js'
 
 export const AUTH_OPTIONS = token<AuthOptions>('AuthOptions')
 
@@ -26,12 +24,11 @@ interface IpRecord { failures: number[], lockedUntil: number }
  */
 @injectable()
 export class AuthService implements Authenticator, Disposable {
+  /**
+   * The raw pairing token for the banner and connection string only (never logged). Whether a
+   * token pairs is decided by the database (PairingTokens), never by this copy.
+   */
   #pairingToken = ''
-  /** When the current pairing token was first seen (for the pairing TTL; kept across restarts). */
-  #pairingSince = 0
-  readonly #tokenAge: PairingTokenAge
-  /** Bumped by every in-memory rotation: a config read that started before one is stale. */
-  #rotations = 0
   #configStamp = ''
   #dataVersion = -1
   #timer: NodeJS.Timeout | undefined
@@ -42,21 +39,20 @@ export class AuthService implements Authenticator, Disposable {
 
   constructor (
     @inject(AUTH.Sessions) private readonly sessions: DeviceSessions,
+    @inject(AUTH.PairingTokens) private readonly tokens: PairingTokens,
     @inject(STORE.Store) private readonly store: Store,
     @inject(STORE.Config) private readonly config: ConfigFile,
     @inject(CORE.Hub) private readonly hub: ConnectionHub,
     @inject(CORE.Facts) private readonly facts: ServerFacts,
     @inject(CORE.Log) private readonly log: FastifyBaseLogger,
     @inject(AUTH_OPTIONS) private readonly opts: AuthOptions,
-  ) {
-    this.#tokenAge = new PairingTokenAge(store)
-  }
+  ) {}
 
   /** The current pairing token (for the banner and connection string only; never logged). */
   get pairingToken (): string { return this.#pairingToken }
 
   async start (): Promise<void> {
-    await this.#reloadConfig(true)
+    await this.#serially(() => this.#reloadConfig(true))
     this.#dataVersion = this.store.dataVersion()
     this.#timer = setInterval(() => { void this.#tick() }, this.opts.reloadIntervalMs).unref()
   }
@@ -102,20 +98,17 @@ export class AuthService implements Authenticator, Disposable {
       if (s) return { ok: true, session: s, result: { server_name: this.facts.name } }
     }
     // A bad session token falls through to the pairing token in the same request (reference rule).
-    if (typeof p.pairing_token === 'string' && this.#pairingToken !== '' && safeEqual(p.pairing_token, this.#pairingToken)) {
-      if (this.#pairingExpired(Date.now())) {
-        void this.#rotatePairingToken('expired')
-        return { ok: false }
-      }
+    if (typeof p.pairing_token === 'string' && p.pairing_token.length > 0 && p.pairing_token.length <= 256) {
       const raw = typeof p.client_name === 'string' ? stripControls(p.client_name) : ''
       const name = raw === '' ? 'Unknown client' : [...raw].slice(0, MAX_CLIENT_NAME).join('')
-      const { session, token } = this.sessions.create(name, info.remoteAddress)
-      this.log.info({ sessionId: session.id, clientName: name, remoteAddress: info.remoteAddress }, 'paired device')
-      // Rotated in memory synchronously, before any other request can be handled: one pairing
-      // per token. The reply waits until server.toml no longer holds the used token, so a crash
-      // right after this pairing cannot bring it back on the next start.
-      if (this.opts.singleUsePairing) await this.#rotatePairingToken('used')
-      return { ok: true, session: { id: session.id, name }, result: { server_name: this.facts.name, session_token: token } }
+      const out = this.tokens.pair(p.pairing_token, name, info.remoteAddress, { ttlMs: this.opts.pairingTtlMs, singleUse: this.opts.singleUsePairing })
+      const saved = out.next !== undefined ? this.#rotated(out.next, out.ok ? 'used' : 'expired') : undefined
+      if (!out.ok) return { ok: false }
+      // The reply waits until server.toml shows the next token, so whoever paired can read it there
+      // (the used token already pairs nothing: the database replaced it with this session).
+      await saved
+      this.log.info({ sessionId: out.session.id, clientName: name, remoteAddress: info.remoteAddress }, 'paired device')
+      return { ok: true, session: { id: out.session.id, name }, result: { server_name: this.facts.name, session_token: out.token } }
     }
     return { ok: false }
   }
@@ -136,7 +129,7 @@ export class AuthService implements Authenticator, Disposable {
     if (this.#reloading) return
     this.#reloading = true
     try {
-      if (this.#pairingExpired(Date.now())) void this.#rotatePairingToken('expired')
+      this.#expireIfDue()
       await this.#serially(() => this.#reloadConfig(false))
       const v = this.store.dataVersion()
       if (v !== this.#dataVersion) {
@@ -154,6 +147,15 @@ export class AuthService implements Authenticator, Disposable {
     }
   }
 
+  /** With a pairing TTL: replaces the current token once it is due, even if nobody tries it. */
+  #expireIfDue (): void {
+    if (this.opts.pairingTtlMs <= 0) return
+    const cur = this.tokens.current()
+    if (!cur || Date.now() - cur.sinceMs < this.opts.pairingTtlMs) return
+    const out = this.tokens.rotate({ revokeSessions: false, ifCurrent: cur.hash })
+    if (out) void this.#rotated(out.token, 'expired')
+  }
+
   #afterRevocation (ids: Set<string>): void {
     for (const id of ids) {
       const n = this.hub.closeSession(id, CloseCode.SessionRevoked, 'session revoked')
@@ -161,21 +163,43 @@ export class AuthService implements Authenticator, Disposable {
     }
   }
 
+  /**
+   * Reads server.toml when it changed (or `force`) and squares its token with the database: a
+   * current token is shown; an unknown one (first start, upgrade, hand edit) is adopted; a retired
+   * one (left by a crash between a rotation's two writes, or by a lost write race) never pairs
+   * again: the file gets the current token if we know it, else a fresh one.
+   */
   async #reloadConfig (force: boolean): Promise<void> {
-    const rotations = this.#rotations
     const stamp = await this.#stamp()
     if (stamp === null) return
     if (!force && stamp === this.#configStamp) return
     const cfg = await this.config.read()
-    // A rotation while the file was being read (a pairing with single-use pairing, an expiry):
-    // the file still holds the token it replaced, which must not come back. The rotation's own
-    // write follows in the chain and brings the file up to date.
-    if (rotations !== this.#rotations) return
-    const changed = this.#pairingToken !== '' && cfg.auth.pairing_token !== this.#pairingToken
-    this.#pairingToken = cfg.auth.pairing_token
-    if ((changed || this.#pairingSince === 0) && this.#pairingToken !== '') this.#pairingSince = this.#tokenAge.firstSeen(this.#pairingToken, Date.now())
     this.#configStamp = stamp
-    if (changed) this.log.info('pairing token changed on disk; the old one no longer pairs')
+    const fileToken = cfg.auth.pairing_token
+    const known = this.#pairingToken
+    const st = this.tokens.reconcile(fileToken)
+    if (st.state !== 'retired') {
+      this.#pairingToken = fileToken
+      if (st.state === 'adopted' && known !== '') this.log.info('pairing token changed on disk; the old one no longer pairs')
+      return
+    }
+    if (known !== '' && this.tokens.matches(known)) {
+      await this.#writeToken(known)
+      return
+    }
+    const out = this.tokens.rotate({ revokeSessions: false })!
+    this.#pairingToken = out.token
+    this.log.warn('server.toml held a pairing token that was already replaced; it stays invalid and a new one was made (`claudette-server qr` shows it)')
+    await this.#writeToken(out.token)
+  }
+
+  /** Saves `token` to server.toml unless the database has moved on to another token meanwhile. */
+  async #writeToken (token: string): Promise<void> {
+    const cfg = await this.config.read({ allowInvalidToken: true })
+    if (cfg.auth.pairing_token === token || !this.tokens.matches(token)) return
+    cfg.auth.pairing_token = token
+    await this.config.write(cfg)
+    this.#configStamp = (await this.#stamp()) ?? ''
   }
 
   async #stamp (): Promise<string | null> {
@@ -191,30 +215,18 @@ export class AuthService implements Authenticator, Disposable {
     return run
   }
 
-  #pairingExpired (now: number): boolean {
-    return this.opts.pairingTtlMs > 0 && this.#pairingToken !== '' && now - this.#pairingSince >= this.opts.pairingTtlMs
-  }
-
   /**
-   * Replaces the pairing token in memory at once, then in server.toml (so `qr` and
-   * `show-connection-string` show the new one). A token the CLI wrote meanwhile wins.
+   * After the database replaced the pairing token (single-use pairing, expiry): shows the new one
+   * and saves it to server.toml (so `qr` and `show-connection-string` show it). The old token
+   * already pairs nothing; the file write is for display only.
    */
-  #rotatePairingToken (why: 'used' | 'expired'): Promise<void> {
-    const old = this.#pairingToken
-    const next = newToken()
+  #rotated (next: string, why: 'used' | 'expired'): Promise<void> {
     this.#pairingToken = next
-    this.#rotations++
-    this.#pairingSince = this.#tokenAge.firstSeen(next, Date.now())
     this.log.info({ reason: why }, why === 'used'
       ? 'pairing token used; replaced by a new one (single-use pairing; `claudette-server qr` shows it)'
       : 'pairing token expired; replaced by a new one (`claudette-server qr` shows it)')
-    return this.#serially(async () => {
-      const cfg = await this.config.read()
-      if (cfg.auth.pairing_token !== old) return // changed by the CLI meanwhile: the reload adopts it
-      cfg.auth.pairing_token = next
-      await this.config.write(cfg)
-      this.#configStamp = (await this.#stamp()) ?? ''
-    }).catch(err => { this.log.warn({ err }, 'could not save the new pairing token; it is valid until the server stops') })
+    return this.#serially(() => this.#writeToken(next))
+      .catch(err => { this.log.warn({ err }, 'could not save the new pairing token to server.toml; `qr` shows the old one until it is saved') })
   }
 
   /** Resolves when pending config writes (pairing token rotation) are on disk. */

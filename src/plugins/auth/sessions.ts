@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto'
 import { newToken } from '../../core/files.js'
 import type { Migration, Store } from '../store/types.js'
+import { safeEqual } from './compare.js'
 import type { DeviceSessionInfo } from './types.js'
 
 export const AUTH_MIGRATIONS: readonly Migration[] = [
@@ -18,6 +19,21 @@ export const AUTH_MIGRATIONS: readonly Migration[] = [
      id INTEGER PRIMARY KEY CHECK (id = 1),
      token_hash TEXT NOT NULL,
      first_seen_ms INTEGER NOT NULL
+   )`,
+  // The database decides which pairing token pairs (PairingTokens). An upgraded home keeps its
+  // token and its age; a home without a row adopts server.toml's token on the next start.
+  `CREATE TABLE pairing_token (
+     id INTEGER PRIMARY KEY CHECK (id = 1),
+     token_hash TEXT NOT NULL,          -- SHA-256 hex of the one pairing token that pairs
+     since_ms INTEGER NOT NULL          -- when it became current (the pairing TTL counts from here)
+   );
+   INSERT INTO pairing_token (id, token_hash, since_ms) SELECT id, token_hash, first_seen_ms FROM pairing_token_age;
+   DROP TABLE pairing_token_age;
+   -- Tokens that were replaced: never adopted again from server.toml (a crash between a rotation's
+   -- database write and its server.toml write leaves the old token in the file).
+   CREATE TABLE retired_pairing_tokens (
+     token_hash TEXT PRIMARY KEY,
+     retired_ms INTEGER NOT NULL
    )`,
 ]
 
@@ -92,23 +108,124 @@ export class DeviceSessions {
   revokeAll (): number { return this.store.durably(() => this.#deleteAll.run().changes) }
 }
 
-/** When the server first saw a pairing token: one row, for the current token. */
-export class PairingTokenAge {
+/** What the database says about a pairing token that server.toml holds (see PairingTokens.reconcile). */
+export type PairingTokenState =
+  | { state: 'current', sinceMs: number }
+  | { state: 'adopted', sinceMs: number }
+  | { state: 'retired' }
+
+/** Outcome of a pairing attempt. `next` is the pairing token that replaced the presented one, if it was replaced. */
+export type PairingOutcome =
+  | { ok: true, session: DeviceSessionInfo, token: string, next?: string }
+  | { ok: false, next?: string }
+
+/** Retired pairing-token hashes kept (newest first); older ones are forgotten. */
+const MAX_RETIRED = 1000
+
+/**
+ * The pairing token as SQLite knows it: the hash of the one current token (the only one that
+ * pairs) and the hashes of the tokens it replaced. SQLite is the arbiter: a pairing creates its
+ * session in the same IMMEDIATE transaction that checks the presented token is still current, and
+ * a rotation replaces the hash (and, for `regenerate-token`, deletes every session) in one IMMEDIATE
+ * transaction. Writers are serialised, across processes too, so every pairing happened either
+ * before a rotation (and is revoked by it when the rotation revokes) or after it (and is refused).
+ * server.toml only holds the raw token for the banner, `qr` and `show-connection-string`.
+ */
+export class PairingTokens {
   readonly #get
   readonly #set
+  readonly #retire
+  readonly #isRetired
+  readonly #pruneRetired
+  readonly #deleteSessions
 
-  constructor (store: Store) {
+  constructor (private readonly store: Store, private readonly sessions: DeviceSessions) {
     store.migrate('auth', AUTH_MIGRATIONS)
-    this.#get = store.db.prepare<[], { token_hash: string, first_seen_ms: number }>('SELECT token_hash, first_seen_ms FROM pairing_token_age WHERE id = 1')
-    this.#set = store.db.prepare('INSERT INTO pairing_token_age (id, token_hash, first_seen_ms) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET token_hash = excluded.token_hash, first_seen_ms = excluded.first_seen_ms')
+    const db = store.db
+    this.#get = db.prepare<[], { token_hash: string, since_ms: number }>('SELECT token_hash, since_ms FROM pairing_token WHERE id = 1')
+    this.#set = db.prepare('INSERT INTO pairing_token (id, token_hash, since_ms) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET token_hash = excluded.token_hash, since_ms = excluded.since_ms')
+    this.#retire = db.prepare('INSERT INTO retired_pairing_tokens (token_hash, retired_ms) VALUES (?, ?) ON CONFLICT(token_hash) DO UPDATE SET retired_ms = excluded.retired_ms')
+    this.#isRetired = db.prepare<[string], { n: number }>('SELECT 1 AS n FROM retired_pairing_tokens WHERE token_hash = ?')
+    this.#pruneRetired = db.prepare(`DELETE FROM retired_pairing_tokens WHERE token_hash NOT IN (SELECT token_hash FROM retired_pairing_tokens ORDER BY retired_ms DESC LIMIT ${MAX_RETIRED})`)
+    this.#deleteSessions = db.prepare('DELETE FROM device_sessions')
   }
 
-  /** When `token` was first seen: the recorded time if it is the recorded token, else `now` (recorded). */
-  firstSeen (token: string, now: number): number {
-    const hash = hashToken(token)
+  /** The current token's hash and since when it is current, or null before the first start. */
+  current (): { hash: string, sinceMs: number } | null {
     const row = this.#get.get()
-    if (row && row.token_hash === hash) return Math.min(row.first_seen_ms, now)
-    this.#set.run(hash, now)
-    return now
+    return row ? { hash: row.token_hash, sinceMs: row.since_ms } : null
+  }
+
+  /** True when `token` is the current pairing token (compared in constant time, by hash). */
+  matches (token: string): boolean {
+    const row = this.#get.get()
+    return row !== undefined && safeEqual(hashToken(token), row.token_hash)
+  }
+
+  /**
+   * Pairs a device with `token`: in one transaction, checks it is the current token and not past
+   * `ttlMs`, creates the session, and with `singleUse` replaces the token. An expired token is
+   * replaced too (in the same transaction) and pairs nothing.
+   */
+  pair (token: string, name: string, address: string | null, opts: { ttlMs: number, singleUse: boolean }): PairingOutcome {
+    // A wrong token (the common case for an attacker) costs a read, not a write transaction.
+    if (!this.matches(token)) return { ok: false }
+    return this.store.durably((): PairingOutcome => {
+      const row = this.#get.get()
+      if (!row || !safeEqual(hashToken(token), row.token_hash)) return { ok: false }
+      const now = Date.now()
+      if (opts.ttlMs > 0 && now - row.since_ms >= opts.ttlMs) return { ok: false, next: this.#replace(row.token_hash, now) }
+      const { session, token: sessionToken } = this.sessions.create(name, address)
+      return opts.singleUse
+        ? { ok: true, session, token: sessionToken, next: this.#replace(row.token_hash, now) }
+        : { ok: true, session, token: sessionToken }
+    })
+  }
+
+  /**
+   * Replaces the current token with a new one, in one transaction. `revokeSessions` also deletes
+   * every device session (regenerate-token). With `ifCurrent`, does nothing (returns null) unless
+   * that hash is still the current one, so a rotation decided on stale knowledge (an expiry seen
+   * by a timer) never undoes another process's rotation.
+   */
+  rotate (opts: { revokeSessions: boolean, ifCurrent?: string }): { token: string, revoked: number } | null {
+    return this.store.durably(() => {
+      const row = this.#get.get()
+      if (opts.ifCurrent !== undefined && row?.token_hash !== opts.ifCurrent) return null
+      const token = this.#replace(row?.token_hash ?? null, Date.now())
+      const revoked = opts.revokeSessions ? this.#deleteSessions.run().changes : 0
+      return { token, revoked }
+    })
+  }
+
+  /**
+   * Squares the token server.toml holds with the database (server start, and whenever the file
+   * changes): the current one is `current`; one that was replaced is `retired` and must never pair
+   * again (server.toml was left behind by a crash between the two writes of a rotation, or lost a
+   * race with one); any other token (first start, an upgraded home, a hand edit) is `adopted` as
+   * the current one. Adopting does not revoke sessions, as editing the file never did.
+   */
+  reconcile (fileToken: string): PairingTokenState {
+    return this.store.durably((): PairingTokenState => {
+      const hash = hashToken(fileToken)
+      const row = this.#get.get()
+      if (row && safeEqual(hash, row.token_hash)) return { state: 'current', sinceMs: row.since_ms }
+      if (this.#isRetired.get(hash)) return { state: 'retired' }
+      const now = Date.now()
+      if (row) this.#retire.run(row.token_hash, now)
+      this.#set.run(hash, now)
+      return { state: 'adopted', sinceMs: now }
+    })
+  }
+
+  /** Makes a new token current (inside a transaction), retiring `previous`. Returns the raw token. */
+  #replace (previous: string | null, now: number): string {
+    const token = newToken()
+    if (previous !== null) {
+      this.#retire.run(previous, now)
+      this.#pruneRetired.run()
+    }
+    this.#set.run(hashToken(token), now)
+    return token
   }
 }

@@ -74,6 +74,7 @@ export function parseConfig (file: string, text: string, { allowInvalidToken = f
   const port = server.port ?? def.server.port
   const bind = server.bind ?? def.server.bind
   const worktreeBase = server.worktree_base_dir
+  const authTimeout = server.auth_timeout
   const token = auth.pairing_token
   if (typeof name !== 'string' || name.trim() === '') throw new ConfigFileError(file, '[server] name must be a non-empty string')
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigFileError(file, '[server] port must be an integer from 0 to 65535')
@@ -81,10 +82,19 @@ export function parseConfig (file: string, text: string, { allowInvalidToken = f
   if (worktreeBase !== undefined && (typeof worktreeBase !== 'string' || worktreeBase.trim() === '' || worktreeBase.includes('\0'))) {
     throw new ConfigFileError(file, '[server] worktree_base_dir must be a non-empty path string')
   }
+  if (authTimeout !== undefined && (typeof authTimeout !== 'number' || !Number.isFinite(authTimeout) || authTimeout < 1 || authTimeout > 3600)) {
+    throw new ConfigFileError(file, '[server] auth_timeout must be a number of seconds from 1 to 3600')
+  }
   const tokenOk = typeof token === 'string' && token.length >= 16 && !token.includes('/')
   if (!tokenOk && !allowInvalidToken) throw new PairingTokenInvalidError(file)
   return {
-    server: { name, port, bind, ...(worktreeBase !== undefined ? { worktree_base_dir: worktreeBase } : {}) },
+    server: {
+      name,
+      port,
+      bind,
+      ...(worktreeBase !== undefined ? { worktree_base_dir: worktreeBase } : {}),
+      ...(authTimeout !== undefined ? { auth_timeout: authTimeout } : {}),
+    },
     auth: { pairing_token: tokenOk ? token : '' },
   }
 }

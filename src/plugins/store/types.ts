@@ -31,9 +31,11 @@ export interface ServerConfig {
   /**
    * `worktree_base_dir`: where new workspaces' worktrees are created (relative paths and `~` are
    * resolved against the home dir; default `<home>/workspaces`). Clients can read it but never
-   * write it (get_app_setting / set_app_setting).
+   * write it (get_app_setting / set_app_setting). `auth_timeout`: seconds from accepting a
+   * connection to its successful authentication (createServer's authTimeoutMs and the CLI's
+   * --auth-timeout win over it; default 10).
    */
-  server: { name: string, port: number, bind: string, worktree_base_dir?: string }
+  server: { name: string, port: number, bind: string, worktree_base_dir?: string, auth_timeout?: number }
   auth: { pairing_token: string }
 }
 
