@@ -35,7 +35,9 @@ function tmux (sock: string) {
 }
 
 t.test('claudette term in tmux: output, resize, dropped link, detach/reattach, exit code', { skip: hasTmux ? false : 'tmux is not installed (apt-get install tmux)' }, async t => {
-  const server = await startServer(t, { name: 'termbox' })
+  // The remote shell is /bin/sh whatever $SHELL says: an interactive bash runs ~/.bashrc, which on
+  // a developer's machine may stall for a minute (a pyenv rehash waiting on a stale lock, say).
+  const server = await startServer(t, { name: 'termbox', terminals: { shell: '/bin/sh' } })
   const relay = await tcpRelay(t, server.port)
   const clientHome = tempHome(t)
   const repo = tempHome(t)
