@@ -44,7 +44,10 @@ t.test('SIGKILL of the server: every terminal process goes, busy foreground loop
   const root = tempHome(t)
   const repo = realpathSync(makeGitRepo(join(root, 'repo')))
   for (const shell of ['/bin/sh', '/bin/bash']) {
-    const server = await ServerProcess.start(join(root, `home-${shell.replace(/\W/g, '')}`), { env: { SHELL: shell } })
+    // HOME is a fresh directory: an interactive bash runs ~/.bashrc, and the machine's own one
+    // may do slow work there (a pyenv rehash takes a lock file; a shell killed while holding it
+    // stalls every later bash of that user for a minute).
+    const server = await ServerProcess.start(join(root, `home-${shell.replace(/\W/g, '')}`), { env: { SHELL: shell, HOME: root } })
     t.teardown(() => server.kill('SIGKILL'))
     const { client } = await pairDevice(server, 'crash-terminals')
     await addRepository(client, repo)
