@@ -13,7 +13,8 @@ export type TestContext = Test
 /** A fresh, private temp directory removed on teardown (unlike t.testdir(), unique per call). */
 export function tempHome (t: TestContext): string {
   const dir = mkdtempSync(join(tmpdir(), 'claudette-test-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  // Retried: a process that is still going away may add a file while the tree is removed.
+  t.teardown(() => rmSync(dir, { recursive: true, force: true, maxRetries: 5 }))
   return dir
 }
 

@@ -75,13 +75,16 @@ t.test('a server restart mid-turn, then a start that fails: the conversation sur
 
 t.test('a resume of a conversation the CLI does not have drops the id: the next turn starts a new one', { skip }, async t => {
   const cli = await realCli(t, script)
+  // Made before the server, so that it is removed after the server (and the CLI writing into it)
+  // has closed: teardowns run last in, first out.
+  const freshConfig = tempHome(t)
   const { client, chatId } = await realWorld(t, cli)
   await client.call('send_chat_message', { chat_session_id: chatId, content: 'PROMPT-one' })
   await waitResult(client, chatId, 0, 60_000)
   await client.call('stop_agent', { chat_session_id: chatId })
   const stored = (await client.call('get_chat_session', { chat_session_id: chatId })).session_id
   // A new config directory: the CLI no longer has the conversation.
-  process.env.CLAUDE_CONFIG_DIR = tempHome(t)
+  process.env.CLAUDE_CONFIG_DIR = freshConfig
   let from = client.frames.length
   await client.call('send_chat_message', { chat_session_id: chatId, content: 'PROMPT-two' })
   const exit = await waitExit(client, chatId, from, 60_000)
