@@ -20,6 +20,8 @@ export interface Secrets { secrets: { add (s: string): unknown } }
 export function pairInLoop (t: TestContext, server: ClaudetteServer, logs: Secrets, token: string, keepOpen: boolean, maxMs = 15_000) {
   const accepted: Pairing[] = []
   let attempts = 0
+  /** When each finished attempt was sent. */
+  const sent: number[] = []
   let stopped = false
   const until = Date.now() + maxMs
   // Two pairings in flight at any time, so some land between a rotation's commit and the moment
@@ -30,6 +32,7 @@ export function pairInLoop (t: TestContext, server: ClaudetteServer, logs: Secre
       const sentAt = Date.now()
       const res = await Promise.race([c.request('authenticate', { pairing_token: token, client_name: 'looper' }), c.closed.then(() => ({}))])
       attempts++
+      sent.push(sentAt)
       if (typeof res.result?.session_token === 'string') {
         logs.secrets.add(res.result.session_token)
         recordSecret(res.result.session_token)
@@ -39,7 +42,13 @@ export function pairInLoop (t: TestContext, server: ClaudetteServer, logs: Secre
     }
   }
   const done = Promise.all([worker(), worker()])
-  return { accepted, get attempts () { return attempts }, stop: async () => { stopped = true; await done } }
+  return {
+    accepted,
+    get attempts () { return attempts },
+    /** Finished attempts that were sent after `ms` (a Date.now() value). */
+    sentAfter: (ms: number) => sent.filter(at => at > ms).length,
+    stop: async () => { stopped = true; await done },
+  }
 }
 
 export async function waitFor (what: string, pred: () => boolean, ms = 10_000): Promise<void> {

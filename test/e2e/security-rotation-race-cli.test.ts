@@ -28,9 +28,9 @@ t.test('regenerate-token (a separate process) while a client pairs in a loop: no
     const cli = await runCli(['--home', home, 'regenerate-token'])
     const returnedAt = Date.now()
     t.equal(cli.code, 0, cli.stderr)
-    // Keep pairing with the old token for a while after the command returned (longer than the
-    // running server's poll interval of server.toml).
-    await sleep(400)
+    // Keep pairing with the old token after the command returned: a few attempts, and past the
+    // running server's poll interval of server.toml (250 ms).
+    await waitFor('pairings sent after the command returned', () => loop.sentAfter(returnedAt) >= 4 && Date.now() - returnedAt > 400)
     await loop.stop()
     total += loop.accepted.length
 
