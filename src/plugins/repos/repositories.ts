@@ -89,16 +89,12 @@ export async function detectDefaultBranch (git: GitRunner, repoPath: string, opt
 /** The git dir and common dir of a work tree (main or linked), read from `.git`; null if unusual. */
 export async function gitDirs (worktree: string): Promise<{ gitDir: string, common: string } | null> {
   const dotgit = join(worktree, '.git')
-  let gitDir: string
+  let gitDir: string | null
   try {
     const st = await lstat(dotgit)
-    if (st.isDirectory()) gitDir = dotgit
-    else if (st.isFile()) {
-      const m = /^gitdir: (.+)$/m.exec(await readSmallFile(dotgit, 'utf8'))
-      if (!m) return null
-      gitDir = resolve(worktree, m[1]!.trim())
-    } else return null
+    gitDir = st.isDirectory() ? dotgit : await readGitLink(worktree)
   } catch { return null }
+  if (gitDir === null) return null
   let common = gitDir
   try { common = resolve(gitDir, (await readSmallFile(join(gitDir, 'commondir'), 'utf8')).trim()) } catch { /* main work tree */ }
   return { gitDir, common }
