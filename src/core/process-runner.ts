@@ -1,27 +1,19 @@
 // Short-lived child processes (git and the like) are spawned by a small helper process, never
-// by the server itself.
+// by the server itself: libuv forks the calling process to spawn, and forking a server with a
+// large heap stalls its main thread (page tables copied, copy-on-write faults until the exec);
+// forking a bare Node helper touches nothing of the server. The figures are in
+// docs/performance.md ("Git spawned by a helper process").
 //
-// Why: libuv's uv_spawn forks the calling process. Forking a server with ~200 MiB of heap copies
-// its page tables and blocks the calling thread until the child has exec'd (10-100+ ms per spawn
-// under load); and until the exec, every page the server writes is copied (copy-on-write), which
-// slows its main thread even when the fork is issued from a worker thread. The helper is a bare
-// Node process of a few MiB of heap: forking it is cheap and touches nothing of the server.
-// Measured (a main thread busy writing memory in a 300 MiB process, 50 `git --version`/s):
-// spawning from the main thread, event-loop delay p99 56-60 ms and 9k rounds of work; from a
-// worker thread, p99 9-12 ms but still 7-10k rounds; from the helper, p99 2-3 ms and 68-70k.
-//
-// One runner per server (CORE.ProcessRunner). The helper is started on first use, talks over
-// Node's IPC channel, is ref()'d only while calls are in flight (like a child process handle: an
-// idle runner never keeps the process alive), exits when the server goes away (the channel
-// closes, even on SIGKILL), and runs inline CommonJS source, so it behaves the same from
-// src/*.ts under a TS loader and from dist/. Long-lived streaming processes (agents, setup
-// scripts, ptys) are not for this: they stay where they are.
+// One runner per server (CORE.ProcessRunner). The helper starts on first use, talks over Node's
+// IPC channel, is ref()'d only while calls are in flight (an idle runner never keeps the process
+// alive), exits when the server goes away (the channel closes, even on SIGKILL), and runs inline
+// CommonJS source, so it behaves the same under a TS loader and from dist/. Long-lived streaming
+// processes (agents, setup scripts, ptys) do not use it.
 //
 // The helper is also the server's dead man's switch for process sessions (guardSession): it
-// outlives a server that dies without cleaning up (SIGKILL, OOM kill, crash) by a moment, and
-// hangs up every process of each session the server still had open (terminals), as a terminal
-// emulator's hangup would. Without it, a shell busy in a foreground loop, or a background job,
-// kept running forever after the server died (test/reliability/crash-terminals.test.ts).
+// outlives a server that dies without cleaning up (SIGKILL, OOM kill, crash) by a moment and
+// hangs up every process of each session the server still had open, as a terminal emulator's
+// hangup would, so a shell busy in a loop does not run on forever.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { AppError } from './errors.js'
 

@@ -3,8 +3,8 @@
 //
 // Why: one agent event goes to every authenticated connection. Written inline, each event cost
 // ~20 µs of TLS write per connection (about 4 ms for 200 connections), and a few events in one
-// event-loop turn kept an RPC that arrived meanwhile waiting for all of them (issue 10: the
-// `server_info` p99 under load). Queued, a broadcast costs an array push per connection; the
+// event-loop turn kept an RPC that arrived meanwhile waiting for all of them (the `server_info`
+// p99 under load, bench/load/load.ts). Queued, a broadcast costs an array push per connection; the
 // writes happen in slices of ~1 ms with I/O polled in between, and the frames that meet in one
 // connection's queue leave in one corked write (a microbenchmark of 50 TLS WebSockets measured
 // 5-7.5 µs of CPU per frame at 4 frames per write, 17-21 µs for a frame written alone).

@@ -1,11 +1,10 @@
 import { Type } from 'typebox'
 import { defineMethod, type AnyRpcMethod } from '../../core/rpc/registry.js'
 import { SessionNotFoundError } from './errors.js'
-import type { AuthService } from './service.js'
-import type { DeviceSessions } from './sessions.js'
+import type { DeviceAuth, DeviceSessionStore } from './types.js'
 
 /** Device management over the wire (our additions): any paired device may list and revoke. */
-export function authMethods (service: AuthService, sessions: DeviceSessions): AnyRpcMethod[] {
+export function authMethods (service: DeviceAuth, sessions: DeviceSessionStore): AnyRpcMethod[] {
   return [
     defineMethod({
       name: 'list_sessions',

@@ -8,8 +8,7 @@ import { stripControls } from '../../core/text.js'
 import { CORE, token, type ServerFacts } from '../../core/tokens.js'
 import { STORE, type ConfigFile, type Store } from '../store/types.js'
 import type { AuthOptions } from './options.js'
-import { AUTH } from './types.js'
-import type { DeviceSessions, PairingTokens } from './sessions.js'
+import { AUTH, type DeviceAuth, type DeviceSessionStore, type PairingTokenStore } from './types.js'
 
 export const AUTH_OPTIONS = token<AuthOptions>('AuthOptions')
 
@@ -23,7 +22,7 @@ interface IpRecord { failures: number[], lockedUntil: number }
  * the CLI makes to the same home (new pairing token, revoked sessions) while we run.
  */
 @injectable()
-export class AuthService implements Authenticator, Disposable {
+export class AuthService implements DeviceAuth, Authenticator, Disposable {
   /**
    * The raw pairing token for the banner and connection string only (never logged). Whether a
    * token pairs is decided by the database (PairingTokens), never by this copy.
@@ -38,8 +37,8 @@ export class AuthService implements Authenticator, Disposable {
   readonly #ips = new Map<string, IpRecord>()
 
   constructor (
-    @inject(AUTH.Sessions) private readonly sessions: DeviceSessions,
-    @inject(AUTH.PairingTokens) private readonly tokens: PairingTokens,
+    @inject(AUTH.Sessions) private readonly sessions: DeviceSessionStore,
+    @inject(AUTH.PairingTokens) private readonly tokens: PairingTokenStore,
     @inject(STORE.Store) private readonly store: Store,
     @inject(STORE.Config) private readonly config: ConfigFile,
     @inject(CORE.Hub) private readonly hub: ConnectionHub,

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto'
 import { newToken } from '../../core/files.js'
 import type { Migration, Store } from '../store/types.js'
 import { safeEqual } from './compare.js'
-import type { DeviceSessionInfo } from './types.js'
+import type { DeviceSessionInfo, DeviceSessionStore, PairingOutcome, PairingTokenState, PairingTokenStore } from './types.js'
 
 export const AUTH_MIGRATIONS: readonly Migration[] = [
   `CREATE TABLE device_sessions (
@@ -46,7 +46,7 @@ const nowIso = (): string => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
  * Device sessions in SQLite. Lookup is by the SHA-256 of the presented token, an indexed
  * equality on a value an attacker cannot steer byte by byte, so timing reveals nothing useful.
  */
-export class DeviceSessions {
+export class DeviceSessions implements DeviceSessionStore {
   readonly #byHash
   readonly #insert
   readonly #touch
@@ -81,10 +81,10 @@ export class DeviceSessions {
   verify (token: string, address: string | null): { id: string, name: string } | null {
     const row = this.#byHash.get(hashToken(token))
     if (!row) return null
-    // Reliability fix (issue 10, found by bench/load/load.ts): every authenticate used to write
-    // last_seen in its own fsync'd commit, ~10 ms of blocked event loop per connection on a busy
-    // disk, so a reconnect storm of 200 devices stalled every other request for seconds. It is
-    // written when the address changed or the stored value is older than LAST_SEEN_RESOLUTION_MS.
+    // last_seen is written only when the address changed or the stored value is older than
+    // LAST_SEEN_RESOLUTION_MS: a write per authenticate is an fsync'd commit (~10 ms of blocked
+    // event loop on a busy disk), and a reconnect storm of 200 devices would stall every other
+    // request for seconds (bench/load/load.ts).
     const now = nowIso()
     if (row.last_address !== address || !(Date.parse(now) - Date.parse(row.last_seen) < LAST_SEEN_RESOLUTION_MS)) {
       this.#touch.run(now, address, row.id)
@@ -108,16 +108,7 @@ export class DeviceSessions {
   revokeAll (): number { return this.store.durably(() => this.#deleteAll.run().changes) }
 }
 
-/** What the database says about a pairing token that server.toml holds (see PairingTokens.reconcile). */
-export type PairingTokenState =
-  | { state: 'current', sinceMs: number }
-  | { state: 'adopted', sinceMs: number }
-  | { state: 'retired' }
-
-/** Outcome of a pairing attempt. `next` is the pairing token that replaced the presented one, if it was replaced. */
-export type PairingOutcome =
-  | { ok: true, session: DeviceSessionInfo, token: string, next?: string }
-  | { ok: false, next?: string }
+export type { PairingOutcome, PairingTokenState } from './types.js'
 
 /** Retired pairing-token hashes kept (newest first); older ones are forgotten. */
 const MAX_RETIRED = 1000
@@ -131,7 +122,7 @@ const MAX_RETIRED = 1000
  * before a rotation (and is revoked by it when the rotation revokes) or after it (and is refused).
  * server.toml only holds the raw token for the banner, `qr` and `show-connection-string`.
  */
-export class PairingTokens {
+export class PairingTokens implements PairingTokenStore {
   readonly #get
   readonly #set
   readonly #retire
@@ -139,7 +130,7 @@ export class PairingTokens {
   readonly #pruneRetired
   readonly #deleteSessions
 
-  constructor (private readonly store: Store, private readonly sessions: DeviceSessions) {
+  constructor (private readonly store: Store, private readonly sessions: DeviceSessionStore) {
     store.migrate('auth', AUTH_MIGRATIONS)
     const db = store.db
     this.#get = db.prepare<[], { token_hash: string, since_ms: number }>('SELECT token_hash, since_ms FROM pairing_token WHERE id = 1')

@@ -1,7 +1,6 @@
 import { Type, type Static } from 'typebox'
+import type { Authenticator, AuthRequestInfo } from '../../core/rpc/auth.js'
 import { token } from '../../core/tokens.js'
-import type { AuthService } from './service.js'
-import type { DeviceSessions, PairingTokens } from './sessions.js'
 
 /** A paired device as listed to operators and clients. Never carries a token. */
 export const DeviceSessionInfo = Type.Object({
@@ -13,8 +12,62 @@ export const DeviceSessionInfo = Type.Object({
 })
 export type DeviceSessionInfo = Static<typeof DeviceSessionInfo>
 
+/** The paired devices. Session tokens are kept as SHA-256 only; the raw token exists once, at creation. */
+export interface DeviceSessionStore {
+  /** Creates a session and returns its token. */
+  create (name: string, address: string | null): { session: DeviceSessionInfo, token: string }
+  /** Finds the session for a token and records that it was seen. */
+  verify (token: string, address: string | null): { id: string, name: string } | null
+  list (): DeviceSessionInfo[]
+  ids (): Set<string>
+  /** Accepts a full id or a unique prefix of at least 4 characters. */
+  resolveId (idOrPrefix: string): string | null
+  revoke (id: string): boolean
+  revokeAll (): number
+}
+
+/** What the database says about a pairing token that server.toml holds (see PairingTokenStore.reconcile). */
+export type PairingTokenState =
+  | { state: 'current', sinceMs: number }
+  | { state: 'adopted', sinceMs: number }
+  | { state: 'retired' }
+
+/** Outcome of a pairing attempt. `next` is the pairing token that replaced the presented one, if it was replaced. */
+export type PairingOutcome =
+  | { ok: true, session: DeviceSessionInfo, token: string, next?: string }
+  | { ok: false, next?: string }
+
+/** The one pairing token that pairs, as the database arbitrates it (hashes only). */
+export interface PairingTokenStore {
+  /** The current token's hash and since when it is current, or null before the first start. */
+  current (): { hash: string, sinceMs: number } | null
+  /** True when `token` is the current pairing token (compared in constant time, by hash). */
+  matches (token: string): boolean
+  /** Pairs a device if `token` is current, in the transaction that checks it. */
+  pair (token: string, name: string, address: string | null, opts: { ttlMs: number, singleUse: boolean }): PairingOutcome
+  /** Replaces the current token (and, with `revokeSessions`, deletes every session) in one transaction. */
+  rotate (opts: { revokeSessions: boolean, ifCurrent?: string }): { token: string, revoked: number } | null
+  /** Reconciles server.toml's token with the database (adopt, keep, or refuse a retired one). */
+  reconcile (fileToken: string): PairingTokenState
+}
+
+/** Pairing and session authentication of devices, with per-address failure limits. */
+export interface DeviceAuth extends Authenticator {
+  /** The current pairing token (for the banner and connection string only; never logged). */
+  readonly pairingToken: string
+  /** A reason to refuse this address before it authenticates (locked out), or null. */
+  admit (info: AuthRequestInfo): string | null
+  recordFailure (info: AuthRequestInfo): void
+  /** Revokes a session and closes its connections; false when there was none. */
+  revoke (sessionId: string): boolean
+  /** Picks up changes another process made to the same home (token, sessions) now. */
+  sync (): Promise<void>
+  /** Resolves when pending server.toml reads and writes are done. */
+  flush (): Promise<void>
+}
+
 export const AUTH = {
-  Service: token<AuthService>('AuthService'),
-  Sessions: token<DeviceSessions>('DeviceSessions'),
-  PairingTokens: token<PairingTokens>('PairingTokens'),
+  Service: token<DeviceAuth>('AuthService'),
+  Sessions: token<DeviceSessionStore>('DeviceSessions'),
+  PairingTokens: token<PairingTokenStore>('PairingTokens'),
 } as const

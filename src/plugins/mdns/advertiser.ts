@@ -4,11 +4,10 @@ import type { FastifyBaseLogger } from 'fastify'
 import { inject, injectable } from '../../core/di.js'
 import type { Disposable } from '../../core/lifecycle.js'
 import { CORE, token, type ServerFacts } from '../../core/tokens.js'
-import { TLS, type TlsIdentity } from '../tls/types.js'
-import type { TlsIdentityWatcher } from '../tls/watcher.js'
+import { TLS, type TlsIdentity, type TlsRotations } from '../tls/types.js'
 import { MdnsAdvertiseError } from './errors.js'
 import type { MdnsOptions } from './options.js'
-import { SERVICE_TYPE, type MdnsState, type MdnsStatus } from './types.js'
+import { SERVICE_TYPE, type MdnsAdvertisement, type MdnsState, type MdnsStatus } from './types.js'
 
 export const MDNS_OPTIONS = token<MdnsOptions>('MdnsOptions')
 
@@ -74,7 +73,7 @@ const isWildcard = (address: string): boolean => address === '0.0.0.0' || addres
  * Nothing here throws into the server: a failure is logged and recorded in `status()`.
  */
 @injectable()
-export class MdnsAdvertiser implements Disposable {
+export class MdnsAdvertiser implements MdnsAdvertisement, Disposable {
   #status: MdnsStatus = { state: 'idle' }
   #responder: Responder | null = null
   #service: CiaoService | null = null
@@ -87,7 +86,7 @@ export class MdnsAdvertiser implements Disposable {
     @inject(MDNS_OPTIONS) private readonly opts: MdnsOptions,
     @inject(CORE.Facts) private readonly facts: ServerFacts,
     @inject(TLS.Identity) private readonly identity: TlsIdentity,
-    @inject(TLS.Watcher) watcher: TlsIdentityWatcher,
+    @inject(TLS.Watcher) watcher: TlsRotations,
     @inject(CORE.Log) log: FastifyBaseLogger,
   ) {
     this.#log = log.child({ plugin: 'mdns' })

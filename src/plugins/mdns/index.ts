@@ -2,7 +2,6 @@ import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import { ConfigError } from '../../core/errors.js'
 import { parseOptions } from '../../core/options.js'
-import { resolve } from '../../core/tokens.js'
 import { MDNS_OPTIONS, MdnsAdvertiser } from './advertiser.js'
 import { MdnsOptions } from './options.js'
 import { MDNS } from './types.js'
@@ -14,8 +13,8 @@ import { MDNS } from './types.js'
 const mdnsPlugin: FastifyPluginAsync<Partial<MdnsOptions>> = async (app, raw) => {
   const opts = parseOptions(MdnsOptions, raw, 'mdns')
   app.di.registerInstance(MDNS_OPTIONS, opts)
-  app.di.registerSingleton(MDNS.Advertiser, MdnsAdvertiser)
-  const advertiser = resolve(app.di, MDNS.Advertiser)
+  const advertiser = app.di.resolve(MdnsAdvertiser)
+  app.di.registerInstance(MDNS.Advertiser, advertiser)
   await advertiser.prepare()
   app.addHook('onListen', async function () {
     const addr = app.server.address()
@@ -44,5 +43,5 @@ export function mdnsPluginOptions (value: unknown): Partial<MdnsOptions> | null 
 export default fp(mdnsPlugin, { name: 'mdns', fastify: '5.x', dependencies: ['tls'], decorators: { fastify: ['di'] } })
 export { MdnsOptions } from './options.js'
 export { MdnsAdvertiseError } from './errors.js'
-export { MDNS, type MdnsState, type MdnsStatus } from './types.js'
+export { MDNS, type MdnsAdvertisement, type MdnsState, type MdnsStatus } from './types.js'
 export { MdnsAdvertiser, instanceName, shortHostname, txtRecord } from './advertiser.js'

@@ -1,5 +1,4 @@
 import { token } from '../../core/tokens.js'
-import type { MdnsAdvertiser } from './advertiser.js'
 
 /** The DNS-SD service type (wire doc §8.4), without the `.local.` domain. */
 export const SERVICE_TYPE = 'claudette'
@@ -27,6 +26,11 @@ export interface MdnsStatus {
   readonly reason?: string
 }
 
+/** The LAN advertisement as other plugins and embedders see it. */
+export interface MdnsAdvertisement {
+  status (): MdnsStatus
+}
+
 export const MDNS = {
-  Advertiser: token<MdnsAdvertiser>('MdnsAdvertiser'),
+  Advertiser: token<MdnsAdvertisement>('MdnsAdvertiser'),
 } as const

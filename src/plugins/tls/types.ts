@@ -1,5 +1,5 @@
+import type { Event } from '../../core/lifecycle.js'
 import { token } from '../../core/tokens.js'
-import type { TlsIdentityWatcher } from './watcher.js'
 
 /** The server's TLS identity: a self-signed certificate and its key, pinned by clients. */
 export interface TlsIdentity {
@@ -14,9 +14,15 @@ export interface TlsIdentity {
   readonly created: boolean
 }
 
+/** Certificate rotations that took effect in the running server. */
+export interface TlsRotations {
+  /** Fires with the new identity after `rotate-certificate` (from the CLI, on the same home) took effect. */
+  readonly onDidRotate: Event<TlsIdentity>
+}
+
 export const TLS = {
   /** The current identity; updated in place when the certificate is rotated. */
   Identity: token<TlsIdentity>('TlsIdentity'),
   /** Fires onDidRotate after `rotate-certificate` took effect in the running server. */
-  Watcher: token<TlsIdentityWatcher>('TlsIdentityWatcher'),
+  Watcher: token<TlsRotations>('TlsIdentityWatcher'),
 } as const

@@ -2,14 +2,14 @@ import { readFile, stat } from 'node:fs/promises'
 import type { FastifyBaseLogger } from 'fastify'
 import { Emitter, type Disposable } from '../../core/lifecycle.js'
 import { parseIdentity } from './identity.js'
-import type { TlsIdentity } from './types.js'
+import type { TlsIdentity, TlsRotations } from './types.js'
 
 /**
  * Watches key.pem/cert.pem (stat polling, so it also works across processes and file
  * systems) and applies a new identity to the running server without a restart: new TLS
  * handshakes use it at once, established connections keep theirs.
  */
-export class TlsIdentityWatcher implements Disposable {
+export class TlsIdentityWatcher implements TlsRotations, Disposable {
   readonly #onDidRotate = new Emitter<TlsIdentity>()
   /** Fires after a new identity is in use. */
   readonly onDidRotate = this.#onDidRotate.event

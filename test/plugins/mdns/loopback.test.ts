@@ -2,7 +2,7 @@
 // closing it is clean. Host-safe: the library is loaded but no responder or socket is created.
 import t from 'tap'
 import { resolve } from '../../../src/core/tokens.js'
-import { MDNS } from '../../../src/plugins/mdns/index.js'
+import { MDNS, type MdnsAdvertiser } from '../../../src/plugins/mdns/index.js'
 import { startServer } from '../../helpers/server.js'
 
 t.test('mdns on, bound to 127.0.0.1: skipped with a reason', async t => {
@@ -13,7 +13,7 @@ t.test('mdns on, bound to 127.0.0.1: skipped with a reason', async t => {
   t.match(advertiser.status(), { state: 'skipped', reason: /127\.0\.0\.1/ })
   await server.close()
   t.equal(advertiser.status().state, 'skipped', 'closing keeps the reason')
-  await advertiser.dispose()
+  await (advertiser as MdnsAdvertiser).dispose()
 })
 
 t.test('mdns off: the plugin is not registered', async t => {
