@@ -1,13 +1,10 @@
 #!/usr/bin/env node
 // The server CLI: argument parsing, signals, banner and exit codes. No business logic:
 // everything it does goes through the package's public entry.
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
+import { Command, InvalidArgumentError, Option } from 'commander'
 import QRCode from 'qrcode'
-import { AppError, createServer, escapeControls, escapeControlsInJson, openAdmin, VERSION, type Admin, type ClaudetteServer } from '../src/index.js'
-
-const EXIT_OK = 0
-const EXIT_RUNTIME = 1
-const EXIT_USAGE = 2
+import { createServer, escapeControls, openAdmin, VERSION, type Admin, type ClaudetteServer } from '../src/index.js'
+import { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, UsageError, json, out, printTable, printable, reportFatal } from './cli-output.js'
 const SHUTDOWN_DEADLINE_MS = 5000
 
 interface GlobalOptions {
@@ -93,12 +90,6 @@ program
   })
 
 const globals = (): GlobalOptions => program.opts<GlobalOptions>()
-// Names come from devices (and rows stored by older versions may hold control characters):
-// every line printed is escaped, so nothing a device sets can drive the operator's terminal.
-const printable = (s: string): string => s.split('\n').map(escapeControls).join('\n')
-const out = (s: string): void => { process.stdout.write(printable(s) + '\n') }
-/** JSON.stringify, with the characters it leaves raw (DEL, C1, bidi controls) as `\uXXXX` escapes. */
-const json = (value: unknown, replacer?: null, space?: number): string => escapeControlsInJson(JSON.stringify(value, replacer, space))
 
 async function withAdmin<T> (fn: (admin: Admin) => Promise<T> | T): Promise<T> {
   const g = globals()
@@ -219,17 +210,6 @@ function noMatch (what: string, id: string, ids: string[], listCommand: string):
     : `no ${what} matches '${id}' (see 'claudette-server ${listCommand}')`
 }
 
-function printTable (head: string[], raw: string[][]): void {
-  const rows = raw.map(r => r.map(escapeControls)) // a newline in a cell would make a row of its own
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map(r => r[i]!.length)))
-  const line = (r: string[]): string => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()
-  out(line(head))
-  for (const r of rows) out(line(r))
-}
-
-class UsageError extends Error {
-  constructor (message: string, readonly exitCode = EXIT_USAGE) { super(message) }
-}
 
 async function run (): Promise<void> {
   // Signals are handled from the start: Ctrl-C during start-up (first-run key generation, the
@@ -305,17 +285,7 @@ async function run (): Promise<void> {
 try {
   await program.parseAsync(process.argv)
 } catch (err) {
-  if (err instanceof CommanderError) {
-    process.exitCode = err.exitCode === 0 ? EXIT_OK : EXIT_USAGE
-  } else if (err instanceof UsageError) {
-    process.stderr.write(`error: ${printable(err.message)}\n`)
-    process.exitCode = err.exitCode
-  } else if (err instanceof AppError && err.expose) {
-    process.stderr.write(`error: ${printable(err.message)}\n`)
-    process.exitCode = EXIT_RUNTIME
-  } else {
-    const e = err as NodeJS.ErrnoException
-    process.stderr.write(`error: ${e.code === 'EADDRINUSE' ? `address already in use (${e.message.replace(/^listen EADDRINUSE: address already in use /, '')})` : printable(e.message ?? String(err))}\n`)
-    process.exitCode = EXIT_RUNTIME
-  }
+  reportFatal(err, {
+    describe: e => e.code === 'EADDRINUSE' ? `address already in use (${e.message.replace(/^listen EADDRINUSE: address already in use /, '')})` : undefined,
+  })
 }

@@ -2,12 +2,10 @@
 // The client CLI: argument parsing, terminal modes, signals, output and exit codes. Everything
 // it does goes through the client SDK (src/client/) and the package's public entry.
 import { hostname } from 'node:os'
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
+import { Command, InvalidArgumentError, Option } from 'commander'
 // The client modules one by one, not src/client/index.js: the mDNS stack (nearby.js) is loaded
 // only by the commands that browse, and the CLI starts fast.
-import { AppError } from '../src/core/errors.js'
-import { escapeControls, escapeControlsInJson } from '../src/core/text.js'
-import { VERSION } from '../src/core/version.js'
+import { escapeControls, VERSION } from '../src/client/cli-support.js'
 import { ClaudetteClient } from '../src/client/client.js'
 import { formatHostPort, normalizeFingerprint } from '../src/client/connection-string.js'
 import type { NearbyServer } from '../src/client/nearby.js'
@@ -15,19 +13,12 @@ import { pair } from '../src/client/pair.js'
 import { probeServer, type ServerStatus } from '../src/client/status.js'
 import { parseDetachKey, runTerminal } from '../src/client/terminal.js'
 import { TrustStore, type TrustedServer } from '../src/client/trust-store.js'
-
-const EXIT_OK = 0
-const EXIT_RUNTIME = 1
-const EXIT_USAGE = 2
+import { EXIT_OK, UsageError, json, out, printTable, printable, reportFatal } from './cli-output.js'
 
 interface GlobalOptions { home?: string }
 
 /** Errors that mean the command line was wrong, not the world. */
 const USAGE_CODES = new Set(['ERR_CONFIG_CONNECTION_STRING', 'ERR_CONFIG_FINGERPRINT', 'ERR_CONFIG_SERVER_NOT_FOUND'])
-
-class UsageError extends Error {
-  constructor (message: string, readonly exitCode = EXIT_USAGE) { super(message) }
-}
 
 const parseSeconds = (v: string): number => {
   if (!/^\d+(\.\d+)?$/.test(v) || Number(v) <= 0 || Number(v) > 3600) throw new InvalidArgumentError('must be a number of seconds (0 < s ≤ 3600).')
@@ -69,21 +60,7 @@ Exit codes: 0 success, 1 runtime error (unreachable, refused, remote error), 2 u
 'term' exits with the remote shell's exit code.`)
 
 const globals = (): GlobalOptions => program.opts<GlobalOptions>()
-// Server names, mDNS advertisements and error texts come from the network: every line printed
-// is escaped, so none of them can drive the terminal.
-const printable = (s: string): string => s.split('\n').map(escapeControls).join('\n')
-const out = (s: string): void => { process.stdout.write(printable(s) + '\n') }
-/** JSON.stringify, with the characters it leaves raw (DEL, C1, bidi controls) as `\uXXXX` escapes. */
-const json = (value: unknown, replacer?: null, space?: number): string => escapeControlsInJson(JSON.stringify(value, replacer, space))
 const openStore = (): Promise<TrustStore> => TrustStore.open(globals().home)
-
-function table (head: string[], raw: string[][]): void {
-  const rows = raw.map(r => r.map(escapeControls)) // a newline in a cell would make a row of its own
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map(r => r[i]!.length)))
-  const line = (r: string[]): string => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()
-  out(line(head))
-  for (const r of rows) out(line(r))
-}
 
 /** The first non-empty line of stdin (`pair -`). */
 async function readConnectionString (): Promise<string> {
@@ -174,7 +151,7 @@ program.command('list')
       return
     }
     if (servers.length === 0) { out('No paired servers. Pair with: claudette pair <connection string>'); return }
-    table(['ID', 'NAME', 'ADDRESS', 'STATUS', 'FINGERPRINT', 'LAST CONNECTED'], servers.map((s, i) => [
+    printTable(['ID', 'NAME', 'ADDRESS', 'STATUS', 'FINGERPRINT', 'LAST CONNECTED'], servers.map((s, i) => [
       s.id, s.name, formatHostPort(s.host, s.port),
       statuses[i]?.status ?? '-',
       s.fingerprint.slice(0, 16),
@@ -205,7 +182,7 @@ program.command('nearby')
       return
     }
     if (found.length === 0) { out(`No servers found in ${o.timeout} s.`); return }
-    table(['NAME', 'HOST', 'ADDRESSES', 'FINGERPRINT', 'VERSION', 'PAIRED'], found.map(n => [
+    printTable(['NAME', 'HOST', 'ADDRESSES', 'FINGERPRINT', 'VERSION', 'PAIRED'], found.map(n => [
       n.name, formatHostPort(n.host, n.port), n.addresses.join(' ') || '-', n.fingerprintPrefix || '-', n.version ?? '-', paired(n)?.name ?? 'no',
     ]))
     const first = found.find(n => !paired(n))
@@ -337,16 +314,5 @@ program.command('forget')
 try {
   await program.parseAsync(process.argv)
 } catch (err) {
-  if (err instanceof CommanderError) {
-    process.exitCode = err.exitCode === 0 ? EXIT_OK : EXIT_USAGE
-  } else if (err instanceof UsageError) {
-    process.stderr.write(`error: ${printable(err.message)}\n`)
-    process.exitCode = err.exitCode
-  } else if (err instanceof AppError && err.expose) {
-    process.stderr.write(`error: ${printable(err.message)}\n`)
-    process.exitCode = USAGE_CODES.has(err.code) ? EXIT_USAGE : EXIT_RUNTIME
-  } else {
-    process.stderr.write(`error: ${printable((err as Error).message ?? String(err))}\n`)
-    process.exitCode = EXIT_RUNTIME
-  }
+  reportFatal(err, { usageCodes: USAGE_CODES })
 }

@@ -23,7 +23,4 @@ export { openSocket, type OpenSocketOptions, type OpenedSocket } from './transpo
 export { TRUST_FILE, TrustStore, redactServer, resolveClientHome, type TrustedServer, type TrustedServerInfo } from './trust-store.js'
 export { probeServer, type ServerStatus } from './status.js'
 export { DEFAULT_DETACH_KEY, exitCodeOf, parseDetachKey, runTerminal, type TerminalOptions, type TerminalOutcome } from './terminal.js'
-// Re-exported for the CLI (bin/claudette.ts imports the client modules one by one, so that only
-// `nearby` and `pair --nearby` load the mDNS stack).
-export { AppError } from '../core/errors.js'
-export { VERSION } from '../core/version.js'
+export { AppError, VERSION } from './cli-support.js'

@@ -1,0 +1,51 @@
+// What the two CLIs print and how they end, shared: exit codes, escaped output, tables, and the
+// last-resort report of an error.
+import { CommanderError } from 'commander'
+import { AppError, escapeControls, escapeControlsInJson } from '../src/client/cli-support.js'
+
+export const EXIT_OK = 0
+export const EXIT_RUNTIME = 1
+export const EXIT_USAGE = 2
+
+/** A mistake in how the command was called (or a lookup that found nothing): printed as `error: …`. */
+export class UsageError extends Error {
+  constructor (message: string, readonly exitCode = EXIT_USAGE) { super(message) }
+}
+
+// Names come from devices and servers (and rows stored by older versions may hold control
+// characters): every line printed is escaped, so nothing a remote party sets can drive the
+// operator's terminal.
+export const printable = (s: string): string => s.split('\n').map(escapeControls).join('\n')
+export const out = (s: string): void => { process.stdout.write(printable(s) + '\n') }
+/** JSON.stringify, with the characters it leaves raw (DEL, C1, bidi controls) as `\uXXXX` escapes. */
+export const json = (value: unknown, replacer?: null, space?: number): string => escapeControlsInJson(JSON.stringify(value, replacer, space))
+
+/** Columns padded to their widest cell, two spaces apart. */
+export function printTable (head: string[], raw: string[][]): void {
+  const rows = raw.map(r => r.map(escapeControls)) // a newline in a cell would make a row of its own
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map(r => r[i]!.length)))
+  const line = (r: string[]): string => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()
+  out(line(head))
+  for (const r of rows) out(line(r))
+}
+
+/**
+ * Sets the exit code for an error that reached the top of a CLI and prints it: commander's own
+ * (already printed), usage errors, errors meant for people (`expose`), and anything else by its
+ * message (`describe` may word a system error better).
+ */
+export function reportFatal (err: unknown, opts: { usageCodes?: ReadonlySet<string>, describe?: (e: NodeJS.ErrnoException) => string | undefined } = {}): void {
+  if (err instanceof CommanderError) {
+    process.exitCode = err.exitCode === 0 ? EXIT_OK : EXIT_USAGE
+  } else if (err instanceof UsageError) {
+    process.stderr.write(`error: ${printable(err.message)}\n`)
+    process.exitCode = err.exitCode
+  } else if (err instanceof AppError && err.expose) {
+    process.stderr.write(`error: ${printable(err.message)}\n`)
+    process.exitCode = opts.usageCodes?.has(err.code) === true ? EXIT_USAGE : EXIT_RUNTIME
+  } else {
+    const e = err as NodeJS.ErrnoException
+    process.stderr.write(`error: ${opts.describe?.(e) ?? printable(e.message ?? String(err))}\n`)
+    process.exitCode = EXIT_RUNTIME
+  }
+}
