@@ -1,4 +1,4 @@
-// Core benchmark (issue 3): cold start to banner, TLS+WS connect+authenticate latency, and
+// Core benchmark: cold start to banner, TLS+WS connect+authenticate latency, and
 // server_info round trips per second next to a bare `ws` TLS echo server measured in the same run.
 // Everything runs on 127.0.0.1 and stops by itself.
 //   npm run build && node --import @tapjs/typescript/import bench/core.ts

@@ -1,4 +1,4 @@
-// Agents benchmark (issue 8): RPC latency of an idle chat session while N chatty fake agents
+// Agents benchmark: RPC latency of an idle chat session while N chatty fake agents
 // stream (each ~100 agent-stream events per second, broadcast to every connection), next to the
 // same measurement with no agent running, in one run. The server runs in a child process with
 // the fake `claude` (test/fixtures/fake-claude) first in PATH; everything is on 127.0.0.1.

@@ -1,4 +1,4 @@
-// Fuzz, manual variant (issue 10): 100,000 malformed frames through every registered method.
+// Fuzz, manual variant: 100,000 malformed frames through every registered method.
 // It runs the security suite's fuzzer (test/e2e/security-fuzz.test.ts: random text and bytes,
 // deep nesting, huge numbers, wrong types for every parameter of every method, before and after
 // authenticating) scaled up with FUZZ_FRAMES, so there is one fuzzer, not two. Its CI variant

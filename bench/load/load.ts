@@ -1,4 +1,4 @@
-// Load benchmark (issue 10): 200 concurrent authenticated clients issuing mixed RPCs while 50
+// Load benchmark: 200 concurrent authenticated clients issuing mixed RPCs while 50
 // terminals stream output and 10 fake agents chat, against the server CLI in a child process.
 // Reports throughput, p50/p99 latency per method, server RSS and CPU (from /proc/<pid>), and the
 // same client fleet against a bare TLS WebSocket echo server measured in the same run.

@@ -1,4 +1,4 @@
-// Soak, manual variant (issue 10): connect/disconnect churn and pty spawn/close churn, side by
+// Soak, manual variant: connect/disconnect churn and pty spawn/close churn, side by
 // side, for SOAK_MINUTES against the server CLI in a child process. A checkpoint line per round
 // prints the server's RSS and open file descriptors; at the end both must be back at the
 // baseline (fds exactly, RSS within SOAK_RSS_SLACK_MIB) and no request may have failed.

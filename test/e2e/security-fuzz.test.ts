@@ -177,7 +177,7 @@ t.test('5,000+ malformed frames: the server stays up and correct', async t => {
   t.same(bad.slice(0, 5).map((f, k) => ({ probe: probes[Number(f.json.id.slice(2))], reply: f.text?.slice(0, 300), k })), [], 'every typed probe answered with a validation error naming the parameter')
   t.equal(typedReplies.length, probes.length)
 
-  // FUZZ_FRAMES scales this run up (bench/fuzz/fuzz.ts runs it with 100,000; issue 10).
+  // FUZZ_FRAMES scales this run up (bench/fuzz/fuzz.ts runs it with 100,000).
   const target = Math.max(Number(process.env.FUZZ_FRAMES ?? 5200) - sent, 2000)
   for (let i = 0; i < target; i += 200) {
     const batch = Array.from({ length: Math.min(200, target - i) }, (_, j) => miscFrame(rnd, i + j))

@@ -1,4 +1,4 @@
-// Issue 5 acceptance, in a two-namespace rig, with the real CLIs (built dist/):
+// Discovery acceptance, in a two-namespace rig, with the real CLIs (built dist/):
 // - `claudette nearby --json --timeout 3` in B lists the `claudette-server` running in A with the
 //   right port and fingerprint prefix, first seen within 2 s of the server's start;
 // - avahi-browse in B resolves it with TXT name/fingerprint/version intact (dots included);
