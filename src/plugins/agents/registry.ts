@@ -2,9 +2,9 @@
 // worktree), when a process is replaced (new flags), the queue limit, and stopping them all. Each
 // agent is a LiveAgent; the events it reports go to the wire through AgentWire.
 //
-// Concurrency: there is no global lock. Each chat session has its own dispatch lane (so a
-// checkpoint can be written between the last event of a turn and its `result`), and starting a
-// process only awaits that session's own spawn.
+// Concurrency: there is no global lock. Each agent handles its events one after another (so a
+// checkpoint can be written between the last event of a turn and its `result`), each chat
+// session's dispatches run in its own lane, and starting a process only awaits its own spawn.
 import { randomUUID } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import { inject, injectable } from '../../core/di.js'
@@ -30,7 +30,6 @@ import {
 import { AgentWire } from './wire.js'
 
 export { AGENT_PERMISSION_RESOLVED_EVENT } from './wire.js'
-export type { SendRequest, TurnSettings }
 
 const SESSION_NAME_MAX = 60
 
