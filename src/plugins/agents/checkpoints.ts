@@ -4,10 +4,14 @@
 // refs/claudette/checkpoints/<chat session>/<turn>. A turn that changed nothing records no commit.
 // git runs through the repos plugin (REPOS.Git): pinned to the workspace's recorded git dir,
 // refused when the worktree's .git was redirected, with hooks, fsmonitor and filters off.
+import { randomUUID } from 'node:crypto'
 import { copyFile, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { isAbsolute, join } from 'node:path'
+import type { FastifyBaseLogger } from 'fastify'
 import type { WorkspaceGit } from '../repos/types.js'
+import { sqlNow } from './store.js'
+import type { ChatStore, ConversationCheckpoint, NewToolActivity } from './types.js'
 
 const IDENTITY = {
   GIT_AUTHOR_NAME: 'claudette-server',
@@ -51,5 +55,60 @@ export async function commitWorktreeState (workspaceGit: WorkspaceGit, workspace
     return { commit }
   } finally {
     await rm(dir, { recursive: true, force: true })
+  }
+}
+
+/** What a checkpoint records of a finished turn. */
+export interface TurnSummary {
+  readonly chatSessionId: string
+  readonly workspaceId: string
+  readonly cwd: string
+  /** The turn's last assistant message (its user message when it has none). */
+  readonly messageId: string
+  readonly activities: readonly NewToolActivity[]
+}
+
+/** One checkpoint per finished turn: its file state (when enabled) and its tool activities. */
+export class TurnCheckpoints {
+  constructor (
+    private readonly store: ChatStore,
+    private readonly workspaceGit: WorkspaceGit,
+    private readonly withFileState: boolean,
+    private readonly log: FastifyBaseLogger,
+  ) {}
+
+  /**
+   * Commits the worktree state, then saves the checkpoint, unless `closed()` says the server
+   * closed meanwhile (then nothing is saved and the result is null). A failed commit is logged
+   * and the checkpoint saved without file state.
+   */
+  async record (turn: TurnSummary, closed: () => boolean): Promise<ConversationCheckpoint | null> {
+    const { chatSessionId, workspaceId } = turn
+    const prev = this.store.latestCheckpoint(chatSessionId)
+    const turnIndex = prev ? prev.turn_index + 1 : 0
+    let commit: string | null = null
+    if (this.withFileState) {
+      try {
+        const parent = this.store.latestCommit(chatSessionId)
+        commit = (await commitWorktreeState(this.workspaceGit, workspaceId, turn.cwd, parent, checkpointRef(chatSessionId, turnIndex),
+          `claudette checkpoint: chat ${chatSessionId} turn ${turnIndex}`)).commit
+      } catch (err) {
+        this.log.warn({ err, chatSessionId }, 'checkpoint commit failed; recorded without file state')
+      }
+    }
+    if (closed()) return null
+    const cp: ConversationCheckpoint = {
+      chat_session_id: chatSessionId,
+      commit_hash: commit,
+      created_at: sqlNow(),
+      has_file_state: commit !== null,
+      id: randomUUID(),
+      message_count: this.store.countAll(chatSessionId),
+      message_id: turn.messageId,
+      turn_index: turnIndex,
+      workspace_id: workspaceId,
+    }
+    this.store.insertCheckpoint(cp, turn.activities)
+    return cp
   }
 }

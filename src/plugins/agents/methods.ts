@@ -4,8 +4,7 @@
 import { Type, type TSchema } from 'typebox'
 import { defineMethod, type AnyRpcMethod } from '../../core/rpc/registry.js'
 import type { AgentsOptions } from './options.js'
-import type { AgentRegistry, TurnSettings } from './registry.js'
-import type { PermissionLevel } from './types.js'
+import type { ChatAgents, PermissionLevel, TurnSettings } from './types.js'
 
 const Opt = <T extends TSchema>(t: T) => Type.Optional(Type.Union([t, Type.Null()]))
 const Id = Type.String({ maxLength: 200 })
@@ -31,7 +30,7 @@ export function permissionLevel (raw: string | null | undefined, opts: Pick<Agen
 const toAnswers = (v: unknown): Record<string, string> =>
   v !== null && typeof v === 'object' && !Array.isArray(v) && Object.values(v).every(x => typeof x === 'string') ? v as Record<string, string> : {}
 
-export function agentMethods (registry: AgentRegistry, opts: AgentsOptions, providerKinds: ReadonlySet<string>): AnyRpcMethod[] {
+export function agentMethods (registry: ChatAgents, opts: AgentsOptions, providerKinds: ReadonlySet<string>): AnyRpcMethod[] {
   return [
     defineMethod({
       name: 'load_chat_history',

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto'
 import { inject, injectable } from '../../core/di.js'
 import { STORE, type Database, type Migration, type Store } from '../store/types.js'
-import type { ChatMessage, ChatSession, CompletedTurnData, ConversationCheckpoint, TurnToolActivity, WssAttachment } from './types.js'
+import type { ChatMessage, ChatSession, ChatStore, CompletedTurnData, ConversationCheckpoint, TurnToolActivity, WssAttachment } from './types.js'
 
 export const AGENTS_MIGRATIONS: readonly Migration[] = [
   `CREATE TABLE chat_messages (
@@ -153,7 +153,7 @@ export type NewMessage = Pick<ChatMessage, 'workspace_id' | 'chat_session_id' | 
 
 /** The agents plugin's tables. */
 @injectable()
-export class AgentStore {
+export class AgentStore implements ChatStore {
   readonly #db: Database
   readonly #q
 

@@ -4,8 +4,6 @@ import { Type, type Static, type TSchema } from 'typebox'
 import type { Disposable, Event } from '../../core/lifecycle.js'
 import { token } from '../../core/tokens.js'
 import { ChatMessage, ChatSession } from '../repos/types.js'
-import type { AgentRegistry } from './registry.js'
-import type { AgentStore } from './store.js'
 
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()])
 
@@ -201,9 +199,96 @@ export const AGENT_STREAM_EVENT = 'agent-stream'
 export const AGENT_PERMISSION_PROMPT_EVENT = 'agent-permission-prompt'
 export const CHECKPOINT_CREATED_EVENT = 'checkpoint-created'
 
+// ---------------------------------------------------------------------------------------------
+// Services (the contracts of the DI tokens)
+// ---------------------------------------------------------------------------------------------
+
+/** The turn settings a client sends with send_chat_message (already defaulted). */
+export interface TurnSettings {
+  readonly permissionLevel: PermissionLevel
+  readonly model: string | null
+  readonly planMode: boolean
+  readonly effort: string | null
+  readonly fastMode: boolean
+  readonly thinkingEnabled: boolean
+  readonly chromeEnabled: boolean
+  readonly disable1mContext: boolean
+  readonly provider: string
+}
+
+export interface SendRequest {
+  readonly chatSessionId: string
+  readonly content: string
+  readonly mentionedFiles: readonly string[]
+  readonly settings: TurnSettings
+}
+
+/** The chat sessions and their live agents (the [A] methods of claudette-wire.md §6). */
+export interface ChatAgents extends Disposable {
+  /** How many chat sessions have a live agent. */
+  readonly size: number
+  isRunning (chatSessionId: string): boolean
+  /** A ChatSession with its runtime fields filled in from the live agent (if any). */
+  hydrate (s: ChatSession): ChatSession
+  getSession (id: string): ChatSession
+  listSessions (workspaceId: string, includeArchived: boolean): ChatSession[]
+  createSession (workspaceId: string): ChatSession
+  renameSession (id: string, name: string): void
+  archiveSession (id: string): Promise<ChatSession | null>
+  send (req: SendRequest): Promise<void>
+  steer (chatSessionId: string, content: string): { queue_depth: number, queued: true }
+  answer (chatSessionId: string, toolUseId: string, answers: Record<string, string>, annotations: unknown): Promise<void>
+  approve (chatSessionId: string, toolUseId: string, approved: boolean, reason: string | undefined, planOnly: boolean): Promise<void>
+  stop (chatSessionId: string): Promise<void>
+  reset (chatSessionId: string): Promise<void>
+  /** Stops every agent of a workspace (before it is archived). */
+  stopWorkspace (workspaceId: string): Promise<void>
+  snapshot (chatSessionId: string, limit: number, before: string | null): ChatSnapshot
+  history (chatSessionId: string): ChatMessage[]
+  completedTurns (chatSessionId: string): CompletedTurnData[]
+}
+
+/** A chat message to save; the omitted fields take their defaults. */
+export type NewChatMessage = Pick<ChatMessage, 'workspace_id' | 'chat_session_id' | 'role' | 'content'> & Partial<ChatMessage>
+
+/** A completed turn's tool activity to save with its checkpoint. */
+export type NewToolActivity = Omit<TurnToolActivity, 'id' | 'checkpoint_id' | 'agent_description' | 'agent_last_tool_name' |
+  'agent_tool_use_count' | 'agent_status' | 'agent_task_id' | 'agent_result_text' | 'agent_tool_calls_json' | 'agent_thinking_blocks_json' |
+  'workflow_progress_json'>
+
+/** The agents plugin's persistence: chat sessions, messages, checkpoints and attachments. */
+export interface ChatStore {
+  getSession (id: string): ChatSession | null
+  listSessions (workspaceId: string, includeArchived: boolean): ChatSession[]
+  sessionIdsOfWorkspace (workspaceId: string): string[]
+  workspaceExists (workspaceId: string): boolean
+  createSession (workspaceId: string): ChatSession
+  renameSession (id: string, name: string): boolean
+  archiveSessionEnsuringActive (id: string, workspaceId: string): ChatSession | null
+  setAgentSessionId (chatSessionId: string, agentSessionId: string | null): void
+  setCliInvocation (chatSessionId: string, line: string): void
+  bumpTurnCount (chatSessionId: string): void
+  insertMessage (m: NewChatMessage): ChatMessage
+  setMessageCost (id: string, costUsd: number | null, durationMs: number | null): void
+  history (chatSessionId: string): ChatMessage[]
+  page (chatSessionId: string, limit: number, before: string | null): { messages: ChatMessage[], hasMore: boolean }
+  count (chatSessionId: string): number
+  countAll (chatSessionId: string): number
+  lastMessages (): ChatMessage[]
+  latestCheckpoint (chatSessionId: string): ConversationCheckpoint | null
+  latestCommit (chatSessionId: string): string | null
+  insertCheckpoint (cp: ConversationCheckpoint, activities: readonly NewToolActivity[]): void
+  completedTurns (chatSessionId: string): CompletedTurnData[]
+  addAttachment (a: {
+    message_id: string, filename: string, media_type: string, data: Buffer, width?: number | null, height?: number | null,
+    origin?: 'user' | 'agent', tool_use_id?: string | null,
+  }): string
+  attachmentsForPage (chatSessionId: string, messages: readonly ChatMessage[]): WssAttachment[]
+}
+
 export const AGENTS = {
-  Registry: token<AgentRegistry>('AgentRegistry'),
-  Store: token<AgentStore>('AgentStore'),
+  Registry: token<ChatAgents>('AgentRegistry'),
+  Store: token<ChatStore>('AgentStore'),
   /** Every provider by kind ('claude-code', configured commands, the embedder's). */
   Providers: token<ReadonlyMap<string, AgentProvider>>('AgentProviders'),
 } as const
