@@ -170,8 +170,8 @@ export const isDir = async (p: string): Promise<boolean> => {
 /**
  * `path_valid` for list_repositories, answered from a cache that lives `ttlMs`: a fleet of
  * devices polling the list shares one stat per repository per second instead of one each, and
- * concurrent calls share the stat in flight. (Found by the load suite: each async stat wakes a
- * thread-pool thread, and on a busy machine the woken thread preempts the event loop.)
+ * concurrent calls share the stat in flight: each async stat wakes a thread-pool thread, and on
+ * a busy machine the woken thread preempts the event loop.
  */
 export class DirectoryCheck {
   readonly #cache = new Map<string, { at: number, ok: Promise<boolean> }>()

@@ -11,7 +11,7 @@ import type { Workspace } from './types.js'
 export interface WorkspaceRow {
   id: string, repository_id: string, name: string, branch_name: string, worktree_path: string | null,
   status: 'Active' | 'Archived', status_line: string, created_at: string, sort_order: number, input_values: string | null,
-  /** The worktree's git admin dir as recorded when it was made (null: archived, or made before it was recorded). */
+  /** The worktree's git admin dir as recorded when it was made (null: archived, or not recorded yet). */
   git_dir: string | null
 }
 
@@ -108,7 +108,7 @@ export class WorkspaceRows {
     return this.get(id)!
   }
 
-  /** Records the admin dir found for a worktree made before admin dirs were recorded (if it is still there). */
+  /** Records the admin dir found for a worktree that had none recorded (if the row still names that worktree). */
   recordGitDir (id: string, worktreePath: string, gitDir: string): void {
     this.#db.prepare('UPDATE workspaces SET git_dir = ? WHERE id = ? AND worktree_path = ?').run(gitDir, id, worktreePath)
   }
