@@ -24,8 +24,9 @@ export {
   RepoOperationUnsupportedError, InvalidRefError, GitCommandError, SettingNotAllowedError, PlanFileError,
 } from './plugins/repos/errors.js'
 export {
-  REPOS, WORKSPACE_CHANGED_EVENT, Repository, Workspace, ChatSession, ChatMessage, SetupResult, DiffFile, FileDiff, InitialData,
+  REPOS, WORKSPACE_CHANGED_EVENT, Repository, Workspace, SetupResult, DiffFile, FileDiff, ReposInitialData,
   type RepoProvider, type RepoInfo, type AddRepositoryRequest, type WorkspaceDirectory, type WorkspaceChangedPayload,
+  type WorkspaceLifecycle, type WorkspaceInsertedEvent, type WorkspaceArchivingEvent, type InitialDataContributor,
 } from './plugins/repos/types.js'
 export { ReposOptions } from './plugins/repos/options.js'
 export { SqliteRepoProvider } from './plugins/repos/repositories.js'
@@ -35,7 +36,7 @@ export type {
 } from './plugins/agents/types.js'
 export {
   AGENTS, AGENT_STREAM_EVENT, AGENT_PERMISSION_PROMPT_EVENT, CHECKPOINT_CREATED_EVENT, ConversationCheckpoint, CompletedTurnData, TurnToolActivity,
-  WssAttachment, PendingControl,
+  WssAttachment, PendingControl, ChatSession, ChatMessage, InitialData,
 } from './plugins/agents/types.js'
 export { AgentsOptions, AgentRegistry, ClaudeCodeProvider, CommandProvider, StreamJsonSession, AGENT_PERMISSION_RESOLVED_EVENT } from './plugins/agents/index.js'
 export {

@@ -41,7 +41,11 @@ const agentsPlugin: FastifyPluginAsync<Partial<AgentsOptions>> = async (app, raw
   if (!rpc.has('refresh_claude_flags')) rpc.register({ name: 'refresh_claude_flags', handler: () => null })
 
   const hooks = [
-    directory.addArchiveHook(ws => registry.stopWorkspace(ws.id)),
+    // Synchronous, inside the transaction that inserts the workspace: the workspace and its
+    // first chat session commit together, and a failing insert here rolls the create back.
+    directory.onDidInsertWorkspace(e => { store.insertFirstSession(e.defaultSessionId, e.workspace.id, e.workspace.created_at) }),
+    // The archive waits until the workspace's agents have stopped, before its worktree goes.
+    directory.onWillArchiveWorkspace(e => { e.waitUntil(registry.stopWorkspace(e.workspace.id)) }),
     directory.addInitialDataContributor(() => ({ last_messages: store.lastMessages() })),
   ]
   // onClose runs before the store's (LIFO): every agent is stopped while the database is open.

@@ -1,14 +1,32 @@
-// SQLite persistence of the agents plugin: chat messages, checkpoints, completed turns' tool
-// activities and attachments (its own tables, owner 'agents'), plus the chat_sessions rows the
-// repos plugin created. Every statement is prepared once; better-sqlite3 runs them synchronously,
-// so one RPC sees one consistent state.
+// SQLite persistence of the agents plugin: chat sessions, chat messages, checkpoints, completed
+// turns' tool activities and attachments (its own tables, owner 'agents'). Every statement is
+// prepared once; better-sqlite3 runs them synchronously, so one RPC sees one consistent state.
 import { randomUUID } from 'node:crypto'
 import { inject, injectable } from '../../core/di.js'
 import { STORE, type Database, type Migration, type Store } from '../store/types.js'
 import type { ChatMessage, ChatSession, ChatStore, CompletedTurnData, ConversationCheckpoint, TurnToolActivity, WssAttachment } from './types.js'
 
+/**
+ * Tables owned by the agents plugin (Store.migrate owner 'agents'). Append-only. chat_sessions
+ * is created IF NOT EXISTS: in a database made before chat sessions moved here, the repos
+ * plugin's first step created it with this very definition (test/plugins/agents/migrations.test.ts).
+ */
 export const AGENTS_MIGRATIONS: readonly Migration[] = [
-  `CREATE TABLE chat_messages (
+  `CREATE TABLE IF NOT EXISTS chat_sessions (
+     id TEXT PRIMARY KEY,
+     workspace_id TEXT NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
+     session_id TEXT,                -- the agent CLI's resume id
+     name TEXT NOT NULL DEFAULT 'New chat',
+     name_edited INTEGER NOT NULL DEFAULT 0,
+     turn_count INTEGER NOT NULL DEFAULT 0,
+     sort_order INTEGER NOT NULL DEFAULT 0,
+     status TEXT NOT NULL DEFAULT 'Active' CHECK (status IN ('Active', 'Archived')),
+     created_at TEXT NOT NULL DEFAULT (datetime('now')),
+     archived_at TEXT,
+     cli_invocation TEXT
+   );
+   CREATE INDEX IF NOT EXISTS chat_sessions_by_workspace ON chat_sessions (workspace_id, status, sort_order, created_at);
+   CREATE TABLE chat_messages (
      seq INTEGER PRIMARY KEY AUTOINCREMENT,
      id TEXT NOT NULL UNIQUE,
      workspace_id TEXT NOT NULL,
@@ -215,6 +233,14 @@ export class AgentStore implements ChatStore {
   sessionIdsOfWorkspace (workspaceId: string): string[] { return this.#q.sessionIdsOfWorkspace.all(workspaceId).map(r => r.id) }
 
   workspaceExists (workspaceId: string): boolean { return this.#q.workspaceExists.get(workspaceId)!.n > 0 }
+
+  /**
+   * A new workspace's first chat session, created inside the transaction that inserts the
+   * workspace (repos' onDidInsertWorkspace), with the workspace's own created_at.
+   */
+  insertFirstSession (id: string, workspaceId: string, createdAt: string): void {
+    this.#q.insertSession.run(id, workspaceId, 0, createdAt)
+  }
 
   createSession (workspaceId: string): ChatSession {
     const id = randomUUID()

@@ -3,7 +3,7 @@
 import { Type, type Static, type TSchema } from 'typebox'
 import type { Disposable, Event } from '../../core/lifecycle.js'
 import { token } from '../../core/tokens.js'
-import { ChatMessage, ChatSession } from '../repos/types.js'
+import { AgentStatus, ReposInitialData, WorkspaceStatus } from '../repos/types.js'
 
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()])
 
@@ -104,7 +104,47 @@ export interface AgentSession extends Disposable {
 // Wire shapes owned by this plugin (field names exactly as the Claudette clients read them)
 // ---------------------------------------------------------------------------------------------
 
-export { ChatMessage, ChatSession }
+export const ChatSession = Type.Object({
+  agent_status: AgentStatus,
+  archived_at: Nullable(Type.String()),
+  attention_kind: Nullable(Type.Union([Type.Literal('Ask'), Type.Literal('Plan')])),
+  cli_invocation: Nullable(Type.String()),
+  created_at: Type.String(),
+  id: Type.String(),
+  name: Type.String(),
+  name_edited: Type.Boolean(),
+  needs_attention: Type.Boolean(),
+  session_id: Nullable(Type.String()),
+  sort_order: Type.Integer(),
+  status: WorkspaceStatus,
+  turn_count: Type.Integer(),
+  workspace_id: Type.String(),
+})
+export type ChatSession = Static<typeof ChatSession>
+
+export const ChatMessage = Type.Object({
+  cache_creation_tokens: Type.Optional(Nullable(Type.Integer())),
+  cache_read_tokens: Type.Optional(Nullable(Type.Integer())),
+  chat_session_id: Type.String(),
+  content: Type.String(),
+  cost_usd: Nullable(Type.Number()),
+  created_at: Type.String(),
+  duration_ms: Nullable(Type.Integer()),
+  id: Type.String(),
+  input_tokens: Type.Optional(Nullable(Type.Integer())),
+  output_tokens: Type.Optional(Nullable(Type.Integer())),
+  role: Type.Union([Type.Literal('User'), Type.Literal('Assistant'), Type.Literal('System')]),
+  thinking: Type.Optional(Nullable(Type.String())),
+  workspace_id: Type.String(),
+})
+export type ChatMessage = Static<typeof ChatMessage>
+
+/**
+ * load_initial_data's answer (claudette-wire.md §6.1): what the repos plugin builds, with this
+ * plugin's messages as `last_messages` (its initial-data contributor).
+ */
+export const InitialData = Type.Object({ ...ReposInitialData.properties, last_messages: Type.Array(ChatMessage) })
+export type InitialData = Static<typeof InitialData>
 
 export const ConversationCheckpoint = Type.Object({
   chat_session_id: Type.String(),
@@ -263,6 +303,8 @@ export interface ChatStore {
   sessionIdsOfWorkspace (workspaceId: string): string[]
   workspaceExists (workspaceId: string): boolean
   createSession (workspaceId: string): ChatSession
+  /** The first chat session of a new workspace, inside the transaction that inserts the workspace. */
+  insertFirstSession (id: string, workspaceId: string, createdAt: string): void
   renameSession (id: string, name: string): boolean
   archiveSessionEnsuringActive (id: string, workspaceId: string): ChatSession | null
   setAgentSessionId (chatSessionId: string, agentSessionId: string | null): void

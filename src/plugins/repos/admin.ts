@@ -6,8 +6,9 @@ import { stripControls } from '../../core/text.js'
 import type { Store } from '../store/types.js'
 import { NotAGitRepositoryError, RepoExistsError, RepoInUseError } from './errors.js'
 import { GitRunner } from './git.js'
-import { inspectRepositoryPath, SqliteRepoProvider, toRepository, workspaceWorktreeAt } from './repositories.js'
+import { inspectRepositoryPath, SqliteRepoProvider, toRepository } from './repositories.js'
 import type { Repository } from './types.js'
+import { WorkspaceRows } from './workspace-rows.js'
 
 export interface RepoAdmin {
   /** Registers a git work tree (a relative path is taken from the current directory). */
@@ -21,11 +22,12 @@ export interface RepoAdmin {
 export function repoAdmin (store: Store, runner: ProcessRunner): RepoAdmin {
   const provider = new SqliteRepoProvider(store)
   const git = new GitRunner(runner)
+  const rows = new WorkspaceRows(store)
   const list = async (): Promise<Repository[]> => Promise.all((await provider.list()).map(r => toRepository(r)))
   return {
     async add (path, name) {
       const real = await inspectRepositoryPath(git, resolve(path))
-      if (workspaceWorktreeAt(store, real)) throw new NotAGitRepositoryError(`Cannot register a workspace worktree as a repository: ${path}`)
+      if (rows.activeWorktreeContaining(real)) throw new NotAGitRepositoryError(`Cannot register a workspace worktree as a repository: ${path}`)
       const existing = (await provider.list()).find(r => r.path === real)
       if (existing) throw new RepoExistsError(real, existing.id)
       const clean = stripControls(name ?? '')
@@ -37,13 +39,12 @@ export function repoAdmin (store: Store, runner: ProcessRunner): RepoAdmin {
       const matches = all.filter(r => r.id === idOrPrefix || (idOrPrefix.length >= 4 && r.id.startsWith(idOrPrefix)))
       const repo = matches.find(r => r.id === idOrPrefix) ?? (matches.length === 1 ? matches[0] : undefined)
       if (!repo) return null
-      const db = store.db
-      db.transaction(() => {
-        const active = db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM workspaces WHERE repository_id = ? AND status = \'Active\'').get(repo.id)!.n
+      rows.transaction(() => {
+        const active = rows.countActive(repo.id)
         if (active > 0) throw new RepoInUseError(repo.id, active)
-        db.prepare('DELETE FROM workspaces WHERE repository_id = ?').run(repo.id)
-        db.prepare('DELETE FROM repositories WHERE id = ?').run(repo.id)
-      }).immediate()
+        rows.deleteOfRepository(repo.id)
+        provider.removeNow(repo.id)
+      })
       return repo
     },
   }

@@ -2,9 +2,15 @@
 // one file's hunks. Paths reach git after `--` with literal pathspecs; nothing follows symlinks.
 import { constants } from 'node:fs'
 import { lstat, open } from 'node:fs/promises'
-import { join } from 'node:path'
-import type { BoundGit } from './git.js'
-import type { DiffFile, DiffFileStatus, DiffHunk, DiffLayer, DiffLine, FileDiff, StagedDiffFiles } from './types.js'
+import { join, normalize } from 'node:path'
+import type { Confinement } from './confinement.js'
+import { InvalidRefError, PathNotAllowedError } from './errors.js'
+import { bindGit, isCommitId, isSafeRefName, type BoundGit } from './git.js'
+import { resolveInsideRoot } from './paths.js'
+import type { RegisteredRepositories } from './registered-repositories.js'
+import { detectDefaultBranch, isDir } from './repositories.js'
+import type { DiffFile, DiffFileStatus, DiffFilesResult, DiffHunk, DiffLayer, DiffLine, FileDiff, Repository, StagedDiffFiles } from './types.js'
+import type { PinnedGit } from './workspace-git.js'
 
 /** Flags for every diff we run: no external diff drivers or textconv filters from any config, no submodules. */
 const DIFF_FLAGS = ['--no-color', '--no-ext-diff', '--no-textconv', '--ignore-submodules=all']
@@ -178,4 +184,44 @@ export function parseUnifiedDiff (text: string, path: string): FileDiff {
     hunk.lines.push(l)
   }
   return { hunks, is_binary: isBinary, path }
+}
+
+/** load_diff_files and load_file_diff on the server's workspaces, pinned and confined. */
+export class WorkspaceDiffs {
+  constructor (
+    private readonly git: PinnedGit,
+    private readonly repositories: RegisteredRepositories,
+    private readonly confinement: Confinement,
+  ) {}
+
+  async #mergeBase (repo: Repository, git: BoundGit): Promise<string> {
+    const b = await detectDefaultBranch(this.git.runner, repo.path, { baseBranch: repo.base_branch, defaultRemote: repo.default_remote })
+    const remote = repo.default_remote && isSafeRefName(repo.default_remote) ? repo.default_remote : 'origin'
+    return mergeBase(git, b, remote)
+  }
+
+  async loadDiffFiles (workspaceId: string): Promise<DiffFilesResult> {
+    const { path, repo, target } = await this.git.pinnedWorkspace(workspaceId)
+    const git = bindGit(this.git.runner, target, path)
+    const mb = await this.#mergeBase(repo, git)
+    const { files, staged_files } = await diffFiles(git, path, mb)
+    return { files, merge_base: mb, staged_files }
+  }
+
+  async loadFileDiff (p: { worktree_path: string, file_path: string, merge_base: string, diff_layer?: string | null }): Promise<FileDiff> {
+    const { path, row } = await this.confinement.worktreeFromClient(p.worktree_path)
+    const repo = await this.repositories.require(row.repository_id)
+    const git = bindGit(this.git.runner, await this.git.workspaceTarget(row, repo.path), path)
+    const real = await resolveInsideRoot(path, p.file_path)
+    if (await isDir(real)) throw new PathNotAllowedError('Invalid file path: is a directory')
+    const rel = normalize(p.file_path).replace(/\/+$/, '')
+    const layer = p.diff_layer ?? null
+    let base = p.merge_base
+    if (layer !== 'staged' && layer !== 'unstaged' && layer !== 'untracked') {
+      if (base === '') base = await this.#mergeBase(repo, git)
+      else if (!isCommitId(base) && !isSafeRefName(base)) throw new InvalidRefError(`Invalid merge base: '${base.length > 100 ? base.slice(0, 100) + '…' : base}'`)
+    }
+    const d = await fileDiff(git, path, rel, base, layer)
+    return { hunks: d.hunks, is_binary: d.is_binary, path: p.file_path }
+  }
 }

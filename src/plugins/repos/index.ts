@@ -8,13 +8,20 @@ import { expandTilde } from '../../core/home.js'
 import { parseOptions } from '../../core/options.js'
 import { CORE, resolve } from '../../core/tokens.js'
 import { STORE } from '../store/types.js'
-import { isSafeRefName } from './git.js'
+import { Confinement } from './confinement.js'
+import { WorkspaceDiffs } from './diff.js'
+import { GitRunner, isSafeRefName } from './git.js'
+import { InitialDataLoader } from './initial-data.js'
 import { reposMethods } from './methods.js'
 import { REPOS_MIGRATIONS } from './migrations.js'
 import { ReposOptions } from './options.js'
+import { RegisteredRepositories } from './registered-repositories.js'
 import { SqliteRepoProvider } from './repositories.js'
-import { REPOS_OPTIONS, REPOS_SERVICE, WorkspaceService } from './service.js'
+import { AppSettings } from './settings.js'
 import { REPOS, type RepoProvider } from './types.js'
+import { PinnedGit } from './workspace-git.js'
+import { WorkspaceRows } from './workspace-rows.js'
+import { Workspaces } from './workspaces.js'
 
 function checkProvider (p: unknown): RepoProvider {
   const o = p as Partial<RepoProvider> | null
@@ -35,21 +42,28 @@ const reposPlugin: FastifyPluginAsync<Partial<ReposOptions>> = async (app, raw) 
   const facts = resolve(app.di, CORE.Facts)
   const base = resolvePath(facts.home, expandTilde(opts.worktreeBaseDir ?? join(facts.home, 'workspaces')))
   await mkdir(base, { recursive: true, mode: 0o700 })
-  const { provider: _ignored, ...rest } = opts
   const claudeConfig = process.env.CLAUDE_CONFIG_DIR || join(homedir(), '.claude')
   const claudePlansDir = resolvePath(facts.home, expandTilde(opts.claudePlansDir ?? join(claudeConfig, 'plans')))
-  app.di.registerInstance(REPOS_OPTIONS, { ...rest, worktreeBaseDir: await realpath(base), claudePlansDir })
-  app.di.registerInstance(REPOS.Provider, custom === undefined ? new SqliteRepoProvider(store) : checkProvider(custom))
-  app.di.registerSingleton(REPOS_SERVICE, WorkspaceService)
-  const service = resolve(app.di, REPOS_SERVICE)
-  app.di.registerInstance(REPOS.Directory, service)
-  app.di.registerInstance(REPOS.Git, service)
-  resolve(app.di, CORE.Rpc).registerAll(reposMethods(service))
-  app.addHook('onClose', async () => service.dispose())
+  const worktreeBaseDir = await realpath(base)
+  const provider = custom === undefined ? new SqliteRepoProvider(store) : checkProvider(custom)
+  const log = resolve(app.di, CORE.Log)
+  const rows = new WorkspaceRows(store)
+  const gitRunner = new GitRunner(resolve(app.di, CORE.ProcessRunner))
+  const repositories = new RegisteredRepositories(provider, rows, gitRunner, log, worktreeBaseDir)
+  const git = new PinnedGit(gitRunner, rows, repositories)
+  const confinement = new Confinement(rows, provider, git, { claudePlansDir, maxPlanFileBytes: opts.maxPlanFileBytes })
+  const initialData = new InitialDataLoader(rows, repositories, git, log, worktreeBaseDir)
+  const workspaces = new Workspaces(rows, repositories, git, confinement, initialData, resolve(app.di, CORE.Hub), log,
+    { worktreeBaseDir, branchPrefix: opts.branchPrefix, setupTimeoutMs: opts.setupTimeoutMs })
+  const settings = new AppSettings(store, { worktree_base_dir: () => worktreeBaseDir })
+  app.di.registerInstance(REPOS.Provider, provider)
+  app.di.registerInstance(REPOS.Directory, workspaces)
+  app.di.registerInstance(REPOS.Git, git)
+  resolve(app.di, CORE.Rpc).registerAll(reposMethods({ workspaces, repositories, diffs: new WorkspaceDiffs(git, repositories, confinement), initialData, confinement, settings }))
+  app.addHook('onClose', async () => workspaces.dispose())
 }
 
 export default fp(reposPlugin, { name: 'repos', fastify: '5.x', dependencies: ['store'], decorators: { fastify: ['di'] } })
 export { ReposOptions } from './options.js'
 export { SqliteRepoProvider, inspectRepositoryPath, detectDefaultBranch, toRepository } from './repositories.js'
 export { REPOS_MIGRATIONS } from './migrations.js'
-export { WorkspaceService } from './service.js'

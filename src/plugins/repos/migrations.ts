@@ -2,8 +2,8 @@ import type { Migration } from '../store/types.js'
 
 /**
  * Tables owned by the repos plugin (Store.migrate owner 'repos'). Append-only: never edit a
- * released step. The agents plugin adds its own tables (messages, checkpoints) and may add
- * columns to chat_sessions in its own 'agents' migrations.
+ * released step. Chat sessions are the agents plugin's (agents/store.ts): a database made
+ * before they moved there has chat_sessions from this step, with the same definition.
  *
  * workspaces.repository_id has no foreign key on purpose: with a custom RepoProvider the
  * repositories live outside this database.
@@ -41,20 +41,6 @@ export const REPOS_MIGRATIONS: readonly Migration[] = [
      UNIQUE (repository_id, name)
    );
    CREATE INDEX workspaces_by_repo ON workspaces (repository_id, sort_order, created_at);
-   CREATE TABLE chat_sessions (
-     id TEXT PRIMARY KEY,
-     workspace_id TEXT NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
-     session_id TEXT,                -- the agent CLI's resume id
-     name TEXT NOT NULL DEFAULT 'New chat',
-     name_edited INTEGER NOT NULL DEFAULT 0,
-     turn_count INTEGER NOT NULL DEFAULT 0,
-     sort_order INTEGER NOT NULL DEFAULT 0,
-     status TEXT NOT NULL DEFAULT 'Active' CHECK (status IN ('Active', 'Archived')),
-     created_at TEXT NOT NULL DEFAULT (datetime('now')),
-     archived_at TEXT,
-     cli_invocation TEXT
-   );
-   CREATE INDEX chat_sessions_by_workspace ON chat_sessions (workspace_id, status, sort_order, created_at);
    CREATE TABLE app_settings (
      key TEXT PRIMARY KEY,
      value TEXT NOT NULL

@@ -11,7 +11,7 @@ import type { Store } from '../store/types.js'
 import { NotAGitRepositoryError, RepoExistsError, RepoNotFoundError } from './errors.js'
 import { isSafeRefName, type GitRunner } from './git.js'
 import { REPOS_MIGRATIONS, sqlNow } from './migrations.js'
-import { isInside, resolveInsideRoot } from './paths.js'
+import { resolveInsideRoot } from './paths.js'
 import type { AddRepositoryRequest, InputField, RepoInfo, RepoProvider, Repository } from './types.js'
 
 /**
@@ -170,8 +170,8 @@ export const isDir = async (p: string): Promise<boolean> => {
 /**
  * `path_valid` for list_repositories, answered from a cache that lives `ttlMs`: a fleet of
  * devices polling the list shares one stat per repository per second instead of one each, and
- * concurrent calls share the stat in flight. (Found by the load suite: each async stat wakes a
- * thread-pool thread, and on a busy machine the woken thread preempts the event loop.)
+ * concurrent calls share the stat in flight: each async stat wakes a thread-pool thread, and on
+ * a busy machine the woken thread preempts the event loop.
  */
 export class DirectoryCheck {
   readonly #cache = new Map<string, { at: number, ok: Promise<boolean> }>()
@@ -255,16 +255,6 @@ const fromRow = (r: RepoRow): RepoInfo => ({
   required_inputs: parseInputs(r.required_inputs),
 })
 
-/**
- * The active workspace whose worktree is `realPath` or contains it, or null. Such a path is
- * refused as a repository by `add_repository` and `repo add` alike: a workspace's worktree
- * registered as a repository would let its own workspace be removed behind its back.
- */
-export function workspaceWorktreeAt (store: Store, realPath: string): string | null {
-  const rows = store.db.prepare<[], { worktree_path: string }>('SELECT worktree_path FROM workspaces WHERE status = \'Active\' AND worktree_path IS NOT NULL').all()
-  return rows.find(r => isInside(r.worktree_path, realPath))?.worktree_path ?? null
-}
-
 /** The built-in RepoProvider: repositories registered in this server's SQLite database. */
 export class SqliteRepoProvider implements RepoProvider {
   readonly kind = 'sqlite'
@@ -278,6 +268,7 @@ export class SqliteRepoProvider implements RepoProvider {
   // Prepared once, on first use: these run on nearly every RPC (better-sqlite3 caches nothing).
   #qList: Statement<[], RepoRow> | null = null
   #qGet: Statement<[string], RepoRow> | null = null
+  #qExists: Statement<[string], { id: string }> | null = null
 
   async list (): Promise<readonly RepoInfo[]> {
     this.#qList ??= this.#store.db.prepare<[], RepoRow>('SELECT * FROM repositories ORDER BY sort_order, created_at, id')
@@ -317,8 +308,17 @@ export class SqliteRepoProvider implements RepoProvider {
     return this.get(insert.immediate())
   }
 
+  isRegistered (id: string): boolean {
+    this.#qExists ??= this.#store.db.prepare<[string], { id: string }>('SELECT id FROM repositories WHERE id = ?')
+    return this.#qExists.get(id) !== undefined
+  }
+
   async remove (id: string): Promise<void> {
-    const res = this.#store.db.prepare('DELETE FROM repositories WHERE id = ?').run(id)
-    if (res.changes === 0) throw new RepoNotFoundError(id)
+    if (!this.removeNow(id)) throw new RepoNotFoundError(id)
+  }
+
+  /** Deletes the row in one statement, for a caller's own transaction (`repo remove`); false if there was none. */
+  removeNow (id: string): boolean {
+    return this.#store.db.prepare('DELETE FROM repositories WHERE id = ?').run(id).changes > 0
   }
 }

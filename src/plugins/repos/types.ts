@@ -75,42 +75,6 @@ export const Workspace = Type.Object({
 })
 export type Workspace = Static<typeof Workspace>
 
-export const ChatSession = Type.Object({
-  agent_status: AgentStatus,
-  archived_at: Nullable(Type.String()),
-  attention_kind: Nullable(Type.Union([Type.Literal('Ask'), Type.Literal('Plan')])),
-  cli_invocation: Nullable(Type.String()),
-  created_at: Type.String(),
-  id: Type.String(),
-  name: Type.String(),
-  name_edited: Type.Boolean(),
-  needs_attention: Type.Boolean(),
-  session_id: Nullable(Type.String()),
-  sort_order: Type.Integer(),
-  status: WorkspaceStatus,
-  turn_count: Type.Integer(),
-  workspace_id: Type.String(),
-})
-export type ChatSession = Static<typeof ChatSession>
-
-/** A chat message (the agents plugin owns the table; the shape is here because InitialData carries it). */
-export const ChatMessage = Type.Object({
-  cache_creation_tokens: Type.Optional(Nullable(Type.Integer())),
-  cache_read_tokens: Type.Optional(Nullable(Type.Integer())),
-  chat_session_id: Type.String(),
-  content: Type.String(),
-  cost_usd: Nullable(Type.Number()),
-  created_at: Type.String(),
-  duration_ms: Nullable(Type.Integer()),
-  id: Type.String(),
-  input_tokens: Type.Optional(Nullable(Type.Integer())),
-  output_tokens: Type.Optional(Nullable(Type.Integer())),
-  role: Type.Union([Type.Literal('User'), Type.Literal('Assistant'), Type.Literal('System')]),
-  thinking: Type.Optional(Nullable(Type.String())),
-  workspace_id: Type.String(),
-})
-export type ChatMessage = Static<typeof ChatMessage>
-
 export const SetupResult = Type.Object({
   exit_code: Nullable(Type.Integer()),
   output: Type.String(),
@@ -189,14 +153,20 @@ export type FileDiff = Static<typeof FileDiff>
 /** `diff_layer` of load_file_diff; anything else (or absent) means merge-base → working tree. */
 export type DiffLayer = 'committed' | 'staged' | 'unstaged' | 'untracked'
 
-export const InitialData = Type.Object({
+/**
+ * load_initial_data's answer as the repos plugin builds it. `last_messages` (the newest chat
+ * message of each workspace) comes from the plugin that owns chat messages, through
+ * addInitialDataContributor: its items are opaque here. The full wire schema, with the agents
+ * plugin's ChatMessage items, is `InitialData` in agents/types.ts.
+ */
+export const ReposInitialData = Type.Object({
   default_branches: Type.Record(Type.String(), Type.String()),
-  last_messages: Type.Array(ChatMessage),
+  last_messages: Type.Array(Type.Unknown()),
   repositories: Type.Array(Repository),
   workspaces: Type.Array(Workspace),
   worktree_base_dir: Type.String(),
 })
-export type InitialData = Static<typeof InitialData>
+export type ReposInitialData = Static<typeof ReposInitialData>
 
 /** Event `workspace-changed` (our addition), broadcast when a workspace is created/archived/restored. */
 export const WORKSPACE_CHANGED_EVENT = 'workspace-changed'
@@ -238,12 +208,50 @@ export interface RepoProvider {
   add? (req: AddRepositoryRequest): Promise<RepoInfo>
   /** Unregisters a repository (the server has already checked it has no active workspace). */
   remove? (id: string): Promise<void>
+  /**
+   * Whether `id` is still registered, answered synchronously from the server's own database,
+   * for a provider that keeps its repositories there (the built-in one). The server asks it
+   * inside the transaction that inserts or restores a workspace, so a `repo remove` from another
+   * process either sees that workspace (and refuses) or makes the insert fail. Absent: not asked.
+   */
+  isRegistered? (id: string): boolean
+}
+
+/**
+ * Fired synchronously inside the transaction that inserts a new workspace's row, before
+ * create_workspace answers. A listener's own writes (the agents plugin: the workspace's first
+ * chat session) join that transaction, and a listener that throws rolls the whole create back,
+ * so a workspace never exists without them.
+ */
+export interface WorkspaceInsertedEvent {
+  readonly workspace: Workspace
+  /** create_workspace's `default_session_id`: the id under which the workspace's first chat session is created. */
+  readonly defaultSessionId: string
+}
+
+/** Fired before an archive removes a workspace's worktree; the archive waits for what the listeners pass to waitUntil. */
+export interface WorkspaceArchivingEvent {
+  /** The workspace as it is before the archive (still active). */
+  readonly workspace: Workspace
+  /** Call during the listener: the archive goes on once `work` settles (a rejection is logged). */
+  waitUntil (work: Promise<unknown>): void
+}
+
+/**
+ * The lifecycle of workspaces, for plugins that keep state per workspace. Listeners run in
+ * the order they subscribed.
+ */
+export interface WorkspaceLifecycle {
+  readonly onDidInsertWorkspace: Event<WorkspaceInsertedEvent>
+  readonly onWillArchiveWorkspace: Event<WorkspaceArchivingEvent>
+  /** Fires after a workspace was created, archived or restored (also broadcast as `workspace-changed`). */
+  readonly onDidChangeWorkspace: Event<Workspace>
 }
 
 /**
  * What other plugins (terminals, agents) ask the repos plugin. Resolve it with `REPOS.Directory`.
  */
-export interface WorkspaceDirectory {
+export interface WorkspaceDirectory extends WorkspaceLifecycle {
   getWorkspace (id: string): Promise<Workspace | null>
   getRepository (id: string): Promise<Repository | null>
   listWorkspaces (): Promise<Workspace[]>
@@ -259,13 +267,14 @@ export interface WorkspaceDirectory {
   resolveInWorkspace (workspaceId: string, relPath: string): Promise<string>
   /** CLAUDETTE_WORKSPACE_NAME/_ID/_PATH, CLAUDETTE_ROOT_PATH, CLAUDETTE_DEFAULT_BRANCH, CLAUDETTE_BRANCH_NAME ({} for an unknown id). */
   workspaceEnv (workspaceId: string): Promise<Record<string, string>>
-  /** Awaited before a workspace is archived (the agents plugin stops that workspace's agents). */
+  /** Awaited before a workspace is archived (the terminals plugin closes its shells): `onWillArchiveWorkspace(e => e.waitUntil(hook(e.workspace)))`. */
   addArchiveHook (hook: (workspace: Workspace) => void | Promise<void>): Disposable
   /** Lets another plugin fill parts of load_initial_data (agents supplies last_messages; default []). */
-  addInitialDataContributor (fn: () => Promise<Partial<InitialData>> | Partial<InitialData>): Disposable
-  /** Fires after a workspace was created, archived or restored (also broadcast as `workspace-changed`). */
-  readonly onDidChangeWorkspace: Event<Workspace>
+  addInitialDataContributor (fn: InitialDataContributor): Disposable
 }
+
+/** Supplies parts of load_initial_data; a contributor that throws is logged and left out. */
+export type InitialDataContributor = () => Promise<Partial<ReposInitialData>> | Partial<ReposInitialData>
 
 /** What a git process printed (stdout/stderr as text) and its exit code. */
 export interface GitOutput { readonly stdout: string, readonly stderr: string, readonly code: number }
@@ -284,12 +293,6 @@ export interface WorkspaceGit {
    */
   runInWorkspace (workspaceId: string, args: readonly string[], opts?: { env?: Record<string, string>, timeoutMs?: number, maxBuffer?: number, okCodes?: readonly number[] }): Promise<GitOutput>
 }
-
-/**
- * `git -c` arguments that give a commit an author when the host has no git identity configured
- * (the agents plugin's checkpoint commits). Put them before the git subcommand.
- */
-export const GIT_SERVER_IDENTITY: readonly string[] = ['-c', 'user.name=claudette-server', '-c', 'user.email=claudette-server@localhost']
 
 export const REPOS = {
   Directory: token<WorkspaceDirectory>('WorkspaceDirectory'),

@@ -3,7 +3,7 @@ import t from 'tap'
 import { resolve } from '../../../src/core/tokens.js'
 import { REPOS } from '../../../src/plugins/repos/types.js'
 import { TestClient } from '../../helpers/client.js'
-import { addRepo, makeRepo, setup } from './_helpers.js'
+import { addRepo, errorOf, gitIn, makeRepo, setup } from './_helpers.js'
 
 t.test('create, archive and restore broadcast workspace-changed to all clients', async t => {
   const repoPath = makeRepo(t)
@@ -36,4 +36,24 @@ t.test('create, archive and restore broadcast workspace-changed to all clients',
   t.notOk(unauth.frames.some(f => f.json?.event), 'unauthenticated connections get no events')
   const ev = c1.frames.find(f => f.json?.event === 'workspace-changed')!
   t.ok(ev.text!.startsWith('{"event":"workspace-changed","payload":{"workspace":{"agent_status":'), 'event envelope without id')
+})
+
+t.test('onDidInsertWorkspace fires inside the insert\'s transaction: a listener that throws rolls the whole create back', async t => {
+  const repoPath = makeRepo(t)
+  const { server, client } = await setup(t)
+  const repo = await addRepo(client, repoPath)
+  const dir = resolve(server.app.di, REPOS.Directory)
+  const inserted: string[] = []
+  const refuse = dir.onDidInsertWorkspace(e => { inserted.push(e.workspace.id); throw new Error('refused by a listener') })
+
+  t.equal(await errorOf(client, 'create_workspace', { repository_id: repo.id, name: 'tx' }), 'Internal error')
+  t.equal(inserted.length, 1)
+  t.same(await client.call('list_workspaces'), [], 'no workspace row')
+  t.same(await client.call('list_chat_sessions', { workspace_id: inserted[0] }), [], 'nor the chat session the agents plugin inserted before')
+  t.equal(gitIn(repoPath, 'branch', '--list', 'claudette/tx'), '', 'the worktree and branch are rolled back')
+
+  await refuse.dispose()
+  const { default_session_id: chatId, workspace } = await client.call('create_workspace', { repository_id: repo.id, name: 'tx' })
+  const sessions = await client.call('list_chat_sessions', { workspace_id: workspace.id })
+  t.same(sessions.map((s: any) => [s.id, s.name, s.sort_order, s.created_at]), [[chatId, 'New chat', 0, workspace.created_at]], 'the first chat session, made with the workspace')
 })
