@@ -5,6 +5,8 @@ export { AppError, ClientError, ConfigError, ConfigFileError, RpcInvalidParamsEr
 export type { RpcContext, RpcMethod, RpcHandler } from './core/rpc/registry.js'
 export type { RpcConnection } from './core/rpc/hub.js'
 export { WireFrame } from './core/rpc/ws-frame.js'
+export { serializeEvent, sortKeys } from './core/rpc/serialize.js'
+export type { ConnectionHub, RpcRegistry } from './core/rpc/types.js'
 export type { AuthSession } from './core/rpc/auth.js'
 export type { Disposable, Event } from './core/lifecycle.js'
 export { DisposableStore, Emitter, toDisposable } from './core/lifecycle.js'

@@ -12,8 +12,8 @@ import { parseOptions } from './core/options.js'
 import { ProcessRunner } from './core/process-runner.js'
 import { coreMethods } from './core/rpc/core-methods.js'
 import { rpcEndpoint } from './core/rpc/endpoint.js'
-import { CloseCode, ConnectionHub } from './core/rpc/hub.js'
-import { RpcRegistry } from './core/rpc/registry.js'
+import { CloseCode, LiveConnections } from './core/rpc/hub.js'
+import { MethodRegistry } from './core/rpc/registry.js'
 import { CORE, resolve, type ServerFacts } from './core/tokens.js'
 import { VERSION } from './core/version.js'
 import authPlugin from './plugins/auth/index.js'
@@ -82,8 +82,8 @@ export async function createServer (input: ServerOptionsInput = {}): Promise<Cla
 
   // One container per server; the global root stays empty so two servers share nothing.
   const di = rootContainer.createChildContainer()
-  const registry = new RpcRegistry()
-  const hub = new ConnectionHub()
+  const registry = new MethodRegistry()
+  const hub = new LiveConnections()
   // git and other short-lived processes are spawned by this server's helper process (see process-runner.ts).
   const runner = new ProcessRunner({ onHelperExit: err => app.log.warn({ err }, 'process runner helper died; restarting on next use') })
   app.decorate('di', di)

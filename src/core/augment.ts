@@ -1,6 +1,6 @@
 // The one module augmentation of Fastify in this codebase.
 import type { DependencyContainer } from './di.js'
-import type { RpcRegistry } from './rpc/registry.js'
+import type { RpcRegistry } from './rpc/types.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

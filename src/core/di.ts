@@ -4,3 +4,9 @@
 import 'reflect-metadata'
 export { container as rootContainer, injectable, inject } from 'tsyringe'
 export type { DependencyContainer } from 'tsyringe'
+
+/**
+ * A typed DI token: the symbol carries the type of what it resolves to. Declared here, with the
+ * container, so the interfaces tokens are typed by can name it without importing tokens.ts.
+ */
+export type Token<T> = symbol & { readonly __type?: T }

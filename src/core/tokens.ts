@@ -1,12 +1,10 @@
 import type { FastifyBaseLogger } from 'fastify'
-import type { DependencyContainer } from './di.js'
-import type { RpcRegistry } from './rpc/registry.js'
-import type { ConnectionHub } from './rpc/hub.js'
-import type { Authenticator } from './rpc/auth.js'
+import type { DependencyContainer, Token } from './di.js'
 import type { ProcessRunner } from './process-runner.js'
+import type { Authenticator } from './rpc/auth.js'
+import type { ConnectionHub, RpcRegistry } from './rpc/types.js'
 
-/** A typed DI token: the symbol carries the type of what it resolves to. */
-export type Token<T> = symbol & { readonly __type?: T }
+export type { Token } from './di.js'
 export const token = <T>(name: string): Token<T> => Symbol(name) as Token<T>
 export const resolve = <T>(di: DependencyContainer, t: Token<T>): T => di.resolve<T>(t)
 

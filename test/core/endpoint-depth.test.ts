@@ -1,7 +1,7 @@
 // The endpoint's nesting guard is iterative, so hostile depth cannot exhaust the stack, and
 // an id too deep to echo is answered with a null id instead of a dropped request.
 import t from 'tap'
-import { MAX_PARAMS_DEPTH, nestedDeeperThan } from '../../src/core/rpc/endpoint.js'
+import { MAX_PARAMS_DEPTH, nestedDeeperThan } from '../../src/core/rpc/dispatch.js'
 import { TestClient } from '../helpers/client.js'
 import { startServer } from '../helpers/server.js'
 

@@ -1,8 +1,11 @@
-import { Emitter, type DisposableStore, type Event } from '../lifecycle.js'
-import type { Token } from '../tokens.js'
-import type { AuthSession } from './auth.js'
+import { Emitter } from '../lifecycle.js'
 import { OutboxScheduler } from './outbox.js'
+import { serializeEvent } from './serialize.js'
+import type { ConnectionHub, RpcConnection } from './types.js'
 import { WireFrame } from './ws-frame.js'
+
+export type { ConnectionHub, RpcConnection } from './types.js'
+export { serializeEvent } from './serialize.js'
 
 /** Close codes the server uses (4000–4999 are application codes). */
 export const CloseCode = {
@@ -12,43 +15,8 @@ export const CloseCode = {
   SessionRevoked: 4001,
 } as const
 
-/** One WebSocket connection as services see it (no `ws` types leak out). */
-export interface RpcConnection {
-  readonly id: number
-  readonly remoteAddress: string
-  /** null until `authenticate` succeeds. */
-  readonly session: AuthSession | null
-  readonly isOpen: boolean
-  /** Bytes queued in the socket but not yet written (for flow control). */
-  readonly bufferedAmount: number
-  /** Fires when the socket's write buffer drains. */
-  readonly onDrain: Event<void>
-  readonly onClose: Event<void>
-  /** Disposed when the connection closes: put per-connection subscriptions here. */
-  readonly disposables: DisposableStore
-  sendEvent (event: string, payload: unknown): void
-  /** Sends an already-serialized JSON text frame (serialize once, send to many). */
-  sendText (text: string): void
-  sendBinary (data: Uint8Array, cb?: (err?: Error) => void): void
-  /** Sends a frame built once with WireFrame.text/binary (build once, send to many, one write each). */
-  sendFrame (frame: WireFrame, cb?: (err?: Error) => void): void
-  /**
-   * Queues a frame to be written soon, in a time-bounded slice, together with whatever else is
-   * queued for this connection (see outbox.ts). For fan-out that is not latency-critical; order
-   * with sendFrame is kept. Dropped if the connection closes first.
-   */
-  queueFrame (frame: WireFrame): void
-  close (code: number, reason: string): void
-  /** Per-connection state owned by plugins, keyed by their own tokens. */
-  getState<T> (key: Token<T>): T | undefined
-  setState<T> (key: Token<T>, value: T): void
-}
-
-export const serializeEvent = (event: string, payload: unknown): string =>
-  `{"event":${JSON.stringify(event)},"payload":${JSON.stringify(payload ?? null)}}`
-
-/** Every live connection of one server; the place to broadcast from. */
-export class ConnectionHub {
+/** Every live connection of one server (the `ConnectionHub` behind `CORE.Hub`). */
+export class LiveConnections implements ConnectionHub {
   readonly #connections = new Set<RpcConnection>()
   readonly #onAuthenticated = new Emitter<RpcConnection>()
   readonly #onClosed = new Emitter<RpcConnection>()

@@ -1,42 +1,12 @@
-import type { FastifyBaseLogger } from 'fastify'
-import type { Static, TSchema } from 'typebox'
+import type { TSchema } from 'typebox'
 import { RpcDuplicateMethodError, RpcInvalidParamsError, RpcUnknownMethodError } from '../errors.js'
 import { compileChecker } from '../schema.js'
-import type { AuthSession } from './auth.js'
-import type { RpcConnection } from './hub.js'
+import type { AnyRpcMethod, BinaryHandler, RpcContext, RpcHandler, RpcMethod, RpcRegistry } from './types.js'
 
-/** What a handler gets besides its params. */
-export interface RpcContext {
-  /** The device session the connection authenticated as. */
-  readonly session: AuthSession
-  /** The connection the request came on (send events to it, keep per-connection state). */
-  readonly connection: RpcConnection
-  readonly log: FastifyBaseLogger
-  /** Sends an event to the calling connection only. Use the ConnectionHub to broadcast. */
-  notify (event: string, payload: unknown): void
-}
-
-export type RpcHandler<P> = (params: P, ctx: RpcContext) => unknown
-
-/** A method contributed by a plugin: `params` is a TypeBox schema or plain JSON Schema. */
-export interface RpcMethod<S extends TSchema = TSchema> {
-  readonly name: string
-  readonly params?: S
-  readonly handler: RpcHandler<Static<S>>
-}
-
-/** A method with its params type erased, for method tables. */
-export interface AnyRpcMethod {
-  readonly name: string
-  readonly params?: TSchema
-  readonly handler: RpcHandler<any>
-}
+export type { AnyRpcMethod, BinaryHandler, RpcContext, RpcHandler, RpcMethod, RpcRegistry } from './types.js'
 
 /** Declares a method with its handler's params typed from the schema. */
 export const defineMethod = <S extends TSchema>(method: RpcMethod<S>): AnyRpcMethod => method as AnyRpcMethod
-
-/** A binary frame handler for frames whose first byte is `type` (after authentication only). */
-export type BinaryHandler = (frame: Buffer, connection: RpcConnection) => void
 
 interface CompiledMethod {
   readonly name: string
@@ -48,10 +18,11 @@ interface CompiledMethod {
 const METHOD_NAME = /^[a-z][a-z0-9_]*$/
 
 /**
- * The per-server table of RPC methods. Services never see the socket: the endpoint
- * validates params with the method's compiled schema, then calls the handler.
+ * The per-server table of RPC methods (the `RpcRegistry` behind `CORE.Rpc`). Services never see
+ * the socket: the endpoint validates params with the method's compiled schema, then calls the
+ * handler.
  */
-export class RpcRegistry {
+export class MethodRegistry implements RpcRegistry {
   readonly #methods = new Map<string, CompiledMethod>()
   readonly #binary = new Map<number, BinaryHandler>()
   readonly #capabilities = new Set<string>()
