@@ -5,11 +5,11 @@ import { parseOptions } from '../../core/options.js'
 import { CORE, resolve } from '../../core/tokens.js'
 import { terminalMethods, ptyInputHandler } from './methods.js'
 import { NodePtyProvider } from './node-pty-provider.js'
-import { TerminalsOptions } from './options.js'
+import { TERM_OPTIONS, TerminalsOptions } from './options.js'
 import { directoryPlacer } from './placement.js'
-import { TERM_OPTIONS, TERM_PLACER, TerminalRegistry } from './registry.js'
+import { PtyRegistry } from './registry.js'
 import { REPOS } from '../repos/types.js'
-import { PtyFrame, TERM } from './types.js'
+import { PtyFrame, TERM, TERM_PLACER } from './types.js'
 
 /** Terminals: owned, persistent, replayable, multi-attach ptys with a binary fast path. */
 const terminalsPlugin: FastifyPluginAsync<Partial<TerminalsOptions>> = async (app, raw) => {
@@ -27,7 +27,7 @@ const terminalsPlugin: FastifyPluginAsync<Partial<TerminalsOptions>> = async (ap
   app.di.registerInstance(TERM_OPTIONS, opts)
   app.di.registerInstance(TERM.Provider, provider)
   app.di.registerInstance(TERM_PLACER, directoryPlacer(app.di))
-  app.di.registerSingleton(TERM.Registry, TerminalRegistry)
+  app.di.registerSingleton(TERM.Registry, PtyRegistry)
   const registry = resolve(app.di, TERM.Registry)
 
   const rpc = resolve(app.di, CORE.Rpc)
