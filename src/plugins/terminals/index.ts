@@ -18,11 +18,13 @@ const terminalsPlugin: FastifyPluginAsync<Partial<TerminalsOptions>> = async (ap
     throw new ConfigError('invalid terminals option lowWaterMark must be below highWaterMark')
   }
   const runner = resolve(app.di, CORE.ProcessRunner)
+  const log = resolve(app.di, CORE.Log).child({ plugin: 'terminals' })
   const provider = opts.provider ?? new NodePtyProvider({
     shell: opts.shell ?? process.env.SHELL ?? '/bin/sh',
     shellArgs: opts.shellArgs,
     exitBarrier: opts.exitBarrier,
     guardSession: sid => runner.guardSession(sid),
+    warn: msg => { log.warn(msg) },
   })
   app.di.registerInstance(TERM_OPTIONS, opts)
   app.di.registerInstance(TERM.Provider, provider)
