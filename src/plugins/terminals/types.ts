@@ -24,8 +24,8 @@ export interface TerminalExit {
 }
 
 /**
- * One running terminal as a provider exposes it. The registry owns ids, ownership, scrollback,
- * fan-out and flow control; a provider only moves bytes.
+ * One running terminal as a provider exposes it. The plugin owns ids, ownership, scrollback,
+ * fan-out and flow control (registry.ts, live-pty.ts); a provider only moves bytes.
  */
 export interface TerminalSession extends Disposable {
   /** Process id of the child (or 0 when the provider has none). */
