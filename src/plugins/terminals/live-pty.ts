@@ -1,10 +1,10 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { DisposableStore, Emitter, type Disposable } from '../../core/lifecycle.js'
+import { Emitter, type Disposable, type Event } from '../../core/lifecycle.js'
 import type { RpcConnection } from '../../core/rpc/hub.js'
 import type { TerminalsOptions } from './options.js'
 import { OutputBufferer } from './output-bufferer.js'
 import { Scrollback } from './scrollback.js'
-import type { PtyInfo, PtyPlacement, TerminalExit, TerminalSession } from './types.js'
+import type { PtyPlacement, TerminalExit, TerminalSession } from './types.js'
 import { PtyViewers, type ViewerState } from './viewers.js'
 
 /** While paused, re-check the watermarks this often in case a drain event was missed. */
@@ -26,12 +26,13 @@ export class LivePty implements Disposable {
   /** Resolves when the terminal has exited. */
   readonly exited: Promise<void>
   /** Fires once, when the pty is closed (by close() or its idle timeout). */
-  readonly onClose: (listener: (reason: string) => void) => Disposable
+  readonly onClose: Event<string>
 
   readonly #term: TerminalSession
   readonly #viewers: PtyViewers
   readonly #output: OutputBufferer
-  readonly #subs = new DisposableStore()
+  /** The provider session's subscriptions (disposed synchronously, before the session). */
+  readonly #subs: Disposable[]
   readonly #onClose = new Emitter<string>()
   readonly #opts: LivePtyOptions
   readonly #log: FastifyBaseLogger
@@ -79,27 +80,17 @@ export class LivePty implements Disposable {
     this.#output = new OutputBufferer(this.#viewers.head, opts.maxFrameBytes, parts => {
       this.scrollback.append(this.#viewers.output(parts, !this.#paused))
     })
-    this.#subs.add(term.onData(chunk => { this.#output.push(chunk) }))
-    this.#subs.add(term.onExit(e => { this.#onExit(e) }))
+    this.#subs = [
+      term.onData(chunk => { this.#output.push(chunk) }),
+      term.onExit(e => { this.#onExit(e) }),
+    ]
   }
 
   get pid (): number { return this.#term.pid }
   get alive (): boolean { return this.#alive }
 
-  get info (): PtyInfo {
-    return {
-      alive: this.#alive,
-      cols: this.#cols,
-      cwd: this.cwd,
-      exit_code: this.#exitCode,
-      output_bytes: this.scrollback.end,
-      pty_id: this.id,
-      rows: this.#rows,
-      signal: this.#signal,
-      workspace_id: this.workspaceId,
-    }
-  }
-
+  get cols (): number { return this.#cols }
+  get rows (): number { return this.#rows }
   get exitCode (): number | null { return this.#exitCode }
   get signal (): string | null { return this.#signal }
 
@@ -155,7 +146,8 @@ export class LivePty implements Disposable {
     clearInterval(this.#pausePoll)
     this.#pausePoll = undefined
     this.#viewers.dispose()
-    void this.#subs.dispose()
+    for (const s of this.#subs) void s.dispose()
+    this.#subs.length = 0
     this.#onClose.dispose()
     void this.#term.dispose()
   }

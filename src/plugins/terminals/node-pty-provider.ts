@@ -162,8 +162,8 @@ class NodePtySession implements TerminalSession {
     if (!marker || this.#released) { this.#onData.fire(chunk); return }
     // A pty master hands out output in reads of at most 4095 bytes, so the marker can be split
     // across two reads, with the writer's wake-up in between (missed, the wrapper would wait
-    // forever for its line). The end of a read that may be the start of the marker is carried into the next
-    // search. Whether it is kept back from the clients depends on the wrapper: while the shell
+    // forever for its line). The end of a read that may be the start of the marker is carried
+    // into the next search. Whether it is kept back from the clients depends on the wrapper: while the shell
     // still runs (the wrapper has a child) it cannot be the marker, which is printed only after
     // the shell was reaped, so it goes out at once; otherwise it is held until the next read or
     // the exit. Sending the marker's start would leave the client's terminal inside an

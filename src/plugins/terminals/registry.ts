@@ -109,7 +109,20 @@ export class PtyRegistry implements TerminalRegistry {
 
   list (session: AuthSession): PtyInfo[] {
     const out: PtyInfo[] = []
-    for (const p of this.#ptys.values()) if (p.sessionId === session.id) out.push(p.info)
+    for (const p of this.#ptys.values()) {
+      if (p.sessionId !== session.id) continue
+      out.push({
+        alive: p.alive,
+        cols: p.cols,
+        cwd: p.cwd,
+        exit_code: p.exitCode,
+        output_bytes: p.scrollback.end,
+        pty_id: p.id,
+        rows: p.rows,
+        signal: p.signal,
+        workspace_id: p.workspaceId,
+      })
+    }
     return out.sort((a, b) => a.pty_id - b.pty_id)
   }
 

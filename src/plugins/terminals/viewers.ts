@@ -33,7 +33,7 @@ export function viewerState (conn: RpcConnection, onClosed: (conn: RpcConnection
       onClosed(conn)
     }))
     conn.disposables.add(conn.onDrain(() => {
-      for (const v of state.viewing) v.listener.drained()
+      for (const v of state.viewing) v.drained()
     }))
   }
   return st
@@ -62,7 +62,7 @@ export class PtyViewers implements Disposable {
   constructor (
     readonly ptyId: number,
     private readonly highWaterMark: number,
-    readonly listener: ViewersListener,
+    private readonly listener: ViewersListener,
   ) {
     this.head = Buffer.allocUnsafe(5)
     this.head[0] = PtyFrame.Output
@@ -103,6 +103,9 @@ export class PtyViewers implements Disposable {
     }
     return data
   }
+
+  /** A viewer's socket drained. */
+  drained (): void { this.listener.drained() }
 
   /** `pty-exit`, after the last output, to every viewer. */
   exit (e: TerminalExit): void {
