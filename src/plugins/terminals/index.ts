@@ -5,11 +5,11 @@ import { parseOptions } from '../../core/options.js'
 import { CORE, resolve } from '../../core/tokens.js'
 import { terminalMethods, ptyInputHandler } from './methods.js'
 import { NodePtyProvider } from './node-pty-provider.js'
-import { TerminalsOptions } from './options.js'
+import { TERM_OPTIONS, TerminalsOptions } from './options.js'
 import { directoryPlacer } from './placement.js'
-import { TERM_OPTIONS, TERM_PLACER, TerminalRegistry } from './registry.js'
+import { PtyRegistry } from './registry.js'
 import { REPOS } from '../repos/types.js'
-import { PtyFrame, TERM } from './types.js'
+import { PtyFrame, TERM, TERM_PLACER } from './types.js'
 
 /** Terminals: owned, persistent, replayable, multi-attach ptys with a binary fast path. */
 const terminalsPlugin: FastifyPluginAsync<Partial<TerminalsOptions>> = async (app, raw) => {
@@ -18,16 +18,18 @@ const terminalsPlugin: FastifyPluginAsync<Partial<TerminalsOptions>> = async (ap
     throw new ConfigError('invalid terminals option lowWaterMark must be below highWaterMark')
   }
   const runner = resolve(app.di, CORE.ProcessRunner)
+  const log = resolve(app.di, CORE.Log).child({ plugin: 'terminals' })
   const provider = opts.provider ?? new NodePtyProvider({
     shell: opts.shell ?? process.env.SHELL ?? '/bin/sh',
     shellArgs: opts.shellArgs,
     exitBarrier: opts.exitBarrier,
     guardSession: sid => runner.guardSession(sid),
+    warn: msg => { log.warn(msg) },
   })
   app.di.registerInstance(TERM_OPTIONS, opts)
   app.di.registerInstance(TERM.Provider, provider)
   app.di.registerInstance(TERM_PLACER, directoryPlacer(app.di))
-  app.di.registerSingleton(TERM.Registry, TerminalRegistry)
+  app.di.registerSingleton(TERM.Registry, PtyRegistry)
   const registry = resolve(app.di, TERM.Registry)
 
   const rpc = resolve(app.di, CORE.Rpc)

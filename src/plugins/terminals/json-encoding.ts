@@ -41,10 +41,3 @@ export function ptyOutputJsonFrame (ptyId: number, bytes: Uint8Array): WireFrame
     out.write(suffix, p, 'latin1')
   })
 }
-
-/** The same message as a string (tests and diagnostics). */
-export const encodePtyOutputJson = (ptyId: number, bytes: Uint8Array): string =>
-  ptyOutputJsonFrame(ptyId, bytes).payload.toString('utf8')
-
-/** The `[…]` array text alone (for replays inside a JSON result). */
-export const bytesToArray = (bytes: Uint8Array): number[] => Array.from(bytes)

@@ -4,7 +4,7 @@ import { defineMethod, type AnyRpcMethod, type BinaryHandler } from '../../core/
 import { AppError } from '../../core/errors.js'
 import { PtyFrameMalformedError } from './errors.js'
 import type { TerminalsOptions } from './options.js'
-import type { TerminalRegistry } from './registry.js'
+import type { TerminalRegistry } from './types.js'
 
 const PtyId = Type.Integer({ description: 'pty id (1..2^32-1)' })
 

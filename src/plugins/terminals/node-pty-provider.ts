@@ -3,6 +3,7 @@ import { readdirSync, readFileSync, writeSync } from 'node:fs'
 import { constants } from 'node:os'
 import * as pty from 'node-pty'
 import { Emitter } from '../../core/lifecycle.js'
+import { NODE_PTY_SHAPE_WARNING, ptyMaster, type PtyMaster } from './node-pty-internals.js'
 import type { SpawnRequest, TerminalExit, TerminalProvider, TerminalSession } from './types.js'
 
 const SIGNAL_NAMES = new Map<number, string>(Object.entries(constants.signals).map(([name, n]) => [n, name]))
@@ -60,6 +61,11 @@ export interface NodePtyProviderOptions {
    * a server that dies without closing its terminals still has them hung up.
    */
   guardSession?: (sid: number) => { dispose (): void }
+  /**
+   * Called once if node-pty's internals are not what node-pty-internals.ts expects (checked on
+   * each spawn); terminals then use node-pty's public API only. Default: process.emitWarning.
+   */
+  warn?: (message: string) => void
 }
 
 /**
@@ -86,6 +92,7 @@ export function sessionMembers (sid: number): number[] {
 export class NodePtyProvider implements TerminalProvider {
   readonly kind = 'node-pty'
   readonly #opts: NodePtyProviderOptions
+  #warned = false
   constructor (opts: NodePtyProviderOptions) { this.#opts = opts }
 
   spawn (req: SpawnRequest): TerminalSession {
@@ -101,7 +108,12 @@ export class NodePtyProvider implements TerminalProvider {
       // Raw bytes: no UTF-8 decoding in node-pty, so a split multi-byte character is not mangled.
       encoding: null,
     })
-    return new NodePtySession(proc, nonce ? Buffer.from(`\x1b]7770;${nonce}\x07`, 'latin1') : null, this.#opts.guardSession?.(proc.pid))
+    const master = ptyMaster(proc)
+    if (!master && !this.#warned) {
+      this.#warned = true
+      ;(this.#opts.warn ?? (msg => { process.emitWarning(msg) }))(NODE_PTY_SHAPE_WARNING)
+    }
+    return new NodePtySession(proc, master, nonce ? Buffer.from(`\x1b]7770;${nonce}\x07`, 'latin1') : null, this.#opts.guardSession?.(proc.pid))
   }
 }
 
@@ -121,7 +133,13 @@ class NodePtySession implements TerminalSession {
   #carrySent = false
   #carryTimer: NodeJS.Timeout | undefined
 
-  constructor (private readonly proc: pty.IPty, private readonly marker: Buffer | null, private readonly guard: { dispose (): void } | undefined) {
+  constructor (
+    private readonly proc: pty.IPty,
+    /** Direct access to the master fd; null: node-pty's public write path only. */
+    private readonly master: PtyMaster | null,
+    private readonly marker: Buffer | null,
+    private readonly guard: { dispose (): void } | undefined,
+  ) {
     this.#subs = [
       // With encoding null node-pty hands out Buffers, although its typings say string.
       proc.onData(d => { this.#data(d as unknown as Buffer) }),
@@ -143,10 +161,9 @@ class NodePtySession implements TerminalSession {
     const marker = this.marker
     if (!marker || this.#released) { this.#onData.fire(chunk); return }
     // A pty master hands out output in reads of at most 4095 bytes, so the marker can be split
-    // across two reads, with the writer's wake-up in between (found by the terminals bench: 80 of
-    // 200 exits right after 4-32 KiB of output hung, the wrapper waiting for a line that never
-    // came). The end of a read that may be the start of the marker is carried into the next
-    // search. Whether it is kept back from the clients depends on the wrapper: while the shell
+    // across two reads, with the writer's wake-up in between (missed, the wrapper would wait
+    // forever for its line). The end of a read that may be the start of the marker is carried
+    // into the next search. Whether it is kept back from the clients depends on the wrapper: while the shell
     // still runs (the wrapper has a child) it cannot be the marker, which is printed only after
     // the shell was reaped, so it goes out at once; otherwise it is held until the next read or
     // the exit. Sending the marker's start would leave the client's terminal inside an
@@ -194,19 +211,21 @@ class NodePtySession implements TerminalSession {
   }
 
   /**
-   * Reliability fix (issue 10, found by bench/soak/soak.ts): the line that releases the barrier
-   * is written straight to the master fd. Through node-pty's queue (an fs.write on the thread
-   * pool) it raced the fd being closed after close_pty's SIGHUP and node-pty printed
-   * "Unhandled pty write error EBADF" on stderr. Only EAGAIN falls back to the queue.
+   * The line that releases the barrier is written straight to the master fd. Through node-pty's
+   * queue (an fs.write on the thread pool) it can race the fd being closed after close_pty's
+   * SIGHUP, and node-pty then prints "Unhandled pty write error EBADF" on stderr. Only EAGAIN
+   * (or no access to the fd) falls back to the queue.
    */
   #releaseBarrier (): void {
-    const fd = (this.proc as unknown as { fd?: number }).fd
-    try {
-      if (typeof fd !== 'number') throw Object.assign(new Error('no fd'), { code: 'EAGAIN' })
-      writeSync(fd, '\n')
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EAGAIN') try { this.proc.write('\n') } catch { /* already gone */ }
+    if (this.master) {
+      try {
+        writeSync(this.master.fd, '\n')
+        return
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') return
+      }
     }
+    try { this.proc.write('\n') } catch { /* already gone */ }
   }
 
   get pid (): number { return this.proc.pid }
@@ -217,10 +236,10 @@ class NodePtySession implements TerminalSession {
     // Keystrokes go straight to the (non-blocking) master fd: node-pty's own write path is an
     // fs.write on the thread pool, a round trip that shows in echo latency on a busy machine.
     // Whatever does not fit, or anything while node-pty still has a queue, keeps its order there.
-    const internals = this.proc as unknown as { fd?: number, _writeStream?: { _writeQueue?: unknown[] } }
-    if (typeof internals.fd === 'number' && internals._writeStream?._writeQueue?.length === 0) {
+    const master = this.master
+    if (master && master.writeQueue.length === 0) {
       try {
-        const n = writeSync(internals.fd, buf)
+        const n = writeSync(master.fd, buf)
         if (n === buf.length) return
         buf = buf.subarray(n)
       } catch { /* EAGAIN and friends: the queued path retries */ }

@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox'
+import { token } from '../../core/tokens.js'
 import type { TerminalProvider } from './types.js'
 
 const KiB = 1024
@@ -35,3 +36,6 @@ export const TerminalsOptions = Type.Object({
   lowWaterMark: Type.Integer({ minimum: 0, default: 256 * KiB }),
 }, { additionalProperties: false })
 export type TerminalsOptions = Static<typeof TerminalsOptions>
+
+/** The plugin's parsed options, injected into the registry. */
+export const TERM_OPTIONS = token<TerminalsOptions>('TerminalsOptions')

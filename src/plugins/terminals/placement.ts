@@ -4,7 +4,7 @@ import type { DependencyContainer } from '../../core/di.js'
 import { resolve } from '../../core/tokens.js'
 import { REPOS } from '../repos/types.js'
 import { PtyCwdRequiredError, PtySpawnError, PtyWorkspaceNotFoundError } from './errors.js'
-import type { PtyPlacer } from './registry.js'
+import type { PtyPlacer } from './types.js'
 
 /**
  * spawn_pty's placement rules, on top of the repos plugin's WorkspaceDirectory:

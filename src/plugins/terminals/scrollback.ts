@@ -9,10 +9,10 @@ const SMALL = 1024
  * cost a million objects.
  *
  * Why "most of the memory behind them": a chunk is often a view into a bigger allocation (Node
- * serves Buffers under 4 KiB from shared 8 KiB slabs, and the registry's chunks are views into
- * their WebSocket frames). Kept by reference, a 1 KiB chunk pinned its whole slab: under the
- * load bench (50 terminals printing 1-2 KiB reads) the scrollbacks held ~245 MiB of ArrayBuffers
- * for 50 MiB of output. Such chunks are copied.
+ * serves Buffers under 4 KiB from shared 8 KiB slabs, and a LivePty's chunks are views into
+ * their WebSocket frames). Kept by reference, a 1 KiB chunk would pin its whole slab: under the
+ * load bench (50 terminals printing 1-2 KiB reads) that is ~245 MiB of ArrayBuffers for 50 MiB
+ * of output. Such chunks are copied.
  */
 export class Scrollback {
   #chunks: Uint8Array[] = []

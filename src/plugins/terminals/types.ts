@@ -1,7 +1,8 @@
 import { Type, type Static } from 'typebox'
 import type { Disposable, Event } from '../../core/lifecycle.js'
+import type { AuthSession } from '../../core/rpc/auth.js'
+import type { RpcConnection } from '../../core/rpc/hub.js'
 import { token } from '../../core/tokens.js'
-import type { TerminalRegistry } from './registry.js'
 
 /** What the registry asks a provider to start. `cwd` is already confined and resolved. */
 export interface SpawnRequest {
@@ -23,8 +24,8 @@ export interface TerminalExit {
 }
 
 /**
- * One running terminal as a provider exposes it. The registry owns ids, ownership, scrollback,
- * fan-out and flow control; a provider only moves bytes.
+ * One running terminal as a provider exposes it. The plugin owns ids, ownership, scrollback,
+ * fan-out and flow control (registry.ts, live-pty.ts); a provider only moves bytes.
  */
 export interface TerminalSession extends Disposable {
   /** Process id of the child (or 0 when the provider has none). */
@@ -72,6 +73,55 @@ export const PtyInfo = Type.Object({
 })
 export type PtyInfo = Static<typeof PtyInfo>
 
+/** Where a new terminal runs: resolved and confined by the repos plugin. */
+export interface PtyPlacement {
+  readonly cwd: string
+  readonly workspaceId: string | null
+  /** CLAUDETTE_WORKSPACE_* and friends. */
+  readonly env: Readonly<Record<string, string>>
+}
+
+/** Turns spawn_pty's `workspace_id`/`cwd` into a confined placement (throws a ClientError otherwise). */
+export interface PtyPlacer {
+  place (req: { workspaceId?: string | undefined, cwd?: string | undefined }): Promise<PtyPlacement>
+}
+
+/** What attach_pty answers: the pty's state and its scrollback from `offset` on. */
+export interface PtyAttachment {
+  readonly alive: boolean
+  readonly exit_code: number | null
+  readonly offset: number
+  readonly replay: Buffer
+  readonly signal: string | null
+}
+
+/**
+ * Every terminal of one server, by id, owned by device sessions: what the RPC methods, the
+ * binary input handler and other plugins (workspace archiving) use.
+ */
+export interface TerminalRegistry extends Disposable {
+  /** Number of live (not closed) terminals, for tests and metrics. */
+  readonly size: number
+  /** Starts a terminal owned by `session`; `conn` (when open) is attached to it. */
+  spawn (session: AuthSession, conn: RpcConnection | null, req: { workspaceId?: string | undefined, cwd?: string | undefined, cols: number, rows: number }): Promise<{ pty_id: number }>
+  /** Attaches the connection (idempotent) and returns the scrollback from `since` on. */
+  attach (session: AuthSession, conn: RpcConnection, ptyId: number, since?: number): PtyAttachment
+  /** Stops sending this pty's output to the connection; the pty keeps running. */
+  detach (session: AuthSession, conn: RpcConnection, ptyId: number): void
+  write (session: AuthSession, ptyId: number, data: Uint8Array): void
+  resize (session: AuthSession, ptyId: number, cols: number, rows: number): void
+  /** Kills and forgets a pty. Unknown or foreign ids are not an error (reference behaviour). */
+  close (session: AuthSession, ptyId: number): void
+  /** Closes every terminal placed in a workspace (of any device); returns how many. */
+  closeWorkspace (workspaceId: string): number
+  /** The session's terminals, by id. */
+  list (session: AuthSession): PtyInfo[]
+  setEncoding (conn: RpcConnection, encoding: PtyEncoding): PtyEncoding
+  encodingOf (conn: RpcConnection): PtyEncoding
+  /** No new terminals from now on (preClose). */
+  beginClose (): void
+}
+
 /** Binary frame types of the terminal fast path (DESIGN.md §5). */
 export const PtyFrame = {
   Output: 0x01,
@@ -82,3 +132,6 @@ export const TERM = {
   Registry: token<TerminalRegistry>('TerminalRegistry'),
   Provider: token<TerminalProvider>('TerminalProvider'),
 } as const
+
+/** The plugin's own placement rules (placement.ts), injected into the registry. */
+export const TERM_PLACER = token<PtyPlacer>('PtyPlacer')

@@ -3,14 +3,14 @@ import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import t from 'tap'
 import { serializeEvent } from '../../../src/core/rpc/hub.js'
-import { encodePtyOutputJson, ptyOutputJsonFrame } from '../../../src/plugins/terminals/json-encoding.js'
+import { ptyOutputJsonFrame } from '../../../src/plugins/terminals/json-encoding.js'
 import { Scrollback } from '../../../src/plugins/terminals/scrollback.js'
 
 t.test('JSON encoding is byte-identical to JSON.stringify', async t => {
   const all = Buffer.from(Array.from({ length: 256 }, (_, i) => i))
   for (const bytes of [Buffer.alloc(0), Buffer.from([0]), Buffer.from([255]), all, Buffer.from('hello\r\n')]) {
     for (const id of [1, 42, 0xffffffff]) {
-      t.equal(encodePtyOutputJson(id, bytes), serializeEvent('pty-output', { data: [...bytes], pty_id: id }))
+      t.equal(ptyOutputJsonFrame(id, bytes).payload.toString('utf8'), serializeEvent('pty-output', { data: [...bytes], pty_id: id }))
     }
   }
 })

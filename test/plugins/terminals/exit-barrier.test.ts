@@ -34,7 +34,7 @@ t.test('markerPrefixAt: the longest proper prefix of the marker that ends the bu
 t.test('every exit is seen after output of any length (the marker split across reads)', async t => {
   const provider = new NodePtyProvider({ shell: '/bin/sh' })
   // Output ending near the pty's read boundaries (multiples of 4 KiB) puts the marker across two
-  // reads in a good share of runs; before the fix about 40 % of these hung.
+  // reads in a good share of runs; without the carry across reads about 40 % of these hang.
   let hung = 0
   let wrong = 0
   for (let batch = 0; batch < 4; batch++) {
