@@ -1,63 +1,49 @@
-import { Type } from 'typebox'
 import { defineMethod, type AnyRpcMethod } from '../../core/rpc/registry.js'
+import {
+  AddRepositoryParams, CreateWorkspaceParams, GetAppSettingParams, LoadFileDiffParams, NoParams, ReadPlanFileParams, RepositoryIdParams,
+  SetAppSettingParams, WorkspaceIdParams,
+} from '../../protocol/index.js'
 import type { WorkspaceService } from './service.js'
-
-// String params default to "" as in the reference server, so a missing id answers its
-// reference message (`Repository not found`, `Workspace not found`) rather than a schema error.
-const Id = Type.String({ maxLength: 200, default: '' })
-const Path = Type.String({ maxLength: 4096, default: '' })
 
 /** The [R] and [S] methods of claudette-wire.md §6, plus add_repository, remove_repository and read_plan_file. */
 export function reposMethods (svc: WorkspaceService): AnyRpcMethod[] {
   return [
-    defineMethod({ name: 'load_initial_data', params: Type.Object({}), handler: () => svc.loadInitialData() }),
-    defineMethod({ name: 'list_repositories', params: Type.Object({}), handler: () => svc.listRepositories() }),
-    defineMethod({ name: 'list_workspaces', params: Type.Object({}), handler: () => svc.listWorkspaces() }),
+    defineMethod({ name: 'load_initial_data', params: NoParams, handler: () => svc.loadInitialData() }),
+    defineMethod({ name: 'list_repositories', params: NoParams, handler: () => svc.listRepositories() }),
+    defineMethod({ name: 'list_workspaces', params: NoParams, handler: () => svc.listWorkspaces() }),
     defineMethod({
       name: 'create_workspace',
-      params: Type.Object({
-        repository_id: Id,
-        // Longer than any valid name (≤ 100), so overlong names still get the reference message.
-        name: Type.String({ maxLength: 1000, default: '' }),
-        preserve_name: Type.Boolean({ default: false }),
-        /** Values for the repository's `required_inputs` (our addition; the reference never sends them). */
-        input_values: Type.Optional(Type.Record(Type.String({ maxLength: 200 }), Type.String({ maxLength: 10_000 }))),
-      }),
+      params: CreateWorkspaceParams,
       handler: (p) => svc.createWorkspace(p),
     }),
-    defineMethod({ name: 'archive_workspace', params: Type.Object({ workspace_id: Id }), handler: (p) => svc.archiveWorkspace(p.workspace_id) }),
-    defineMethod({ name: 'restore_workspace', params: Type.Object({ workspace_id: Id }), handler: (p) => svc.restoreWorkspace(p.workspace_id) }),
-    defineMethod({ name: 'load_diff_files', params: Type.Object({ workspace_id: Id }), handler: (p) => svc.loadDiffFiles(p.workspace_id) }),
+    defineMethod({ name: 'archive_workspace', params: WorkspaceIdParams, handler: (p) => svc.archiveWorkspace(p.workspace_id) }),
+    defineMethod({ name: 'restore_workspace', params: WorkspaceIdParams, handler: (p) => svc.restoreWorkspace(p.workspace_id) }),
+    defineMethod({ name: 'load_diff_files', params: WorkspaceIdParams, handler: (p) => svc.loadDiffFiles(p.workspace_id) }),
     defineMethod({
       name: 'load_file_diff',
-      params: Type.Object({
-        worktree_path: Path,
-        file_path: Path,
-        merge_base: Type.String({ maxLength: 200, default: '' }),
-        diff_layer: Type.Optional(Type.Union([Type.String({ maxLength: 50 }), Type.Null()])),
-      }),
+      params: LoadFileDiffParams,
       handler: (p) => svc.loadFileDiff(p),
     }),
     defineMethod({
       name: 'get_app_setting',
-      params: Type.Object({ key: Type.String({ maxLength: 200, default: '' }) }),
+      params: GetAppSettingParams,
       handler: (p) => svc.settings.get(p.key),
     }),
     defineMethod({
       name: 'set_app_setting',
-      params: Type.Object({ key: Type.String({ maxLength: 200, default: '' }), value: Type.String({ default: '' }) }),
+      params: SetAppSettingParams,
       handler: (p) => { svc.settings.setFromClient(p.key, p.value); return null },
     }),
     defineMethod({
       name: 'add_repository',
-      params: Type.Object({ path: Type.String({ minLength: 1, maxLength: 4096 }), name: Type.Optional(Type.String({ maxLength: 100 })) }),
+      params: AddRepositoryParams,
       handler: (p) => svc.addRepository(p.path, p.name),
     }),
     defineMethod({
       name: 'remove_repository',
-      params: Type.Object({ repository_id: Id }),
+      params: RepositoryIdParams,
       handler: async (p) => { await svc.removeRepository(p.repository_id); return null },
     }),
-    defineMethod({ name: 'read_plan_file', params: Type.Object({ path: Path }), handler: (p) => svc.readPlanFile(p.path) }),
+    defineMethod({ name: 'read_plan_file', params: ReadPlanFileParams, handler: (p) => svc.readPlanFile(p.path) }),
   ]
 }

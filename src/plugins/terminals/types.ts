@@ -1,4 +1,3 @@
-import { Type, type Static } from 'typebox'
 import type { Disposable, Event } from '../../core/lifecycle.js'
 import { token } from '../../core/tokens.js'
 import type { TerminalRegistry } from './registry.js'
@@ -54,23 +53,8 @@ export interface TerminalProvider {
   spawn (req: SpawnRequest): TerminalSession | Promise<TerminalSession>
 }
 
-/** Per-connection output encoding (`set_pty_encoding`). */
-export type PtyEncoding = 'json' | 'binary'
-
-/** One entry of `list_ptys` (DESIGN.md §5). */
-export const PtyInfo = Type.Object({
-  alive: Type.Boolean(),
-  cols: Type.Integer(),
-  cwd: Type.String(),
-  exit_code: Type.Union([Type.Integer(), Type.Null()]),
-  /** Total output bytes so far (the position a client that saw everything would pass as `since`). */
-  output_bytes: Type.Integer(),
-  pty_id: Type.Integer(),
-  rows: Type.Integer(),
-  signal: Type.Union([Type.String(), Type.Null()]),
-  workspace_id: Type.Union([Type.String(), Type.Null()]),
-})
-export type PtyInfo = Static<typeof PtyInfo>
+// Wire shapes of this plugin's methods, defined in src/protocol (the client SDK uses them too).
+export { PtyEncoding, PtyInfo } from '../../protocol/index.js'
 
 /** Binary frame types of the terminal fast path (DESIGN.md §5). */
 export const PtyFrame = {
