@@ -9,9 +9,10 @@ import { Workspace } from './repos.js'
 /**
  * One stream-json object of the agent CLI as the server forwards it, internally tagged on
  * `type` (`system`, `stream_event`, `assistant`, `user`, `result`, `control_request`,
- * `control_response`, or `"Unknown"`); its other fields follow the CLI's stream-json.
+ * `control_response`, or `"Unknown"`); its other fields follow the CLI's stream-json and are
+ * not described here (claudette-wire.md §7 lists them).
  */
-export const StreamEvent = Type.Object({ type: Type.String() })
+export const StreamEvent = Type.Object({ type: Type.String() }, { additionalProperties: true })
 export type StreamEvent = Static<typeof StreamEvent>
 
 /** `agent-stream`'s `event`, externally tagged. `ProcessExited` is null after a stop. */
