@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { Events, Methods, type MethodName } from '../../src/protocol/index.js'
+import { Events, Methods, WIRE_TERMINAL_LIMITS, type MethodName } from '../../src/protocol/index.js'
 import { TestClient } from '../helpers/client.js'
 import { pairingToken, startServer, tempHome } from '../helpers/server.js'
 import { git, waitResult } from '../plugins/agents/_helpers.js' // also puts the fake claude first in PATH
@@ -26,7 +26,15 @@ t.test('every method answers, and every event arrives, in the shape its schema d
   const plans = join(root, 'plans')
   mkdirSync(plans)
   writeFileSync(join(plans, 'plan.md'), '# plan\n')
-  const server = await startServer(t, { repos: { worktreeBaseDir: join(root, 'trees'), claudePlansDir: plans } })
+  // The widest terminal limits, so the registered rows/cols bounds are the table's.
+  const server = await startServer(t, { repos: { worktreeBaseDir: join(root, 'trees'), claudePlansDir: plans }, terminals: { ...WIRE_TERMINAL_LIMITS } })
+
+  // The server registers exactly the table's methods (authenticate is the handshake's), each with the table's params schema.
+  const rpc = server.app.rpc
+  t.same(rpc.names, Object.keys(Methods).filter(m => m !== 'authenticate').sort(), 'registered methods = the method table')
+  // refresh_claude_flags is registered without a params schema (the registry's default, `{type: "object"}`).
+  const paramsDiffer = rpc.names.filter(m => m !== 'refresh_claude_flags' && JSON.stringify(rpc.schemaOf(m)) !== JSON.stringify(Methods[m as MethodName].params))
+  t.same(paramsDiffer, [], 'every method validates its params with the protocol schema')
 
   const called = new Set<string>()
   const results = new Map<string, number>()
