@@ -49,5 +49,7 @@ export {
 export { VERSION } from './core/version.js'
 export { escapeControls, escapeControlsInJson, stripControls } from './core/text.js'
 export { openAdmin, type Admin } from './admin.js'
+// The wire protocol: TypeBox schemas of every method's params and result and every event's payload.
+export * as protocol from './protocol/index.js'
 // The client SDK (ClaudetteClient, pair, TrustStore, parseConnectionString, client errors).
 export * from './client/index.js'

@@ -6,6 +6,7 @@ import {
   changedCertificateHint, ConnectError, ConnectionClosedError, FingerprintMismatchError, PairingRefusedError, RemoteError,
   RequestTimeoutError, SessionRevokedError,
 } from './errors.js'
+import type { AttachResult, MethodMap, PtyExitPayload, ServerInfo } from '../protocol/index.js'
 import { ReplayDeduper } from './replay.js'
 import { openSocket } from './transport.js'
 import type { TrustedServer, TrustStore } from './trust-store.js'
@@ -64,30 +65,17 @@ export interface StateChange {
   error?: Error
 }
 
-export interface ServerInfo { name: string, version: string, fingerprint: string, capabilities: string[] }
-export interface PtyInfo { pty_id: number, workspace_id?: string | null, cwd?: string, cols?: number, rows?: number, alive?: boolean, exit_code?: number | null }
-export interface PtyExit { pty_id: number, exit_code: number | null, signal?: string | number | null }
-/** `attach_pty` result: the scrollback from `since` (or what is kept) and its stream position. */
-export interface AttachResult { replay: number[], offset?: number, alive?: boolean, exit_code?: number | null, signal?: string | null }
-export interface SessionInfo { id: string, name: string, created_at: string, last_seen: string, current?: boolean }
+// The wire types are the protocol's (src/protocol), shared with the server.
+export type { AttachResult, PtyInfo, ServerInfo, SessionInfo } from '../protocol/index.js'
 
-/** Methods with known shapes (any other name is allowed and typed `unknown`). */
-export interface ClaudetteMethods {
-  server_info: { params: Record<string, never>, result: ServerInfo }
-  list_sessions: { params: Record<string, never>, result: SessionInfo[] }
-  revoke_session: { params: { session_id: string }, result: null }
-  load_initial_data: { params: Record<string, never>, result: Record<string, unknown> }
-  list_repositories: { params: Record<string, never>, result: Array<Record<string, unknown>> }
-  list_workspaces: { params: Record<string, never>, result: Array<Record<string, unknown>> }
-  spawn_pty: { params: { workspace_id?: string, cwd?: string, rows?: number, cols?: number }, result: { pty_id: number } }
-  write_pty: { params: { pty_id: number, data: number[] }, result: null }
-  resize_pty: { params: { pty_id: number, rows: number, cols: number }, result: null }
-  close_pty: { params: { pty_id: number }, result: null }
-  list_ptys: { params: Record<string, never>, result: PtyInfo[] }
-  attach_pty: { params: { pty_id: number, since?: number }, result: AttachResult }
-  detach_pty: { params: { pty_id: number }, result: null }
-  set_pty_encoding: { params: { encoding: 'binary' | 'json' }, result: { encoding: string } }
-}
+/** A `pty-exit` as the client emits it; `lost`: the terminal could not be re-attached after a reconnect. */
+export interface PtyExit extends PtyExitPayload { lost?: boolean }
+
+/**
+ * Methods with known shapes, from the protocol's method table (any other name is allowed and
+ * typed `unknown`). An embedder may add its own methods by declaration merging.
+ */
+export interface ClaudetteMethods extends MethodMap {}
 
 export interface RequestOptions { timeoutMs?: number }
 

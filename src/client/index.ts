@@ -4,6 +4,9 @@ export {
   type AttachResult, type BackoffOptions, type ClaudetteMethods, type ClientEvent, type ClientOptions, type ClientState,
   type PtyExit, type PtyInfo, type RequestOptions, type ServerInfo, type SessionInfo, type StateChange,
 } from './client.js'
+// The wire protocol's types (the client's typed calls use them). Types only: the SDK loads no
+// schema library; the schemas themselves are exported by the package root as `protocol`.
+export type { EventMap, EventName, MethodMap, MethodName, MethodParams, MethodResult } from '../protocol/index.js'
 export {
   DEFAULT_PORT, MIN_FINGERPRINT_PREFIX, fingerprintMatches, formatConnectionString, formatHostPort,
   normalizeFingerprint, parseConnectionString, type ConnectionInfo,

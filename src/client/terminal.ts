@@ -43,7 +43,7 @@ export function parseDetachKey (text: string): number | null {
 }
 
 /** The shell's exit code, or 128 + signal number as shells report it. */
-export function exitCodeOf (e: Pick<PtyExit, 'exit_code' | 'signal'>): number {
+export function exitCodeOf (e: { exit_code: number | null, signal?: string | number | null }): number {
   if (typeof e.exit_code === 'number') return e.exit_code
   if (typeof e.signal === 'number') return 128 + e.signal
   if (typeof e.signal === 'string') {

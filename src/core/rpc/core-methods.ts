@@ -1,4 +1,4 @@
-import { Type } from 'typebox'
+import { NoParams } from '../../protocol/index.js'
 import type { ServerFacts } from '../tokens.js'
 import { defineMethod, type AnyRpcMethod, type RpcRegistry } from './registry.js'
 
@@ -6,7 +6,7 @@ import { defineMethod, type AnyRpcMethod, type RpcRegistry } from './registry.js
 export function coreMethods (facts: ServerFacts & { fingerprint: string }, registry: RpcRegistry): AnyRpcMethod[] {
   return [defineMethod({
     name: 'server_info',
-    params: Type.Object({}),
+    params: NoParams,
     handler: () => ({
       capabilities: registry.capabilities,
       fingerprint: facts.fingerprint,

@@ -1,14 +1,14 @@
 // The [A] methods of claudette-wire.md §6. Parameters follow the reference: the chat session id
 // is `chat_session_id` with the legacy `session_id` as fallback; unknown keys are ignored;
 // nullable values (model, effort, backend_id, …) may be null.
-import { Type, type TSchema } from 'typebox'
 import { defineMethod, type AnyRpcMethod } from '../../core/rpc/registry.js'
+import {
+  ChatIdParams, CreateChatSessionParams, GetChatSnapshotParams, ListChatSessionsParams, RenameChatSessionParams, SendChatMessageParams,
+  SteerQueuedChatMessageParams, SubmitAgentAnswerParams, SubmitApprovalParams,
+} from '../../protocol/index.js'
 import type { AgentsOptions } from './options.js'
 import type { ChatAgents, PermissionLevel, TurnSettings } from './types.js'
 
-const Opt = <T extends TSchema>(t: T) => Type.Optional(Type.Union([t, Type.Null()]))
-const Id = Type.String({ maxLength: 200 })
-const ChatId = { chat_session_id: Type.Optional(Id), session_id: Type.Optional(Id) }
 const chatId = (p: { chat_session_id?: string, session_id?: string }): string => p.chat_session_id ?? p.session_id ?? ''
 
 export const DEFAULT_SNAPSHOT_LIMIT = 50
@@ -34,60 +34,47 @@ export function agentMethods (registry: ChatAgents, opts: AgentsOptions, provide
   return [
     defineMethod({
       name: 'load_chat_history',
-      params: Type.Object(ChatId),
+      params: ChatIdParams,
       handler: p => registry.history(chatId(p)),
     }),
     defineMethod({
       name: 'load_completed_turns',
-      params: Type.Object(ChatId),
+      params: ChatIdParams,
       handler: p => registry.completedTurns(chatId(p)),
     }),
     defineMethod({
       name: 'get_chat_snapshot',
-      params: Type.Object({ ...ChatId, limit: Type.Optional(Type.Unknown()), before_message_id: Opt(Id), beforeMessageId: Opt(Id) }),
+      params: GetChatSnapshotParams,
       handler: p => registry.snapshot(chatId(p), clampLimit(p.limit), p.before_message_id ?? p.beforeMessageId ?? null),
     }),
     defineMethod({
       name: 'list_chat_sessions',
-      params: Type.Object({ workspace_id: Type.String({ default: '', maxLength: 200 }), include_archived: Type.Boolean({ default: false }) }),
+      params: ListChatSessionsParams,
       handler: p => registry.listSessions(p.workspace_id, p.include_archived),
     }),
     defineMethod({
       name: 'get_chat_session',
-      params: Type.Object(ChatId),
+      params: ChatIdParams,
       handler: p => registry.getSession(chatId(p)),
     }),
     defineMethod({
       name: 'create_chat_session',
-      params: Type.Object({ workspace_id: Type.String({ default: '', maxLength: 200 }) }),
+      params: CreateChatSessionParams,
       handler: p => registry.createSession(p.workspace_id),
     }),
     defineMethod({
       name: 'rename_chat_session',
-      params: Type.Object({ ...ChatId, name: Type.String({ default: '', maxLength: 10_000 }) }),
+      params: RenameChatSessionParams,
       handler: p => { registry.renameSession(chatId(p), p.name); return null },
     }),
     defineMethod({
       name: 'archive_chat_session',
-      params: Type.Object(ChatId),
+      params: ChatIdParams,
       handler: p => registry.archiveSession(chatId(p)),
     }),
     defineMethod({
       name: 'send_chat_message',
-      params: Type.Object({
-        ...ChatId,
-        content: Type.String({ default: '', maxLength: 4 * 1024 * 1024 }),
-        permission_level: Opt(Type.String({ maxLength: 64 })),
-        model: Opt(Type.String({ maxLength: 200 })),
-        fast_mode: Opt(Type.Boolean()),
-        thinking_enabled: Opt(Type.Boolean()),
-        plan_mode: Opt(Type.Boolean()),
-        chrome_enabled: Opt(Type.Boolean()),
-        disable_1m_context: Opt(Type.Boolean()),
-        effort: Opt(Type.String({ maxLength: 32 })),
-        backend_id: Opt(Type.String({ maxLength: 64 })),
-        mentioned_files: Opt(Type.Array(Type.String({ maxLength: 4096 }), { maxItems: 100 })),
-      }),
+      params: SendChatMessageParams,
       handler: async (p, ctx) => {
         const backend = p.backend_id ?? null
         let provider = opts.defaultProvider
@@ -112,27 +99,27 @@ export function agentMethods (registry: ChatAgents, opts: AgentsOptions, provide
     }),
     defineMethod({
       name: 'steer_queued_chat_message',
-      params: Type.Object({ ...ChatId, content: Type.String({ default: '', maxLength: 4 * 1024 * 1024 }) }),
+      params: SteerQueuedChatMessageParams,
       handler: p => registry.steer(chatId(p), p.content),
     }),
     defineMethod({
       name: 'stop_agent',
-      params: Type.Object(ChatId),
+      params: ChatIdParams,
       handler: async p => { await registry.stop(chatId(p)); return null },
     }),
     defineMethod({
       name: 'reset_agent_session',
-      params: Type.Object(ChatId),
+      params: ChatIdParams,
       handler: async p => { await registry.reset(chatId(p)); return null },
     }),
     defineMethod({
       name: 'submit_agent_answer',
-      params: Type.Object({ ...ChatId, tool_use_id: Type.String({ default: '', maxLength: 200 }), answers: Type.Optional(Type.Unknown()), annotations: Type.Optional(Type.Unknown()) }),
+      params: SubmitAgentAnswerParams,
       handler: async p => { await registry.answer(chatId(p), p.tool_use_id, toAnswers(p.answers), p.annotations); return null },
     }),
     ...(['submit_plan_approval', 'submit_agent_approval'] as const).map(name => defineMethod({
       name,
-      params: Type.Object({ ...ChatId, tool_use_id: Type.String({ default: '', maxLength: 200 }), approved: Type.Boolean({ default: false }), reason: Opt(Type.String({ maxLength: 100_000 })) }),
+      params: SubmitApprovalParams,
       handler: async p => { await registry.approve(chatId(p), p.tool_use_id, p.approved, p.reason ?? undefined, name === 'submit_plan_approval'); return null },
     })),
   ]

@@ -1,11 +1,10 @@
 // The agents plugin's public contract: the provider interfaces (STYLE.md §2.5), the wire DTOs
 // of claudette-wire.md §6.2/§6.3/§7 that this plugin owns, and its DI tokens.
-import { Type, type Static, type TSchema } from 'typebox'
 import type { Disposable, Event } from '../../core/lifecycle.js'
 import { token } from '../../core/tokens.js'
-import { AgentStatus, ReposInitialData, WorkspaceStatus } from '../repos/types.js'
-
-const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()])
+import type {
+  ChatMessage, ChatSession, ChatSnapshot, CompletedTurnData, ConversationCheckpoint, TurnToolActivity, WssAttachment,
+} from '../../protocol/index.js'
 
 // ---------------------------------------------------------------------------------------------
 // Provider interfaces
@@ -104,135 +103,11 @@ export interface AgentSession extends Disposable {
 // Wire shapes owned by this plugin (field names exactly as the Claudette clients read them)
 // ---------------------------------------------------------------------------------------------
 
-export const ChatSession = Type.Object({
-  agent_status: AgentStatus,
-  archived_at: Nullable(Type.String()),
-  attention_kind: Nullable(Type.Union([Type.Literal('Ask'), Type.Literal('Plan')])),
-  cli_invocation: Nullable(Type.String()),
-  created_at: Type.String(),
-  id: Type.String(),
-  name: Type.String(),
-  name_edited: Type.Boolean(),
-  needs_attention: Type.Boolean(),
-  session_id: Nullable(Type.String()),
-  sort_order: Type.Integer(),
-  status: WorkspaceStatus,
-  turn_count: Type.Integer(),
-  workspace_id: Type.String(),
-})
-export type ChatSession = Static<typeof ChatSession>
-
-export const ChatMessage = Type.Object({
-  cache_creation_tokens: Type.Optional(Nullable(Type.Integer())),
-  cache_read_tokens: Type.Optional(Nullable(Type.Integer())),
-  chat_session_id: Type.String(),
-  content: Type.String(),
-  cost_usd: Nullable(Type.Number()),
-  created_at: Type.String(),
-  duration_ms: Nullable(Type.Integer()),
-  id: Type.String(),
-  input_tokens: Type.Optional(Nullable(Type.Integer())),
-  output_tokens: Type.Optional(Nullable(Type.Integer())),
-  role: Type.Union([Type.Literal('User'), Type.Literal('Assistant'), Type.Literal('System')]),
-  thinking: Type.Optional(Nullable(Type.String())),
-  workspace_id: Type.String(),
-})
-export type ChatMessage = Static<typeof ChatMessage>
-
-/**
- * load_initial_data's answer (claudette-wire.md §6.1): what the repos plugin builds, with this
- * plugin's messages as `last_messages` (its initial-data contributor).
- */
-export const InitialData = Type.Object({ ...ReposInitialData.properties, last_messages: Type.Array(ChatMessage) })
-export type InitialData = Static<typeof InitialData>
-
-export const ConversationCheckpoint = Type.Object({
-  chat_session_id: Type.String(),
-  commit_hash: Nullable(Type.String()),
-  created_at: Type.String(),
-  has_file_state: Type.Boolean(),
-  id: Type.String(),
-  message_count: Type.Integer(),
-  message_id: Type.String(),
-  turn_index: Type.Integer(),
-  workspace_id: Type.String(),
-})
-export type ConversationCheckpoint = Static<typeof ConversationCheckpoint>
-
-export const TurnToolActivity = Type.Object({
-  agent_description: Nullable(Type.String()),
-  agent_last_tool_name: Nullable(Type.String()),
-  agent_result_text: Nullable(Type.String()),
-  agent_status: Nullable(Type.String()),
-  agent_task_id: Nullable(Type.String()),
-  agent_thinking_blocks_json: Type.String(),
-  agent_tool_calls_json: Type.String(),
-  agent_tool_use_count: Nullable(Type.Integer()),
-  assistant_message_ordinal: Type.Integer(),
-  checkpoint_id: Type.String(),
-  id: Type.String(),
-  input_json: Type.String(),
-  result_text: Type.String(),
-  sort_order: Type.Integer(),
-  summary: Type.String(),
-  tool_name: Type.String(),
-  tool_use_id: Type.String(),
-  workflow_progress_json: Type.String(),
-})
-export type TurnToolActivity = Static<typeof TurnToolActivity>
-
-export const CompletedTurnData = Type.Object({
-  activities: Type.Array(TurnToolActivity),
-  checkpoint_id: Type.String(),
-  commit_hash: Nullable(Type.String()),
-  message_count: Type.Integer(),
-  message_id: Type.String(),
-  turn_index: Type.Integer(),
-})
-export type CompletedTurnData = Static<typeof CompletedTurnData>
-
-export const WssAttachment = Type.Object({
-  created_at: Type.String(),
-  filename: Type.String(),
-  height: Nullable(Type.Integer()),
-  id: Type.String(),
-  media_type: Type.String(),
-  message_id: Type.String(),
-  origin: Type.Union([Type.Literal('user'), Type.Literal('agent')]),
-  size_bytes: Type.Integer(),
-  text_content: Nullable(Type.String()),
-  tool_use_id: Nullable(Type.String()),
-  width: Nullable(Type.Integer()),
-})
-export type WssAttachment = Static<typeof WssAttachment>
-
-export const PendingControl = Type.Object({
-  input: Type.Unknown(),
-  kind: Type.Union([Type.Literal('ask_user_question'), Type.Literal('exit_plan_mode'), Type.Literal('unknown')]),
-  tool_name: Type.String(),
-  tool_use_id: Type.String(),
-})
-export type PendingControl = Static<typeof PendingControl>
-
-/** One recorded event of the running turn (our addition to the snapshot, for gapless recovery). */
-export interface LiveEvent { readonly event: string, readonly payload: { readonly seq: number } & Record<string, unknown> }
-
-/**
- * `get_chat_snapshot`'s result (§6.3) plus `live` (our addition): the events of the turn in
- * progress up to `seq`. A reconnecting client applies `live.events`, then every live event whose
- * `payload.seq` is greater than `live.seq`, and so sees exactly the uninterrupted stream.
- */
-export interface ChatSnapshot {
-  attachments: WssAttachment[]
-  completed_turns: CompletedTurnData[]
-  has_more: boolean
-  /** `turn_message_id`: the running turn's user message (it and the messages after it are that turn). */
-  live: { complete: boolean, events: LiveEvent[], running: boolean, seq: number, turn_message_id: string | null }
-  messages: ChatMessage[]
-  pending_controls: PendingControl[]
-  session: ChatSession
-  total_count: number
-}
+// Defined in src/protocol: the server and the client SDK share them.
+export {
+  ChatMessage, ChatSession, ConversationCheckpoint, TurnToolActivity, CompletedTurnData, WssAttachment, PendingControl, LiveEvent, ChatSnapshot,
+  InitialData,
+} from '../../protocol/index.js'
 
 /** Event names (claudette-wire.md §7). */
 export const AGENT_STREAM_EVENT = 'agent-stream'

@@ -1,5 +1,5 @@
-import { Type } from 'typebox'
 import { defineMethod, type AnyRpcMethod } from '../../core/rpc/registry.js'
+import { NoParams, RevokeSessionParams } from '../../protocol/index.js'
 import { SessionNotFoundError } from './errors.js'
 import type { DeviceAuth, DeviceSessionStore } from './types.js'
 
@@ -8,12 +8,12 @@ export function authMethods (service: DeviceAuth, sessions: DeviceSessionStore):
   return [
     defineMethod({
       name: 'list_sessions',
-      params: Type.Object({}),
+      params: NoParams,
       handler: (_p, ctx) => sessions.list().map(s => ({ ...s, current: s.id === ctx.session.id })),
     }),
     defineMethod({
       name: 'revoke_session',
-      params: Type.Object({ session_id: Type.String({ minLength: 1, maxLength: 200 }) }),
+      params: RevokeSessionParams,
       handler: (p) => {
         const id = sessions.resolveId(p.session_id)
         if (id === null) throw new SessionNotFoundError(p.session_id)

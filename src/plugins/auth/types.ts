@@ -1,16 +1,9 @@
-import { Type, type Static } from 'typebox'
 import type { Authenticator, AuthRequestInfo } from '../../core/rpc/auth.js'
+import type { DeviceSessionInfo } from '../../protocol/index.js'
 import { token } from '../../core/tokens.js'
 
-/** A paired device as listed to operators and clients. Never carries a token. */
-export const DeviceSessionInfo = Type.Object({
-  id: Type.String(),
-  name: Type.String(),
-  created_at: Type.String(),
-  last_seen: Type.String(),
-  last_address: Type.Union([Type.String(), Type.Null()]),
-})
-export type DeviceSessionInfo = Static<typeof DeviceSessionInfo>
+// Defined in src/protocol (`list_sessions` lists it with `current`).
+export { DeviceSessionInfo } from '../../protocol/index.js'
 
 /** The paired devices. Session tokens are kept as SHA-256 only; the raw token exists once, at creation. */
 export interface DeviceSessionStore {

@@ -1,5 +1,8 @@
-import { Type } from 'typebox'
 import { defineMethod, type AnyRpcMethod } from '../../core/rpc/registry.js'
+import {
+  AddRepositoryParams, CreateWorkspaceParams, GetAppSettingParams, LoadFileDiffParams, NoParams, ReadPlanFileParams, RepositoryIdParams,
+  SetAppSettingParams, WorkspaceIdParams,
+} from '../../protocol/index.js'
 import type { Confinement } from './confinement.js'
 import type { WorkspaceDiffs } from './diff.js'
 import type { InitialDataLoader } from './initial-data.js'
@@ -17,62 +20,29 @@ export interface ReposParts {
   readonly settings: AppSettings
 }
 
-// String params default to "" as in the reference server, so a missing id answers its
-// reference message (`Repository not found`, `Workspace not found`) rather than a schema error.
-const Id = Type.String({ maxLength: 200, default: '' })
-const Path = Type.String({ maxLength: 4096, default: '' })
-
 /** The [R] and [S] methods of claudette-wire.md §6, plus add_repository, remove_repository and read_plan_file. */
 export function reposMethods ({ workspaces, repositories, diffs, initialData, confinement, settings }: ReposParts): AnyRpcMethod[] {
   return [
-    defineMethod({ name: 'load_initial_data', params: Type.Object({}), handler: () => initialData.load() }),
-    defineMethod({ name: 'list_repositories', params: Type.Object({}), handler: () => repositories.list() }),
-    defineMethod({ name: 'list_workspaces', params: Type.Object({}), handler: () => workspaces.listWorkspaces() }),
-    defineMethod({
-      name: 'create_workspace',
-      params: Type.Object({
-        repository_id: Id,
-        // Longer than any valid name (≤ 100), so overlong names still get the reference message.
-        name: Type.String({ maxLength: 1000, default: '' }),
-        preserve_name: Type.Boolean({ default: false }),
-        /** Values for the repository's `required_inputs` (our addition; the reference never sends them). */
-        input_values: Type.Optional(Type.Record(Type.String({ maxLength: 200 }), Type.String({ maxLength: 10_000 }))),
-      }),
-      handler: (p) => workspaces.createWorkspace(p),
-    }),
-    defineMethod({ name: 'archive_workspace', params: Type.Object({ workspace_id: Id }), handler: (p) => workspaces.archiveWorkspace(p.workspace_id) }),
-    defineMethod({ name: 'restore_workspace', params: Type.Object({ workspace_id: Id }), handler: (p) => workspaces.restoreWorkspace(p.workspace_id) }),
-    defineMethod({ name: 'load_diff_files', params: Type.Object({ workspace_id: Id }), handler: (p) => diffs.loadDiffFiles(p.workspace_id) }),
-    defineMethod({
-      name: 'load_file_diff',
-      params: Type.Object({
-        worktree_path: Path,
-        file_path: Path,
-        merge_base: Type.String({ maxLength: 200, default: '' }),
-        diff_layer: Type.Optional(Type.Union([Type.String({ maxLength: 50 }), Type.Null()])),
-      }),
-      handler: (p) => diffs.loadFileDiff(p),
-    }),
-    defineMethod({
-      name: 'get_app_setting',
-      params: Type.Object({ key: Type.String({ maxLength: 200, default: '' }) }),
-      handler: (p) => settings.get(p.key),
-    }),
+    defineMethod({ name: 'load_initial_data', params: NoParams, handler: () => initialData.load() }),
+    defineMethod({ name: 'list_repositories', params: NoParams, handler: () => repositories.list() }),
+    defineMethod({ name: 'list_workspaces', params: NoParams, handler: () => workspaces.listWorkspaces() }),
+    defineMethod({ name: 'create_workspace', params: CreateWorkspaceParams, handler: (p) => workspaces.createWorkspace(p) }),
+    defineMethod({ name: 'archive_workspace', params: WorkspaceIdParams, handler: (p) => workspaces.archiveWorkspace(p.workspace_id) }),
+    defineMethod({ name: 'restore_workspace', params: WorkspaceIdParams, handler: (p) => workspaces.restoreWorkspace(p.workspace_id) }),
+    defineMethod({ name: 'load_diff_files', params: WorkspaceIdParams, handler: (p) => diffs.loadDiffFiles(p.workspace_id) }),
+    defineMethod({ name: 'load_file_diff', params: LoadFileDiffParams, handler: (p) => diffs.loadFileDiff(p) }),
+    defineMethod({ name: 'get_app_setting', params: GetAppSettingParams, handler: (p) => settings.get(p.key) }),
     defineMethod({
       name: 'set_app_setting',
-      params: Type.Object({ key: Type.String({ maxLength: 200, default: '' }), value: Type.String({ default: '' }) }),
+      params: SetAppSettingParams,
       handler: (p) => { settings.setFromClient(p.key, p.value); return null },
     }),
-    defineMethod({
-      name: 'add_repository',
-      params: Type.Object({ path: Type.String({ minLength: 1, maxLength: 4096 }), name: Type.Optional(Type.String({ maxLength: 100 })) }),
-      handler: (p) => repositories.add(p.path, p.name),
-    }),
+    defineMethod({ name: 'add_repository', params: AddRepositoryParams, handler: (p) => repositories.add(p.path, p.name) }),
     defineMethod({
       name: 'remove_repository',
-      params: Type.Object({ repository_id: Id }),
+      params: RepositoryIdParams,
       handler: async (p) => { await repositories.remove(p.repository_id); return null },
     }),
-    defineMethod({ name: 'read_plan_file', params: Type.Object({ path: Path }), handler: (p) => confinement.readPlanFile(p.path) }),
+    defineMethod({ name: 'read_plan_file', params: ReadPlanFileParams, handler: (p) => confinement.readPlanFile(p.path) }),
   ]
 }

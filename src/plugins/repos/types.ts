@@ -1,157 +1,17 @@
-// The repos plugin's public contract: DI tokens, wire DTO schemas (claudette-wire.md §6.1–§6.2)
-// and the provider/directory interfaces other plugins and embedders use.
-import { Type, type Static, type TSchema } from 'typebox'
+// The repos plugin's public contract: DI tokens, the wire DTOs it serves (claudette-wire.md
+// §6.1–§6.2, defined in src/protocol) and the provider/directory interfaces other plugins and
+// embedders use.
+import { Type, type Static } from 'typebox'
+import { Repository, Workspace } from '../../protocol/index.js'
 import type { Disposable, Event } from '../../core/lifecycle.js'
 import { token } from '../../core/tokens.js'
 
-/** `T | null` on the wire (the reference's `?` fields). */
-const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()])
-
-// ---------------------------------------------------------------------------------------------
-// Wire shapes (field names exactly as the Claudette clients read them)
-// ---------------------------------------------------------------------------------------------
-
-/** `agent_status`: a bare variant name, or `{"Error": "…"}`. */
-export const AgentStatus = Type.Union([
-  Type.Literal('Running'), Type.Literal('Idle'), Type.Literal('IdleWithBackground'),
-  Type.Literal('Stopped'), Type.Literal('Compacting'),
-  Type.Object({ Error: Type.String() }),
-])
-export type AgentStatus = Static<typeof AgentStatus>
-
-const inputCommon = {
-  key: Type.String(),
-  label: Type.String(),
-  description: Type.Optional(Type.String()),
-  required: Type.Boolean(),
-}
-/** A repository's declared workspace input (`required_inputs`), tagged by `type`. Unset optionals are left out. */
-export const InputField = Type.Union([
-  Type.Object({ type: Type.Literal('boolean'), ...inputCommon, default: Type.Optional(Type.Boolean()) }),
-  Type.Object({ type: Type.Literal('string'), ...inputCommon, default: Type.Optional(Type.String()), placeholder: Type.Optional(Type.String()) }),
-  Type.Object({
-    type: Type.Literal('number'), ...inputCommon, default: Type.Optional(Type.Number()),
-    min: Type.Optional(Type.Number()), max: Type.Optional(Type.Number()), step: Type.Optional(Type.Number()), unit: Type.Optional(Type.String()),
-  }),
-])
-export type InputField = Static<typeof InputField>
-
-export const Repository = Type.Object({
-  archive_script: Nullable(Type.String()),
-  archive_script_auto_run: Type.Boolean(),
-  base_branch: Nullable(Type.String()),
-  branch_rename_preferences: Nullable(Type.String()),
-  created_at: Type.String(),
-  custom_instructions: Nullable(Type.String()),
-  default_remote: Nullable(Type.String()),
-  icon: Nullable(Type.String()),
-  id: Type.String(),
-  name: Type.String(),
-  path: Type.String(),
-  path_slug: Type.String(),
-  path_valid: Type.Boolean(),
-  required_inputs: Nullable(Type.Array(InputField)),
-  setup_script: Nullable(Type.String()),
-  setup_script_auto_run: Type.Boolean(),
-  sort_order: Type.Integer(),
-})
-export type Repository = Static<typeof Repository>
-
-export const WorkspaceStatus = Type.Union([Type.Literal('Active'), Type.Literal('Archived')])
-export type WorkspaceStatus = Static<typeof WorkspaceStatus>
-
-export const Workspace = Type.Object({
-  agent_status: AgentStatus,
-  branch_name: Type.String(),
-  created_at: Type.String(),
-  id: Type.String(),
-  input_values: Nullable(Type.Record(Type.String(), Type.String())),
-  name: Type.String(),
-  repository_id: Type.String(),
-  sort_order: Type.Integer(),
-  status: WorkspaceStatus,
-  status_line: Type.String(),
-  worktree_path: Nullable(Type.String()),
-})
-export type Workspace = Static<typeof Workspace>
-
-export const SetupResult = Type.Object({
-  exit_code: Nullable(Type.Integer()),
-  output: Type.String(),
-  script: Type.String(),
-  source: Type.Union([Type.Literal('repo'), Type.Literal('settings')]),
-  success: Type.Boolean(),
-  timed_out: Type.Boolean(),
-})
-export type SetupResult = Static<typeof SetupResult>
-
-export const CreateWorkspaceResult = Type.Object({
-  default_session_id: Type.String(),
-  setup_result: Nullable(SetupResult),
-  workspace: Workspace,
-})
-export type CreateWorkspaceResult = Static<typeof CreateWorkspaceResult>
-
-export const RestoreWorkspaceResult = Type.Object({
-  workspace: Workspace,
-  worktree_path: Type.String(),
-})
-export type RestoreWorkspaceResult = Static<typeof RestoreWorkspaceResult>
-
-export const DiffFileStatus = Type.Union([
-  Type.Literal('Added'), Type.Literal('Modified'), Type.Literal('Deleted'),
-  Type.Object({ Renamed: Type.Object({ from: Type.String() }) }),
-])
-export type DiffFileStatus = Static<typeof DiffFileStatus>
-
-export const DiffFile = Type.Object({
-  additions: Nullable(Type.Integer({ minimum: 0 })),
-  deletions: Nullable(Type.Integer({ minimum: 0 })),
-  path: Type.String(),
-  status: DiffFileStatus,
-})
-export type DiffFile = Static<typeof DiffFile>
-
-export const StagedDiffFiles = Type.Object({
-  committed: Type.Array(DiffFile),
-  staged: Type.Array(DiffFile),
-  unstaged: Type.Array(DiffFile),
-  untracked: Type.Array(DiffFile),
-})
-export type StagedDiffFiles = Static<typeof StagedDiffFiles>
-
-export const DiffFilesResult = Type.Object({
-  files: Type.Array(DiffFile),
-  merge_base: Type.String(),
-  staged_files: Nullable(StagedDiffFiles),
-})
-export type DiffFilesResult = Static<typeof DiffFilesResult>
-
-export const DiffLine = Type.Object({
-  content: Type.String(),
-  line_type: Type.Union([Type.Literal('Context'), Type.Literal('Added'), Type.Literal('Removed')]),
-  new_line_number: Nullable(Type.Integer()),
-  old_line_number: Nullable(Type.Integer()),
-})
-export type DiffLine = Static<typeof DiffLine>
-
-export const DiffHunk = Type.Object({
-  header: Type.String(),
-  lines: Type.Array(DiffLine),
-  new_start: Type.Integer(),
-  old_start: Type.Integer(),
-})
-export type DiffHunk = Static<typeof DiffHunk>
-
-export const FileDiff = Type.Object({
-  hunks: Type.Array(DiffHunk),
-  is_binary: Type.Boolean(),
-  path: Type.String(),
-})
-export type FileDiff = Static<typeof FileDiff>
-
-/** `diff_layer` of load_file_diff; anything else (or absent) means merge-base → working tree. */
-export type DiffLayer = 'committed' | 'staged' | 'unstaged' | 'untracked'
+// The wire shapes (field names exactly as the Claudette clients read them) live in src/protocol.
+export {
+  AgentStatus, InputField, Repository, WorkspaceStatus, Workspace, SetupResult, CreateWorkspaceResult,
+  RestoreWorkspaceResult, DiffFileStatus, DiffFile, StagedDiffFiles, DiffFilesResult, DiffLine, DiffHunk, FileDiff,
+  WorkspaceChangedPayload, type DiffLayer,
+} from '../../protocol/index.js'
 
 /**
  * load_initial_data's answer as the repos plugin builds it. `last_messages` (the newest chat
@@ -170,7 +30,6 @@ export type ReposInitialData = Static<typeof ReposInitialData>
 
 /** Event `workspace-changed` (our addition), broadcast when a workspace is created/archived/restored. */
 export const WORKSPACE_CHANGED_EVENT = 'workspace-changed'
-export interface WorkspaceChangedPayload { workspace: Workspace }
 
 // ---------------------------------------------------------------------------------------------
 // Provider and directory interfaces

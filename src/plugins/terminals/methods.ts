@@ -1,26 +1,18 @@
-import { Type } from 'typebox'
 import type { RpcConnection } from '../../core/rpc/hub.js'
 import { defineMethod, type AnyRpcMethod, type BinaryHandler } from '../../core/rpc/registry.js'
 import { AppError } from '../../core/errors.js'
+import { AttachPtyParams, NoParams, PtyIdParams, SetPtyEncodingParams, terminalSizeParams, WritePtyParams } from '../../protocol/index.js'
 import { PtyFrameMalformedError } from './errors.js'
 import type { TerminalsOptions } from './options.js'
 import type { TerminalRegistry } from './types.js'
 
-const PtyId = Type.Integer({ description: 'pty id (1..2^32-1)' })
-
 /** spawn_pty, write_pty, resize_pty, close_pty (wire doc §6) and the DESIGN.md §5 additions. */
 export function terminalMethods (registry: TerminalRegistry, opts: TerminalsOptions): AnyRpcMethod[] {
-  const Rows = Type.Integer({ minimum: 1, maximum: opts.maxRows, default: 24 })
-  const Cols = Type.Integer({ minimum: 1, maximum: opts.maxCols, default: 80 })
+  const sized = terminalSizeParams(opts)
   return [
     defineMethod({
       name: 'spawn_pty',
-      params: Type.Object({
-        workspace_id: Type.Optional(Type.String({ maxLength: 200 })),
-        cwd: Type.Optional(Type.String({ maxLength: 4096 })),
-        rows: Rows,
-        cols: Cols,
-      }),
+      params: sized.spawn_pty,
       handler: (p, ctx) => registry.spawn(ctx.session, ctx.connection, {
         // The Claudette apps send "" for "none".
         workspaceId: p.workspace_id || undefined,
@@ -31,31 +23,27 @@ export function terminalMethods (registry: TerminalRegistry, opts: TerminalsOpti
     }),
     defineMethod({
       name: 'write_pty',
-      params: Type.Object({ pty_id: PtyId, data: Type.Array(Type.Integer({ minimum: 0, maximum: 255 })) }),
+      params: WritePtyParams,
       handler: (p, ctx) => { registry.write(ctx.session, p.pty_id, Buffer.from(p.data)); return null },
     }),
     defineMethod({
       name: 'resize_pty',
-      params: Type.Object({ pty_id: PtyId, rows: Rows, cols: Cols }),
+      params: sized.resize_pty,
       handler: (p, ctx) => { registry.resize(ctx.session, p.pty_id, p.cols, p.rows); return null },
     }),
     defineMethod({
       name: 'close_pty',
-      params: Type.Object({ pty_id: PtyId }),
+      params: PtyIdParams,
       handler: (p, ctx) => { registry.close(ctx.session, p.pty_id); return null },
     }),
     defineMethod({
       name: 'list_ptys',
-      params: Type.Object({}),
+      params: NoParams,
       handler: (_p, ctx) => registry.list(ctx.session),
     }),
     defineMethod({
       name: 'attach_pty',
-      params: Type.Object({
-        pty_id: PtyId,
-        /** Output position the client already has (list_ptys.output_bytes, or bytes counted so far). */
-        since: Type.Optional(Type.Integer({ minimum: 0 })),
-      }),
+      params: AttachPtyParams,
       // Synchronous on purpose: the reply (with the replay) is written before any later output.
       handler: (p, ctx) => {
         const r = registry.attach(ctx.session, ctx.connection, p.pty_id, p.since ?? 0)
@@ -64,12 +52,12 @@ export function terminalMethods (registry: TerminalRegistry, opts: TerminalsOpti
     }),
     defineMethod({
       name: 'detach_pty',
-      params: Type.Object({ pty_id: PtyId }),
+      params: PtyIdParams,
       handler: (p, ctx) => { registry.detach(ctx.session, ctx.connection, p.pty_id); return null },
     }),
     defineMethod({
       name: 'set_pty_encoding',
-      params: Type.Object({ encoding: Type.Union([Type.Literal('binary'), Type.Literal('json')]) }),
+      params: SetPtyEncodingParams,
       handler: (p, ctx) => ({ encoding: registry.setEncoding(ctx.connection, p.encoding) }),
     }),
   ]

@@ -1,8 +1,8 @@
-import { Type, type Static } from 'typebox'
 import type { Disposable, Event } from '../../core/lifecycle.js'
 import type { AuthSession } from '../../core/rpc/auth.js'
 import type { RpcConnection } from '../../core/rpc/hub.js'
 import { token } from '../../core/tokens.js'
+import type { PtyEncoding, PtyInfo } from '../../protocol/index.js'
 
 /** What the registry asks a provider to start. `cwd` is already confined and resolved. */
 export interface SpawnRequest {
@@ -55,23 +55,8 @@ export interface TerminalProvider {
   spawn (req: SpawnRequest): TerminalSession | Promise<TerminalSession>
 }
 
-/** Per-connection output encoding (`set_pty_encoding`). */
-export type PtyEncoding = 'json' | 'binary'
-
-/** One entry of `list_ptys` (DESIGN.md §5). */
-export const PtyInfo = Type.Object({
-  alive: Type.Boolean(),
-  cols: Type.Integer(),
-  cwd: Type.String(),
-  exit_code: Type.Union([Type.Integer(), Type.Null()]),
-  /** Total output bytes so far (the position a client that saw everything would pass as `since`). */
-  output_bytes: Type.Integer(),
-  pty_id: Type.Integer(),
-  rows: Type.Integer(),
-  signal: Type.Union([Type.String(), Type.Null()]),
-  workspace_id: Type.Union([Type.String(), Type.Null()]),
-})
-export type PtyInfo = Static<typeof PtyInfo>
+// Wire shapes of this plugin's methods, defined in src/protocol (the client SDK uses them too).
+export { PtyEncoding, PtyInfo } from '../../protocol/index.js'
 
 /** Where a new terminal runs: resolved and confined by the repos plugin. */
 export interface PtyPlacement {
