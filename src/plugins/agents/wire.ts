@@ -5,6 +5,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Disposable } from '../../core/lifecycle.js'
 import type { ConnectionHub } from '../../core/rpc/hub.js'
+import { sortKeys } from '../../core/rpc/serialize.js'
 import type { AgentDomainEvent, AgentEventSink, AgentOutput } from './events.js'
 import type { AgentsOptions } from './options.js'
 import { toWireStreamEvent } from './stream.js'
@@ -130,10 +131,4 @@ function wireOutput (o: AgentOutput): Record<string, unknown> {
     case 'stderr': return { Stderr: o.line }
     case 'exited': return { ProcessExited: o.code }
   }
-}
-
-function sortKeys (o: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {}
-  for (const k of Object.keys(o).sort()) out[k] = o[k]
-  return out
 }

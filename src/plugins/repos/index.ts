@@ -18,7 +18,7 @@ import { ReposOptions } from './options.js'
 import { RegisteredRepositories } from './registered-repositories.js'
 import { SqliteRepoProvider } from './repositories.js'
 import { AppSettings } from './settings.js'
-import { REPOS, type RepoProvider } from './types.js'
+import { REPOS, WORKSPACE_CHANGED_EVENT, type RepoProvider } from './types.js'
 import { PinnedGit } from './workspace-git.js'
 import { WorkspaceRows } from './workspace-rows.js'
 import { Workspaces } from './workspaces.js'
@@ -53,9 +53,12 @@ const reposPlugin: FastifyPluginAsync<Partial<ReposOptions>> = async (app, raw) 
   const git = new PinnedGit(gitRunner, rows, repositories)
   const confinement = new Confinement(rows, provider, git, { claudePlansDir, maxPlanFileBytes: opts.maxPlanFileBytes })
   const initialData = new InitialDataLoader(rows, repositories, git, log, worktreeBaseDir)
-  const workspaces = new Workspaces(rows, repositories, git, confinement, initialData, resolve(app.di, CORE.Hub), log,
+  const workspaces = new Workspaces(rows, repositories, git, confinement, initialData, log,
     { worktreeBaseDir, branchPrefix: opts.branchPrefix, setupTimeoutMs: opts.setupTimeoutMs })
   const settings = new AppSettings(store, { worktree_base_dir: () => worktreeBaseDir })
+  // The one place the plugin's domain events become wire events.
+  const hub = resolve(app.di, CORE.Hub)
+  workspaces.onDidChangeWorkspace(workspace => { hub.broadcast(WORKSPACE_CHANGED_EVENT, { workspace }) })
   app.di.registerInstance(REPOS.Provider, provider)
   app.di.registerInstance(REPOS.Directory, workspaces)
   app.di.registerInstance(REPOS.Git, git)

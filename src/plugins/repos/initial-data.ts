@@ -2,9 +2,10 @@
 // answers repositories, workspaces and default branches; other plugins contribute the rest.
 import type { FastifyBaseLogger } from 'fastify'
 import { toDisposable, type Disposable } from '../../core/lifecycle.js'
+import { sortKeys } from '../../core/rpc/serialize.js'
 import type { GitTarget } from './git.js'
 import type { RegisteredRepositories } from './registered-repositories.js'
-import { currentBranch, detectDefaultBranch, isDir, sortedObject } from './repositories.js'
+import { currentBranch, detectDefaultBranch, isDir } from './repositories.js'
 import type { InitialDataContributor, ReposInitialData } from './types.js'
 import type { PinnedGit } from './workspace-git.js'
 import { toWorkspace, type WorkspaceRows } from './workspace-rows.js'
@@ -69,7 +70,7 @@ export class InitialDataLoader implements Disposable {
     const valid = repositories.filter(r => r.path_valid)
     const branches = await mapLimit(valid, CONCURRENCY, r => detectDefaultBranch(this.git.runner, r.path, { baseBranch: r.base_branch, defaultRemote: r.default_remote }))
     valid.forEach((r, i) => { const b = branches[i]; if (b) found[r.id] = b })
-    const default_branches = sortedObject(found)
+    const default_branches = sortKeys(found, { omitNullish: true })
     const data: ReposInitialData = { default_branches, last_messages: [], repositories, workspaces, worktree_base_dir: this.worktreeBaseDir }
     for (const fn of [...this.#contributors]) {
       try {

@@ -5,6 +5,7 @@ import { constants, readFile as readFileCb } from 'node:fs'
 import { lstat, open, readdir, realpath, stat } from 'node:fs/promises'
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path'
 import { promisify } from 'node:util'
+import { sortKeys } from '../../core/rpc/serialize.js'
 import { stripControls } from '../../core/text.js'
 import type { Statement } from 'better-sqlite3'
 import type { Store } from '../store/types.js'
@@ -188,15 +189,9 @@ export class DirectoryCheck {
   }
 }
 
-/**
- * An object with its keys in alphabetical order and its unset (undefined or null) members left
- * out: how the reference prints maps and input fields (wire doc §0, §6.2).
- */
-export function sortedObject<T extends object> (o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== null).sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0)) as T
-}
-
-const inputField = (f: InputField): InputField => sortedObject({ ...f, required: f.required ?? true })
+// Input fields are printed as the reference prints them: keys in alphabetical order, unset
+// members left out (wire doc §0, §6.2).
+const inputField = (f: InputField): InputField => sortKeys({ ...f, required: f.required ?? true }, { omitNullish: true })
 
 /** A provider's RepoInfo as the wire Repository (defaults filled, keys in wire order, path checked). */
 export async function toRepository (info: RepoInfo, dirCheck: (path: string) => Promise<boolean> = isDir): Promise<Repository> {

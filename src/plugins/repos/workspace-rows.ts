@@ -2,10 +2,10 @@
 // of the plugin writes SQL against it.
 import { randomUUID } from 'node:crypto'
 import type { Statement } from 'better-sqlite3'
+import { sortKeys } from '../../core/rpc/serialize.js'
 import type { Database, Store } from '../store/types.js'
 import { sqlNow } from './migrations.js'
 import { isInside } from './paths.js'
-import { sortedObject } from './repositories.js'
 import type { Workspace } from './types.js'
 
 export interface WorkspaceRow {
@@ -39,7 +39,7 @@ export const toWorkspace = (r: WorkspaceRow): Workspace => ({
   branch_name: r.branch_name,
   created_at: r.created_at,
   id: r.id,
-  input_values: (v => v && sortedObject(v))(parseValues(r.input_values)),
+  input_values: (v => v && sortKeys(v, { omitNullish: true }))(parseValues(r.input_values)),
   name: r.name,
   repository_id: r.repository_id,
   sort_order: r.sort_order,

@@ -7,7 +7,6 @@ import { mkdir, realpath, rm } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import type { FastifyBaseLogger } from 'fastify'
 import { Emitter, toDisposable, type Disposable, type Event } from '../../core/lifecycle.js'
-import type { ConnectionHub } from '../../core/rpc/hub.js'
 import {
   GitCommandError, InvalidWorkspaceNameError, MissingInputError, NotAGitRepositoryError, RepoNotFoundError, WorkspaceExistsError,
   WorkspaceNotFoundError, WorkspaceStateError,
@@ -20,7 +19,6 @@ import type { RegisteredRepositories } from './registered-repositories.js'
 import { detectDefaultBranch, findWorktreeAdminDir, gitDirs, readGitLink, slugify } from './repositories.js'
 import { SetupScripts } from './setup-scripts.js'
 import {
-  WORKSPACE_CHANGED_EVENT,
   type CreateWorkspaceResult, type InitialDataContributor, type Repository, type RestoreWorkspaceResult, type Workspace,
   type WorkspaceArchivingEvent, type WorkspaceDirectory, type WorkspaceInsertedEvent,
 } from './types.js'
@@ -55,7 +53,6 @@ export class Workspaces implements WorkspaceDirectory, Disposable {
     private readonly git: PinnedGit,
     private readonly confinement: Confinement,
     private readonly initialData: InitialDataLoader,
-    private readonly hub: ConnectionHub,
     private readonly log: FastifyBaseLogger,
     private readonly opts: WorkspacesOptions,
   ) {
@@ -341,7 +338,6 @@ export class Workspaces implements WorkspaceDirectory, Disposable {
 
   #changed (ws: Workspace): void {
     this.#onDidChange.fire(ws)
-    this.hub.broadcast(WORKSPACE_CHANGED_EVENT, { workspace: ws })
   }
 
   async dispose (): Promise<void> {
