@@ -1,7 +1,7 @@
 import type { Server as NetServer, Socket } from 'node:net'
 import type { FastifyBaseLogger, FastifyInstance, FastifyPluginAsync } from 'fastify'
 import type { WebSocket } from 'ws'
-import { AppError } from '../errors.js'
+import { AppError, toWireError } from '../errors.js'
 import { DisposableStore, Emitter, toDisposable } from '../lifecycle.js'
 import type { Token } from '../tokens.js'
 import type { AuthSession, Authenticator } from './auth.js'
@@ -497,10 +497,8 @@ function resultFrame (id: unknown, result: unknown, method: string, log: Fastify
 }
 
 function errorFrame (id: unknown, err: unknown, method: string, log: FastifyBaseLogger): string {
-  if (err instanceof AppError && err.expose) {
-    log.debug({ method, code: err.code }, 'rpc error')
-    return replyError(id, err.rpcCode, err.message, err.data)
-  }
-  log.error({ err, method }, 'rpc handler failed')
-  return replyError(id, -1, 'Internal error')
+  if (err instanceof AppError && err.expose) log.debug({ method, code: err.code }, 'rpc error')
+  else log.error({ err, method }, 'rpc handler failed')
+  const wire = toWireError(err)
+  return replyError(id, wire.code, wire.message, wire.data)
 }

@@ -4,6 +4,9 @@ import { Type, type Static, type TSchema } from 'typebox'
 import type { Disposable, Event } from '../../core/lifecycle.js'
 import { token } from '../../core/tokens.js'
 
+// The workspace conditions other plugins raise too, defined once in the repos catalogue.
+export { WorkspaceNotFoundError, WorkspaceNoWorktreeError } from './errors.js'
+
 /** `T | null` on the wire (the reference's `?` fields). */
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()])
 
