@@ -61,8 +61,11 @@ export interface AppErrorClass<C extends string = string, A extends unknown[] = 
   new (...args: [...A, options?: ErrorOptions]): AppError & Readonly<F> & { readonly code: C }
   readonly prototype: AppError
   readonly code: C
-  /** The message, or the function that makes it from the constructor's arguments. */
-  readonly message: string | ((...args: A) => string)
+  /**
+   * The message, or the function that makes it from the constructor's arguments. (Not `message`:
+   * matchers such as tap's read a class's `message` as the message an error must have.)
+   */
+  readonly template: string | ((...args: A) => string)
 }
 
 const isErrorOptions = (v: unknown): v is ErrorOptions =>
@@ -84,8 +87,8 @@ export function createError<C extends string, A extends unknown[] = [], F extend
   const Base = (spec.base ?? AppError) as unknown as new (message: string, options?: ErrorOptions) => AppError
   class AppErrorOf extends Base {
     declare readonly code: C
-    static readonly code = code
-    static readonly message = message
+    declare static readonly code: C
+    declare static readonly template: typeof message
     constructor (...args: A) {
       const last = args.at(-1)
       super(format(...args), isErrorOptions(last) ? last : undefined)
@@ -93,7 +96,8 @@ export function createError<C extends string, A extends unknown[] = [], F extend
       if (spec.data) Object.assign(this, { data: spec.data(args) })
     }
   }
-  Object.defineProperty(AppErrorOf, 'name', { value: 'AppError' })
+  // Not enumerable: a class stays a plain class to code that walks its properties (tap's matchers).
+  Object.defineProperties(AppErrorOf, { name: { value: 'AppError' }, code: { value: code }, template: { value: message } })
   const { statusCode, expose, rpcCode, wireCode } = spec
   Object.assign(AppErrorOf.prototype, { code })
   for (const [k, v] of Object.entries({ statusCode, expose, rpcCode, wireCode })) {

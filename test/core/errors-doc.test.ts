@@ -20,10 +20,10 @@ async function catalogue (): Promise<Map<string, Entry>> {
   for (const m of modules) {
     for (const [name, value] of Object.entries(await import(join(root, m)) as Record<string, unknown>)) {
       if (typeof value !== 'function' || !(value.prototype instanceof AppError)) continue
-      const cls = value as unknown as { code?: unknown, message?: unknown, prototype: AppError }
+      const cls = value as unknown as { code?: unknown, template?: unknown, prototype: AppError }
       if (typeof cls.code !== 'string') continue // an abstract base
       const p = cls.prototype
-      entries.set(cls.code, { name, code: cls.code, statusCode: p.statusCode, rpcCode: p.rpcCode, expose: p.expose, message: cls.message })
+      entries.set(cls.code, { name, code: cls.code, statusCode: p.statusCode, rpcCode: p.rpcCode, expose: p.expose, message: cls.template })
     }
   }
   return entries

@@ -44,6 +44,7 @@ t.test('createError makes a real class: instanceof, name, code, statusCode, fiel
   t.equal(limit.limit, 8)
   t.equal(limit.message, 'Too many terminals (limit 8 per session)')
   t.equal(new PtyNotFoundError(3).ptyId, 3)
+  t.throws(() => { throw new PtyNotFoundError(3) }, PtyNotFoundError, 'a class is a matcher pattern (instanceof)')
 })
 
 t.test('"Workspace not found" is one condition under one code', async t => {
