@@ -1,7 +1,10 @@
 // The public entry of the package: the server, its options, errors and provider interfaces.
 export { createServer, type ClaudetteServer } from './server.js'
 export { ServerOptions, type ServerOptionsInput } from './server-options.js'
-export { AppError, ClientError, ConfigError, ConfigFileError, RpcInvalidParamsError, RpcUnknownMethodError } from './core/errors.js'
+export {
+  AppError, ClientError, ConfigError, ConfigFileError, RpcInvalidParamsError, RpcUnknownMethodError, createError, toWireError,
+  type AppErrorClass, type ErrorSpec, type WireError,
+} from './core/errors.js'
 export type { RpcContext, RpcMethod, RpcHandler } from './core/rpc/registry.js'
 export type { RpcConnection } from './core/rpc/hub.js'
 export { WireFrame } from './core/rpc/ws-frame.js'

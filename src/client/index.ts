@@ -14,7 +14,7 @@ export {
 export {
   ClientSdkError, ConnectError, ConnectionClosedError, ConnectionStringError, FingerprintFormatError,
   FingerprintMismatchError, NearbyFingerprintError, NearbyNotFoundError, PairingRefusedError, RemoteError,
-  RequestTimeoutError, ServerNotFoundError, SessionRevokedError, TrustStoreError, changedCertificateHint,
+  RequestTimeoutError, ServerNotFoundError, SessionRevokedError, TrustStoreError, changedCertificateHint, type RemoteErrorBody,
 } from './errors.js'
 export {
   NearbyBrowser, NearbyInterfaceError, NearbySocketError, SERVICE_TYPE as NEARBY_SERVICE_TYPE, browse, browseNearby, decodeTxt, findNearby,

@@ -5,8 +5,10 @@
 import { networkInterfaces } from 'node:os'
 import type { EventEmitter } from 'node:events'
 import { Bonjour, type Browser } from 'bonjour-service'
-import { AppError } from '../core/errors.js'
+import { NearbyInterfaceError, NearbySocketError } from './errors.js'
 import { Emitter, type Disposable, type Event } from '../core/lifecycle.js'
+
+export { NearbyInterfaceError, NearbySocketError }
 
 /** The DNS-SD service type the server advertises (wire doc §8.4). */
 export const SERVICE_TYPE = '_claudette._tcp.local'
@@ -48,24 +50,6 @@ export interface NearbyBrowserOptions {
    * (and the memory) without bound.
    */
   maxEntries?: number
-}
-
-/** The interface given to the browser does not exist or has no IPv4 address. */
-export class NearbyInterfaceError extends AppError {
-  readonly code = 'ERR_MDNS_INTERFACE'
-  override readonly expose = true
-  constructor (readonly iface: string) {
-    super(`network interface '${iface}' not found or has no IPv4 address`)
-  }
-}
-
-/** The multicast socket could not be opened (port 5353 in use without address reuse, or not permitted). */
-export class NearbySocketError extends AppError {
-  readonly code = 'ERR_MDNS_SOCKET'
-  override readonly expose = true
-  constructor (cause: Error) {
-    super(`mDNS socket failed: ${cause.message}`, { cause })
-  }
 }
 
 interface Answer { name: string, type: string, ttl?: number, data: unknown }

@@ -15,7 +15,9 @@
 // hangs up every process of each session the server still had open, as a terminal emulator's
 // hangup would, so a shell busy in a loop does not run on forever.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { AppError } from './errors.js'
+import { ProcessRunnerBusyError, ProcessRunnerClosedError, ProcessRunnerCrashedError } from './errors.js'
+
+export { ProcessRunnerBusyError, ProcessRunnerClosedError, ProcessRunnerCrashedError }
 
 export interface ProcessRunOptions {
   /** Working directory (required: the caller always knows where it runs). */
@@ -71,26 +73,6 @@ export class ProcessError extends Error {
     if (f.syscall !== undefined) this.syscall = f.syscall
     if (f.path !== undefined) this.path = f.path
   }
-}
-
-/** The runner was disposed (server closing): the call was not run, or its child was killed. */
-export class ProcessRunnerClosedError extends AppError {
-  readonly code = 'ERR_PROCESS_RUNNER_CLOSED'
-  override readonly statusCode = 503
-  constructor () { super('process runner is closed (server shutting down)') }
-}
-
-/** The helper process died while the call was in flight; the next call starts a new helper. */
-export class ProcessRunnerCrashedError extends AppError {
-  readonly code = 'ERR_PROCESS_RUNNER_CRASHED'
-  constructor (reason: string, options?: { cause?: unknown }) { super(`process runner helper exited unexpectedly: ${reason}`, options) }
-}
-
-/** More calls waiting than `maxQueued`. */
-export class ProcessRunnerBusyError extends AppError {
-  readonly code = 'ERR_PROCESS_RUNNER_BUSY'
-  override readonly statusCode = 503
-  constructor (limit: number) { super(`too many processes waiting to run (limit ${limit})`) }
 }
 
 export interface ProcessRunnerOptions {

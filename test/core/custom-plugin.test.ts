@@ -49,7 +49,7 @@ t.test('a custom plugin method works; invalid params get a validation error; ser
   t.equal((await c.request('add', { a: '2' })).error.message, "Invalid parameter 'a': must be integer", 'no coercion')
 
   const exposed = await c.request('echo_upper', { text: 'x'.repeat(11) })
-  t.same(exposed.error, { code: -1, message: 'text too long' })
+  t.same(exposed.error, { code: -1, data: { code: 'ERR_TEST_TOO_LONG' }, message: 'text too long' }, 'an embedder\'s code reaches the client in error.data')
   const internal = await c.request('boom', {})
   t.same(internal.error, { code: -1, message: 'Internal error' }, 'unexpected errors do not leak internals')
 

@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { AppError } from '../errors.js'
+import { AppError, toWireError } from '../errors.js'
 import type { WsConnection } from './connection.js'
 import type { Handshake } from './handshake.js'
 import type { MethodRegistry } from './registry.js'
@@ -146,10 +146,8 @@ function resultFrame (id: unknown, result: unknown, method: string, log: Fastify
  * `Internal error`.
  */
 export function errorFrame (id: unknown, err: unknown, method: string, log: FastifyBaseLogger): string {
-  if (err instanceof AppError && err.expose) {
-    log.debug({ method, code: err.code }, 'rpc error')
-    return serializeErrorReply(id, err.rpcCode, err.message, err.data)
-  }
-  log.error({ err, method }, 'rpc handler failed')
-  return serializeErrorReply(id, -1, 'Internal error')
+  if (err instanceof AppError && err.expose) log.debug({ method, code: err.code }, 'rpc error')
+  else log.error({ err, method }, 'rpc handler failed')
+  const wire = toWireError(err)
+  return serializeErrorReply(id, wire.code, wire.message, wire.data)
 }

@@ -1,7 +1,5 @@
-import { ClientError } from '../../core/errors.js'
+import { ClientError, createError } from '../../core/errors.js'
 
-export class SessionNotFoundError extends ClientError {
-  readonly code = 'ERR_AUTH_SESSION_NOT_FOUND'
-  override readonly statusCode = 404
-  constructor (readonly sessionId: string) { super('Session not found') }
-}
+/** `revoke_session` with an unknown device session (reference text). */
+export class SessionNotFoundError extends createError('ERR_AUTH_SESSION_NOT_FOUND', 'Session not found',
+  { base: ClientError, wireCode: false, statusCode: 404, fields: ([sessionId]: [string]) => ({ sessionId }) }) {}

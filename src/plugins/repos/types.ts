@@ -6,6 +6,9 @@ import { Repository, Workspace } from '../../protocol/index.js'
 import type { Disposable, Event } from '../../core/lifecycle.js'
 import { token } from '../../core/tokens.js'
 
+// The workspace conditions other plugins raise too, defined once in the repos catalogue.
+export { WorkspaceNotFoundError, WorkspaceNoWorktreeError } from './errors.js'
+
 // The wire shapes (field names exactly as the Claudette clients read them) live in src/protocol.
 export {
   AgentStatus, InputField, Repository, WorkspaceStatus, Workspace, SetupResult, CreateWorkspaceResult,

@@ -1,10 +1,5 @@
-import { AppError } from '../../core/errors.js'
+import { createError } from '../../core/errors.js'
 
 /** The database file cannot be opened or migrated. */
-export class StoreOpenError extends AppError {
-  readonly code = 'ERR_STORE_OPEN'
-  override readonly expose = true
-  constructor (readonly file: string, message: string, options?: { cause?: unknown }) {
-    super(`${file}: ${message}`, options)
-  }
-}
+export class StoreOpenError extends createError('ERR_STORE_OPEN', (file: string, message: string) => `${file}: ${message}`,
+  { expose: true, wireCode: false, fields: ([file]) => ({ file }) }) {}
