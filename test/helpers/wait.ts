@@ -18,6 +18,9 @@ export interface WaitOptions {
 /** What a predicate's value is once it counts as true. */
 export type Truthy<T> = Exclude<T, false | 0 | 0n | '' | null | undefined>
 
+/** The rejection of a wait that reached its deadline. */
+export class WaitTimeoutError extends Error {}
+
 const pause = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
 
 const show = (value: unknown): string => inspect(value, { depth: 3, breakLength: Infinity, maxArrayLength: 20, maxStringLength: 400 })
@@ -37,7 +40,7 @@ export async function waitFor<T> (predicate: () => T | Promise<T>, opts: WaitOpt
     if (value) return value as Truthy<T>
     if (Date.now() >= deadline) {
       const what = typeof opts.what === 'function' ? opts.what() : opts.what ?? predicate.toString()
-      throw new Error(`timed out after ${timeout} ms waiting for ${what}; last value: ${show(value)}`)
+      throw new WaitTimeoutError(`timed out after ${timeout} ms waiting for ${what}; last value: ${show(value)}`)
     }
     await pause(Math.min(interval, Math.max(1, deadline - Date.now())))
   }
@@ -53,7 +56,7 @@ export async function eventually (predicate: () => unknown, opts: Omit<WaitOptio
     await waitFor(predicate, { ...opts, what: 'eventually' })
     return true
   } catch (err) {
-    if (err instanceof Error && err.message.startsWith('timed out after')) return false
+    if (err instanceof WaitTimeoutError) return false
     throw err
   }
 }
