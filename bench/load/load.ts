@@ -14,9 +14,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { addRepository, makeGitRepo } from '../../test/reliability/scenarios.js'
 import {
-  FAKE_CLAUDE_DIR, mib, pairDevice, percentile, resumeDevice, ROOT, Sampler, ServerProcess, sleep, WireClient,
+  FAKE_CLAUDE_DIR, mib, pairDevice, percentile, resumeDevice, ROOT, Sampler, ServerProcess, WireClient,
 } from '../../test/reliability/support.js'
 
 const env = (k: string, d: number): number => Number(process.env[k] ?? d)

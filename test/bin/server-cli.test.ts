@@ -8,6 +8,7 @@ import WebSocket from 'ws'
 import { VERSION } from '../../src/index.js'
 import { runCli, SERVER_BIN, startCli } from '../helpers/cli.js'
 import { tempHome } from '../helpers/server.js'
+import { waitFor } from '../helpers/wait.js'
 
 const BANNER = /^claudette-server v(\S+) listening on wss:\/\/127\.0\.0\.1:(\d+)\nName: (.+)\n\nConnection string \(paste into Claudette\):\n {2}(claudette:\/\/[^\s/]+:(\d+)\/([A-Za-z0-9_-]{43}))\n\nCertificate fingerprint: ([0-9a-f]{64})\n\nReady for connections\.\n$/
 
@@ -180,7 +181,7 @@ t.test('SIGTERM during the first start (key generation) exits 0 and leaves a hom
   const exited = new Promise<{ code: number | null, signal: NodeJS.Signals | null }>(resolve => child.on('exit', (code, signal) => resolve({ code, signal })))
   // server.toml is written by createServer, after the CLI installed its signal handlers and
   // before the TLS identity is generated.
-  for (let i = 0; i < 600 && !existsSync(join(home, 'server.toml')); i++) await new Promise(resolve => setTimeout(resolve, 10))
+  await waitFor(() => existsSync(join(home, 'server.toml')), { interval: 10, what: 'server.toml to be written' })
   child.kill('SIGTERM')
   const exit = await exited
   t.same(exit, { code: 0, signal: null }, 'a clean exit, not death by signal')

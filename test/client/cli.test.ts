@@ -6,6 +6,7 @@ import t from 'tap'
 import { CLIENT_BIN, SERVER_BIN, runCli } from '../helpers/cli.js'
 import { TestClient } from '../helpers/client.js'
 import { startServer, tempHome } from '../helpers/server.js'
+import { waitFor } from '../helpers/wait.js'
 
 t.test('pair, list, call, forget through the CLI', async t => {
   const server = await startServer(t, { name: 'cli-box' })
@@ -71,6 +72,8 @@ t.test('status of an unreachable server; refused pairings; usage errors; help', 
   const home = tempHome(t)
   const env = { CLAUDETTE_CLIENT_HOME: home }
   const cli = (...args: string[]) => runCli(CLIENT_BIN, args, { env })
+  /** Runs `call server_info` until it fails: the server applies a change made by the admin CLI on its own. */
+  const failingCall = () => waitFor(async () => { const r = await cli('call', server.name, 'server_info'); return r.code !== 0 && r }, { timeout: 30_000, interval: 250, what: '`claudette call` to fail' })
   t.equal((await cli('pair', server.connectionString)).code, 0)
   const noInput = await runCli(CLIENT_BIN, ['pair', '-'], { env, input: '\n\n' })
   t.equal(noInput.code, 2)
@@ -90,12 +93,8 @@ t.test('status of an unreachable server; refused pairings; usage errors; help', 
   const rotated = await runCli(SERVER_BIN, ['--home', server.home, '--json', 'rotate-certificate'])
   t.equal(rotated.code, 0, rotated.stderr)
   const fresh = (JSON.parse(rotated.stdout) as { fingerprint: string }).fingerprint
-  let changed: Awaited<ReturnType<typeof cli>> | undefined
-  for (let i = 0; i < 40; i++) { // the running server switches within a second
-    changed = await cli('call', server.name, 'server_info')
-    if (changed.code !== 0) break
-    await new Promise(resolve => setTimeout(resolve, 250))
-  }
+  // The running server switches within a second.
+  const changed = await failingCall()
   t.equal(changed!.code, 1)
   t.match(changed!.stderr, /fingerprint mismatch/)
   t.ok(changed!.stderr.includes(`expected ${old}, got ${fresh}`), 'names the pinned and the presented fingerprint')
@@ -112,12 +111,8 @@ t.test('status of an unreachable server; refused pairings; usage errors; help', 
   // Revoked on the server (admin CLI): `list` shows it, `call` gives the documented error.
   const me = (JSON.parse((await cli('call', server.name, 'list_sessions')).stdout) as Array<{ id: string, current?: boolean }>).find(x => x.current)!
   t.equal((await runCli(SERVER_BIN, ['--home', server.home, 'sessions', 'revoke', me.id])).code, 0)
-  let revoked: Awaited<ReturnType<typeof cli>> | undefined
-  for (let i = 0; i < 40; i++) { // a running server applies the change within a second
-    revoked = await cli('call', server.name, 'server_info')
-    if (revoked.code !== 0) break
-    await new Promise(resolve => setTimeout(resolve, 250))
-  }
+  // A running server applies the change within a second.
+  const revoked = await failingCall()
   t.equal(revoked!.code, 1)
   t.match(revoked!.stderr, /^error: The session for \S+ \(127\.0\.0\.1:\d+\) was revoked .*Pair again with `claudette pair <connection string>`/)
   const revokedList = await cli('list', '--json')

@@ -4,6 +4,7 @@ import { stat } from 'node:fs/promises'
 import t from 'tap'
 import { ClaudetteClient, pair, RemoteError, TrustStore, PairingRefusedError } from '../../src/index.js'
 import { startServer, tempHome } from '../helpers/server.js'
+import { waitFor } from '../helpers/wait.js'
 
 t.test('pair (trust on first use), store, then call with the session token', async t => {
   const server = await startServer(t, { name: 'Work Box' })
@@ -67,9 +68,11 @@ t.test('a wrong pairing token is refused with a clear error and nothing is store
 })
 
 t.test('requests time out with ERR_RPC_TIMEOUT and the connection stays usable', async t => {
+  // Each call of `slow` answers when the test releases it.
+  const release: Array<() => void> = []
   const server = await startServer(t, {
     plugins: [async (app: any) => {
-      app.rpc.register({ name: 'slow', params: { type: 'object' }, handler: () => new Promise(resolve => setTimeout(() => resolve('late'), 400)) })
+      app.rpc.register({ name: 'slow', params: { type: 'object' }, handler: () => new Promise(resolve => release.push(() => resolve('late'))) })
     }],
   })
   const store = await TrustStore.open(tempHome(t))
@@ -78,7 +81,10 @@ t.test('requests time out with ERR_RPC_TIMEOUT and the connection stays usable',
   t.teardown(() => client.close())
   await client.connect()
   await t.rejects(client.request('slow', {}, { timeoutMs: 50 }), { code: 'ERR_RPC_TIMEOUT', message: 'slow: no response within 50 ms' })
-  t.equal(await client.request('slow', {}, { timeoutMs: 5000 }), 'late')
+  const second = client.request('slow', {}, { timeoutMs: 5000 })
+  await waitFor(() => release.length === 2, { what: 'both calls to reach the handler' })
+  for (const r of release) r() // the reply to the timed-out call comes first and is dropped
+  t.equal(await second, 'late')
   client.close()
   await t.rejects(client.request('server_info'), { code: 'ERR_RPC_CONNECTION_CLOSED' })
 })

@@ -3,6 +3,7 @@
 import t from 'tap'
 import { backoffDelay, ClaudetteClient, pair, TrustStore, type StateChange } from '../../src/index.js'
 import { startServer, tempHome } from '../helpers/server.js'
+import { waitFor } from '../helpers/wait.js'
 
 t.test('restart the server on the same home+port: the client reconnects by itself', async t => {
   const home = tempHome(t)
@@ -19,9 +20,10 @@ t.test('restart the server on the same home+port: the client reconnects by itsel
 
   // In-flight requests fail with "Connection closed"; later ones wait for the new connection.
   await server.close()
-  await new Promise(resolve => setTimeout(resolve, 600))
+  const retries = (): StateChange[] => states.filter(s => s.state === 'reconnecting')
+  await waitFor(() => retries().length >= 2 && /connection refused/.test(retries().at(-1)!.error?.message ?? ''), { what: 'attempts refused while the server is down' })
   t.equal(client.state, 'reconnecting')
-  const attempts = states.filter(s => s.state === 'reconnecting')
+  const attempts = retries()
   t.ok(attempts.length >= 2, `several attempts while the server is down (${attempts.length})`)
   t.equal(attempts[0]!.attempt, 1)
   t.match(attempts[0]!.error!.message, /connection lost \(code 1001, server shutting down\)/)

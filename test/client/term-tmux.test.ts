@@ -9,10 +9,10 @@ import t from 'tap'
 import { ClaudetteClient, pair, TrustStore } from '../../src/index.js'
 import { CLIENT_BIN } from '../helpers/cli.js'
 import { pairingToken, startServer, tempHome } from '../helpers/server.js'
+import { waitFor } from '../helpers/wait.js'
 import { tcpRelay } from './relay.js'
 
 const hasTmux = spawnSync('tmux', ['-V']).status === 0
-const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
 
 function tmux (sock: string) {
   const run = (...args: string[]): string => execFileSync('tmux', ['-L', sock, '-f', '/dev/null', ...args], { encoding: 'utf8' })
@@ -22,15 +22,8 @@ function tmux (sock: string) {
     capture,
     type: (text: string): void => { run('send-keys', '-t', 'main', '-l', text); run('send-keys', '-t', 'main', 'Enter') },
     key: (k: string): void => { run('send-keys', '-t', 'main', k) },
-    async waitFor (re: RegExp, timeoutMs = 15_000): Promise<string> {
-      const until = Date.now() + timeoutMs
-      for (;;) {
-        const screen = capture()
-        if (re.test(screen)) return screen
-        if (Date.now() > until) throw new Error(`timed out waiting for ${re}; screen:\n${screen}`)
-        await sleep(100)
-      }
-    },
+    waitFor: (re: RegExp, timeoutMs = 15_000): Promise<string> =>
+      waitFor(() => { const screen = capture(); return re.test(screen) && screen }, { timeout: timeoutMs, interval: 100, what: () => `${re}; screen:\n${capture()}` }),
   }
 }
 

@@ -6,6 +6,7 @@ import { PassThrough, Writable } from 'node:stream'
 import t from 'tap'
 import { ClaudetteClient, pair, runTerminal, TrustStore, type StateChange } from '../../src/index.js'
 import { pairingToken, startServer, tempHome, type TestContext } from '../helpers/server.js'
+import { eventually, roundTrip, waitFor } from '../helpers/wait.js'
 import { tcpRelay } from './relay.js'
 
 async function setup (t: TestContext, binaryTerminals: boolean, terminals: Record<string, unknown> = {}) {
@@ -24,11 +25,7 @@ async function setup (t: TestContext, binaryTerminals: boolean, terminals: Recor
   let out = ''
   client.on('pty-output', (_id: number, b: Uint8Array) => { out += Buffer.from(b).toString('utf8') })
   const waitOut = async (re: RegExp, ms = 15_000): Promise<void> => {
-    const until = Date.now() + ms
-    while (!re.test(out)) {
-      if (Date.now() > until) throw new Error(`timed out waiting for ${re}; output:\n${out}`)
-      await new Promise(resolve => setTimeout(resolve, 50))
-    }
+    await waitFor(() => re.test(out), { timeout: ms, interval: 50, what: () => `${re}; output:\n${out}` })
   }
   const nextState = (state: string): Promise<StateChange> => new Promise(resolve => {
     const f = (s: StateChange): void => { if (s.state === state) { client.off('state', f); resolve(s) } }
@@ -92,8 +89,7 @@ t.test('attach to an existing terminal from a second client: scrollback first, t
   const replay = Buffer.from(await other.attachPty(id)).toString()
   t.match(replay, /one-1/, 'scrollback')
   await other.writePty(id, 'echo two-$((1+1))\r')
-  const until = Date.now() + 10_000
-  while (!/two-2/.test(live) && Date.now() < until) await new Promise(resolve => setTimeout(resolve, 50))
+  await eventually(() => /two-2/.test(live), { interval: 50 })
   t.match(live, /two-2/, 'live output after the replay')
   t.notMatch(live, /one-1/, 'the replay is not delivered twice')
   await other.detachPty(id)
@@ -114,7 +110,10 @@ t.test('output beyond the server\'s scrollback while disconnected: pty-gap, and 
   await waitOut(/ready-42/)
   // 20000 bytes written while the link is down; the server keeps the last 4096.
   input.write('sleep 0.5; head -c 20000 /dev/zero | tr "\\0" x; echo; echo end-$((1+1))\r')
-  await new Promise(resolve => setTimeout(resolve, 100))
+  // The command must reach the server before the link drops: runTerminal hands the input to the
+  // socket within this turn of the event loop, and the round trip behind it proves it arrived.
+  await new Promise(resolve => setImmediate(resolve))
+  await roundTrip(client)
   const down = nextState('reconnecting')
   relay.drop(2500)
   await down

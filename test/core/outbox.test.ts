@@ -12,6 +12,7 @@ import { CORE, resolve } from '../../src/core/tokens.js'
 import type { RpcContext } from '../../src/index.js'
 import { TestClient } from '../helpers/client.js'
 import { startServer } from '../helpers/server.js'
+import { eventually } from '../helpers/wait.js'
 
 // A real GC between measurements, so garbage does not count as held memory.
 setFlagsFromString('--expose-gc')
@@ -116,7 +117,7 @@ t.test('clients that stop reading: frames stay queued once for all (not copied p
     const got = slow[k]!.frames.slice(fromSlow[k]).filter(f => f.json?.event === 'bulk').map(f => f.json.payload.i)
     t.same(got, Array.from({ length: N }, (_, i) => i), `slow client ${k}: every frame once, in order`)
   }
-  for (let i = 0; i < 100 && conns.some(c => c.bufferedAmount > 0); i++) await new Promise(resolve => setTimeout(resolve, 10))
+  await eventually(() => conns.every(c => c.bufferedAmount === 0), { interval: 10 })
   t.same(conns.map(c => c.bufferedAmount), Array(SLOW).fill(0), 'nothing is left queued')
   t.match(await slow[0]!.call('server_info'), { fingerprint: server.fingerprint }, 'the connections work normally afterwards')
 })

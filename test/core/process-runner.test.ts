@@ -11,6 +11,7 @@ import {
 } from '../../src/core/process-runner.js'
 import { CORE, resolve } from '../../src/core/tokens.js'
 import { startServer } from '../helpers/server.js'
+import { eventually, isAlive, waitFor } from '../helpers/wait.js'
 
 const runner = (t: Test, opts: ConstructorParameters<typeof ProcessRunner>[0] = {}): ProcessRunner => {
   const r = new ProcessRunner(opts)
@@ -162,7 +163,7 @@ t.test('dispose rejects queued calls and later calls; children past the grace ar
   const cwd = t.testdir()
   const running = failure(r.run('sleep', ['30'], { cwd }))
   const queued = failure(r.run('true', [], { cwd }))
-  await new Promise(resolve => setTimeout(resolve, 100))
+  await childRunning(r)
   const started = Date.now()
   await r.dispose()
   t.ok(Date.now() - started < 3_000, `dispose took ${Date.now() - started} ms`)
@@ -180,7 +181,7 @@ t.test('dispose lets children in flight finish within the grace period', async t
   const r = new ProcessRunner({ closeGraceMs: 5_000 })
   const cwd = t.testdir()
   const call = r.run('sh', ['-c', 'sleep 0.2; echo finished'], { cwd })
-  await new Promise(resolve => setTimeout(resolve, 50))
+  await childRunning(r)
   await r.dispose()
   t.equal((await call).stdout, 'finished\n')
 })
@@ -196,7 +197,7 @@ t.test('a helper that dies rejects its calls and the next call starts a new help
   const pid = r.helperPid!
   t.ok(pid > 0 && pid !== process.pid)
   const call = failure(r.run('sleep', ['30'], { cwd }))
-  await new Promise(resolve => setTimeout(resolve, 100))
+  await childRunning(r)
   process.kill(pid, 'SIGKILL')
   const e = await call
   t.ok(e instanceof ProcessRunnerCrashedError)
@@ -253,12 +254,7 @@ t.test('a script that uses a runner (disposed or not) exits by itself; a killed 
   `)
   const helper = Number(/helper (\d+)/.exec(killed.out)?.[1])
   t.ok(helper > 0, killed.out)
-  const deadline = Date.now() + 10_000
-  let alive = true
-  while (alive && Date.now() < deadline) {
-    try { process.kill(helper, 0); await new Promise(resolve => setTimeout(resolve, 50)) } catch { alive = false }
-  }
-  t.notOk(alive, 'the helper of a SIGKILLed owner exits')
+  t.ok(await eventually(() => !isAlive(helper), { interval: 50 }), 'the helper of a SIGKILLed owner exits')
 })
 
 /** Runs `body` as a TypeScript module (with ProcessRunner imported) in its own Node process. */
@@ -275,6 +271,19 @@ async function runOwnerScript (dir: string, name: string, body: string): Promise
     child.on('exit', c => { clearTimeout(timer); resolve(c) })
   })
   return { code, out }
+}
+
+/** Waits until the runner's helper has a child process: a call is in flight, not just queued. */
+async function childRunning (r: ProcessRunner): Promise<void> {
+  await waitFor(() => r.helperPid !== null && readdirSync('/proc').some(e => /^\d+$/.test(e) && parentOf(Number(e)) === r.helperPid), { what: 'the helper to start the child' })
+}
+
+/** The parent pid of `pid` (0 if it is gone). */
+function parentOf (pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+  } catch { return 0 }
 }
 
 /** Live (non-zombie) processes of session `sid`. */
@@ -310,7 +319,8 @@ t.test('guarded sessions are hung up when their owner dies, also by a replaced h
     // The helper dies: its replacement, started without any call waiting, gets the guards again.
     const first = r.helperPid
     process.kill(first!, 'SIGKILL')
-    while (r.helperPid === null || r.helperPid === first) await new Promise(resolve => setTimeout(resolve, 20))
+    const { waitFor } = await import(${JSON.stringify(new URL('../helpers/wait.ts', import.meta.url).pathname.replace(/\.ts$/, '.js'))})
+    await waitFor(() => r.helperPid !== null && r.helperPid !== first, { what: 'the replacement helper' })
     await r.run('true', [], { cwd: ${cwd} })
     console.log('helpers', r.helpersStarted)
     console.log('sessions', plain, stubborn, released)
@@ -320,9 +330,8 @@ t.test('guarded sessions are hung up when their owner dies, also by a replaced h
   t.ok(plain && stubborn && released, owner.out)
   t.match(owner.out, /helpers 2/, 'the killed helper was replaced')
   t.teardown(() => { for (const sid of [plain!, stubborn!, released!]) for (const pid of sessionPids(sid)) try { process.kill(pid, 'SIGKILL') } catch { /* gone */ } })
-  let left = [...sessionPids(plain!), ...sessionPids(stubborn!)]
-  for (let i = 0; i < 100 && left.length > 0; i++) { await new Promise(resolve => setTimeout(resolve, 50)); left = [...sessionPids(plain!), ...sessionPids(stubborn!)] }
-  t.same(left, [], 'every process of both guarded sessions is gone, SIGHUP-proof ones included')
+  await eventually(() => sessionPids(plain!).length + sessionPids(stubborn!).length === 0, { interval: 50 })
+  t.same([...sessionPids(plain!), ...sessionPids(stubborn!)], [], 'every process of both guarded sessions is gone, SIGHUP-proof ones included')
   t.ok(sessionPids(released!).length > 0, 'a released session is left alone')
 
   // An orderly dispose does not hang up what is still guarded: the owner ends its sessions itself.
@@ -332,8 +341,11 @@ t.test('guarded sessions are hung up when their owner dies, also by a replaced h
   r.guardSession(child.pid!)
   t.equal(r.guardedSessions, 1)
   await r.run('true', [], { cwd: dir })
+  const helper = r.helperPid!
   await r.dispose()
-  await new Promise(resolve => setTimeout(resolve, 1_500))
+  // Only the helper hangs up guarded sessions (SIGHUP, then SIGKILL a second later, then it
+  // exits): once it is gone, nothing can.
+  await waitFor(() => !isAlive(helper), { what: 'the helper to exit' })
   t.ok(sessionPids(child.pid!).length > 0, 'still running after dispose')
   t.equal(r.guardedSessions, 0)
   t.equal(r.guardSession(child.pid!).dispose(), undefined, 'guarding after dispose is a no-op')

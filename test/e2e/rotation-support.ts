@@ -1,6 +1,6 @@
 // Helpers of the pairing-token rotation race tests (security-rotation-race-*.test.ts): a client
 // that pairs in a tight loop, and the checks made after each rotation.
-import { connectFrom, sleep } from './security-support.js'
+import { connectFrom } from './security-support.js'
 import type { ClaudetteServer } from '../../src/index.js'
 import { recordSecret, type TestContext } from '../helpers/server.js'
 
@@ -48,14 +48,6 @@ export function pairInLoop (t: TestContext, server: ClaudetteServer, logs: Secre
     /** Finished attempts that were sent after `ms` (a Date.now() value). */
     sentAfter: (ms: number) => sent.filter(at => at > ms).length,
     stop: async () => { stopped = true; await done },
-  }
-}
-
-export async function waitFor (what: string, pred: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(10)
   }
 }
 

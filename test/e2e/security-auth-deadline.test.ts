@@ -11,6 +11,7 @@ import t from 'tap'
 import type { ClaudetteServer } from '../../src/index.js'
 import { connectFrom, pairDevice, runCli, startSecureServer } from './security-support.js'
 import { recordSecret, tempHome, type TestContext } from '../helpers/server.js'
+import { within } from '../helpers/wait.js'
 
 const DEADLINE_MS = 2500
 /** How early a close may be seen (timer granularity) and how late (the ±1 s of the contract). */
@@ -37,7 +38,7 @@ async function rawTls (t: TestContext, server: ClaudetteServer, localAddress: st
 
 /** The socket's lifetime, or -1 if it is still open well past the deadline (the test must not hang). */
 const lifetimeBounded = (raw: RawSocket): Promise<number> =>
-  Promise.race([raw.lifetime, new Promise<number>(resolve => setTimeout(() => resolve(-1), DEADLINE_MS + 5000))])
+  within(raw.lifetime, DEADLINE_MS + 5000, -1)
 
 /** Writes `text` one byte every `everyMs` until the socket closes (or the text runs out). */
 function trickle (raw: RawSocket, text: string, everyMs: number): void {

@@ -6,7 +6,8 @@ import { join } from 'node:path'
 import t from 'tap'
 import { configFile } from '../../src/plugins/store/index.js'
 import { tempHome } from '../helpers/server.js'
-import { CLI, runCli, sleep, spawnServer } from './security-support.js'
+import { CLI, runCli, spawnServer } from './security-support.js'
+import { elapse } from '../helpers/wait.js'
 
 t.test('SIGKILL of `regenerate-token` mid-write leaves a config that parses', async t => {
   const home = tempHome(t)
@@ -18,7 +19,7 @@ t.test('SIGKILL of `regenerate-token` mid-write leaves a config that parses', as
   for (let i = 0; i < 4; i++) {
     const child = spawn(process.execPath, [CLI, '--home', home, 'regenerate-token'], { stdio: 'ignore' })
     const exited = new Promise(resolve => child.once('exit', resolve)) // may exit before the kill
-    await sleep(Math.floor(full * (0.55 + 0.15 * i)))
+    await elapse(Math.floor(full * (0.55 + 0.15 * i)), 'the kill lands at a chosen point of the run: the CLI reports no progress to wait on')
     child.kill('SIGKILL')
     await exited
     // Read with the server's own parser (strict: a torn file is ERR_CONFIG_FILE).

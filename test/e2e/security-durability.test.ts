@@ -8,7 +8,8 @@ import { join } from 'node:path'
 import Sqlite from 'better-sqlite3'
 import t from 'tap'
 import { tempHome, type TestContext } from '../helpers/server.js'
-import { connectFrom, processTarget, runCli, sleep, spawnServer, type ServerProcess } from './security-support.js'
+import { connectFrom, processTarget, runCli, spawnServer, type ServerProcess } from './security-support.js'
+import { waitFor } from '../helpers/wait.js'
 
 async function churn (t: TestContext, home: string, proc: ServerProcess, committed: string[], stop: { now: boolean }): Promise<void> {
   const target = processTarget(home, proc)
@@ -38,11 +39,12 @@ t.test('SIGKILL during pairing and auth writes loses no committed session', asyn
     const proc = await spawnServer(t, home)
     const stop = { now: false }
     const loops = Array.from({ length: 4 }, () => churn(t, home, proc, committed, stop))
-    // The kill delay starts with the round's first committed session: on a loaded machine the
-    // first TLS handshakes alone can take longer than the whole delay.
+    // The kill lands after a random number (1 to 8) of this round's sessions were committed, with
+    // the four loops' other pairings and resumes in flight: counted in commits, not in time, since
+    // on a loaded machine the first TLS handshakes alone can take longer than any fixed delay.
     const had = committed.length
-    for (const until = Date.now() + 20_000; committed.length === had && Date.now() < until;) await sleep(5)
-    await sleep(300 + Math.floor(Math.random() * 500))
+    const killAt = had + 1 + Math.floor(Math.random() * 8)
+    await waitFor(() => committed.length >= killAt, { timeout: 60_000, interval: 5, what: `${killAt - had} sessions committed in round ${round}` })
     proc.child.kill('SIGKILL')
     const exit = await proc.exited
     stop.now = true

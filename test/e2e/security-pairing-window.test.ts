@@ -7,7 +7,8 @@ import t from 'tap'
 import { AUTH } from '../../src/plugins/auth/types.js'
 import { resolve } from '../../src/index.js'
 import { pairingToken, tempHome } from '../helpers/server.js'
-import { connectFrom, pairDevice, resume, runCli, sleep, spawnServer, processTarget, startSecureServer } from './security-support.js'
+import { connectFrom, pairDevice, resume, runCli, spawnServer, processTarget, startSecureServer } from './security-support.js'
+import { elapse, waitFor } from '../helpers/wait.js'
 
 const tokenOnDisk = async (home: string): Promise<string> =>
   /pairing_token = "([^"]+)"/.exec(await readFile(join(home, 'server.toml'), 'utf8'))![1]!
@@ -56,7 +57,8 @@ t.test('pairing TTL: an expired token stops pairing and is replaced', async t =>
   const first = pairingToken(server)
   await pairDevice(t, server, logs, 'in-time')
   t.equal(pairingToken(server), first, 'pairing within the window does not rotate')
-  await sleep(3300)
+  // The server replaces the token on its own once the window has passed.
+  await waitFor(() => pairingToken(server) !== first, { what: 'the token to expire and be replaced' })
   const late = await connectFrom(t, server)
   t.equal((await late.request('authenticate', { pairing_token: first })).error?.code, -2, 'the expired token fails')
   const next = pairingToken(server)
@@ -83,11 +85,10 @@ t.test('CLI: --single-use-pairing, and show-connection-string follows the rotati
   t.ok(res.result?.session_token, 'first pairing works')
   const again = await connectFrom(t, target)
   t.equal((await again.request('authenticate', { pairing_token: first })).error?.code, -2, 'second pairing with the same token fails')
-  let shown = ''
-  for (let i = 0; i < 50 && (shown === '' || shown.endsWith(first)); i++) {
-    shown = (await runCli(['--home', home, 'show-connection-string'])).stdout.trim()
-    if (shown.endsWith(first)) await sleep(100)
-  }
+  const shown = await waitFor(async () => {
+    const s = (await runCli(['--home', home, 'show-connection-string'])).stdout.trim()
+    return s !== '' && !s.endsWith(first) && s
+  }, { timeout: 30_000, interval: 100, what: 'show-connection-string to show another token' })
   t.match(shown, /^claudette:\/\/\S+:\d+\/[A-Za-z0-9_-]{43}$/)
   t.not(shown.split('/').pop(), first, 'show-connection-string shows the replacement')
   const third = await connectFrom(t, target)
@@ -105,7 +106,8 @@ t.test('CLI: --pairing-ttl parses durations and rejects bad ones', async t => {
   const home = tempHome(t)
   const proc = await spawnServer(t, home, ['--pairing-ttl', '1s'])
   const first = proc.connectionString.split('/').pop()!
-  await sleep(1600)
+  // The server replaces the expired token on its own and saves the new one to server.toml.
+  await waitFor(async () => await tokenOnDisk(home) !== first, { interval: 100, what: 'the token to expire and be replaced on disk' })
   const c = await connectFrom(t, processTarget(home, proc))
   t.equal((await c.request('authenticate', { pairing_token: first })).error?.code, -2, 'expired after 1 s')
   t.notMatch(proc.stderr, first)
@@ -141,7 +143,7 @@ t.test('pairing TTL counts from when the token was first seen, across restarts',
   const first = await spawnServer(t, home, ['--pairing-ttl', '10s'])
   const firstSeen = Date.now() // the banner is out: the server has seen the token by now
   const token = first.connectionString.split('/').pop()!
-  await sleep(2000)
+  await elapse(2000, 'the token is 2 s old at the restart, so a window restarted by the restart would close 2 s after the real one')
   first.child.kill('SIGTERM')
   await first.exited
   const second = await spawnServer(t, home, ['--pairing-ttl', '10s'])
@@ -151,7 +153,8 @@ t.test('pairing TTL counts from when the token was first seen, across restarts',
     const early = await connectFrom(t, processTarget(home, second))
     t.ok((await early.request('authenticate', { pairing_token: token, client_name: 'early' })).result?.session_token, 'still inside the window')
   }
-  await sleep(Math.max(0, firstSeen + ttl + 700 - Date.now()))
+  // The server replaces the token on its own once the window (counted from first seen) has passed.
+  await waitFor(async () => await tokenOnDisk(home) !== token, { timeout: ttl + 10_000, interval: 100, what: 'the token to expire and be replaced on disk' })
   t.ok(Date.now() - secondStart < ttl, 'the second run is younger than the window (a new window would still be open)')
   const late = await connectFrom(t, processTarget(home, second))
   t.equal((await late.request('authenticate', { pairing_token: token })).error?.code, -2, 'expired 10 s after it was first seen, not 10 s after the restart')
@@ -173,9 +176,9 @@ t.test('single-use pairing: a config reload in flight during a pairing never bri
     t.ok(res.result?.session_token, `pairing ${i}`)
     logs.secrets.add(res.result.session_token)
     used.push(token)
-    await sleep(15 + 10 * (i % 4))
+    await elapse(15 + 10 * (i % 4), 'jitter: the pairings land at different points of the 50 ms reload cycle')
   }
-  await sleep(300) // every reload that was in flight has finished
+  // Reloads and token writes run on one chain: flush() waits for every reload in flight too.
   await resolve(server.app.di, AUTH.Service).flush()
   logs.secrets.add(pairingToken(server))
   for (const [i, token] of used.entries()) {

@@ -9,7 +9,8 @@ import tls from 'node:tls'
 import t from 'tap'
 import { loadOrCreateTlsIdentity, rotateTlsIdentity } from '../../src/plugins/tls/index.js'
 import { tempHome } from '../helpers/server.js'
-import { pairDevice, resume, runCli, sleep, startSecureServer } from './security-support.js'
+import { pairDevice, resume, runCli, startSecureServer } from './security-support.js'
+import { waitFor } from '../helpers/wait.js'
 
 function presented (port: number): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -36,8 +37,7 @@ t.test('rotate-certificate takes effect in the running server', async t => {
   t.not(out.fingerprint, before)
   t.equal((await stat(join(server.home, 'key.pem'))).mode & 0o777, 0o600, 'the new key is 0600')
 
-  let seen = before
-  for (let i = 0; i < 40 && seen === before; i++) { await sleep(100); seen = await presented(server.port) }
+  const seen = await waitFor(async () => { const fp = await presented(server.port); return fp !== before && fp }, { interval: 100, what: 'new handshakes to present another certificate' })
   t.equal(seen, out.fingerprint, 'new handshakes present the new certificate')
   t.equal(server.fingerprint, out.fingerprint)
   t.equal((await device.call('server_info')).fingerprint, out.fingerprint, 'server_info follows; the old connection still works')

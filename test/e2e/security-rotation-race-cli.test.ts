@@ -3,8 +3,9 @@
 // the command has returned. (`npm test` builds dist/ first; run `npm run build` before running
 // this file alone.)
 import t from 'tap'
-import { connectFrom, processTarget, runCli, sleep, spawnServer } from './security-support.js'
-import { pairInLoop, ROUNDS, sessionAuthenticates, waitFor, type Secrets } from './rotation-support.js'
+import { connectFrom, processTarget, runCli, spawnServer } from './security-support.js'
+import { pairInLoop, ROUNDS, sessionAuthenticates, type Secrets } from './rotation-support.js'
+import { waitFor, within } from '../helpers/wait.js'
 import { recordSecret, tempHome } from '../helpers/server.js'
 
 // Twenty rounds, each starting `regenerate-token` as a process of its own, outlast the suite's
@@ -24,13 +25,13 @@ t.test('regenerate-token (a separate process) while a client pairs in a loop: no
   let total = 0
   for (let round = 1; round <= ROUNDS; round++) {
     const loop = pairInLoop(t, server, logs, token, true)
-    await waitFor('a first pairing', () => loop.accepted.length > 0)
+    await waitFor(() => loop.accepted.length > 0, { what: 'a first pairing' })
     const cli = await runCli(['--home', home, 'regenerate-token'])
     const returnedAt = Date.now()
     t.equal(cli.code, 0, cli.stderr)
     // Keep pairing with the old token after the command returned: a few attempts, and past the
     // running server's poll interval of server.toml (250 ms).
-    await waitFor('pairings sent after the command returned', () => loop.sentAfter(returnedAt) >= 4 && Date.now() - returnedAt > 400)
+    await waitFor(() => loop.sentAfter(returnedAt) >= 4 && Date.now() - returnedAt > 400, { what: 'pairings sent after the command returned' })
     await loop.stop()
     total += loop.accepted.length
 
@@ -60,7 +61,7 @@ t.test('regenerate-token (a separate process) while a client pairs in a loop: no
     t.same(others.length, 0, `round ${round}: list_sessions shows no session but the new device`)
     // Live connections of the revoked sessions are closed (by the existing revocation watch).
     // Bounded: a connection of a session that survived would never close.
-    const closes = await Promise.race([Promise.all(loop.accepted.map(p => p.closed)), sleep(10_000).then(() => null)])
+    const closes = await within(Promise.all(loop.accepted.map(p => p.closed)), 10_000, null)
     t.ok(closes?.every(c => c.code === 4001), `round ${round}: every live connection of an old session was closed as revoked`)
     for (const p of loop.accepted) p.close()
   }

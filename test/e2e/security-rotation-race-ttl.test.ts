@@ -2,7 +2,8 @@
 // gets no session from a pairing sent after the token expired, whatever the timing.
 import t from 'tap'
 import { startSecureServer } from './security-support.js'
-import { NO_LOCKOUT, pairInLoop, ROUNDS, waitFor } from './rotation-support.js'
+import { NO_LOCKOUT, pairInLoop, ROUNDS } from './rotation-support.js'
+import { waitFor } from '../helpers/wait.js'
 import { pairingToken } from '../helpers/server.js'
 
 // Twenty rounds of a pairing loop that spans a whole TTL each outlast the suite's per-file timeout
@@ -17,13 +18,13 @@ t.test('pairing TTL: no pairing sent after the token expired is accepted, whatev
     // The moment we see a token is no earlier than the moment it became current, so a pairing
     // sent after seenAt + ttlMs was certainly sent after the token expired.
     const previous = pairingToken(server)
-    await waitFor('the next token', () => pairingToken(server) !== previous)
+    await waitFor(() => pairingToken(server) !== previous, { what: 'the next token' })
     const token = pairingToken(server)
     const seenAt = Date.now()
     logs.secrets.add(token)
     const loop = pairInLoop(t, server, logs, token, false)
     // Pair on until some attempts were sent after the token expired.
-    await waitFor('pairings sent after expiry', () => loop.sentAfter(seenAt + ttlMs) >= 4)
+    await waitFor(() => loop.sentAfter(seenAt + ttlMs) >= 4, { what: 'pairings sent after expiry' })
     await loop.stop()
     const after = loop.accepted.filter(p => p.sentAt > seenAt + ttlMs)
     late += after.length

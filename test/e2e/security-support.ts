@@ -12,6 +12,7 @@ import WebSocket from 'ws'
 import type { ClaudetteServer, ServerOptionsInput } from '../../src/index.js'
 import { TestClient } from '../helpers/client.js'
 import { knownSecrets, pairingToken, recordSecret, startServer, type TestContext } from '../helpers/server.js'
+import { waitFor } from '../helpers/wait.js'
 
 export const CLI = fileURLToPath(new URL('../../dist/bin/claudette-server.js', import.meta.url))
 
@@ -110,11 +111,10 @@ export async function spawnServer (t: TestContext, home: string, extra: string[]
   })
   child.stdout!.on('data', (d: Buffer) => { proc.stdout += d.toString() })
   child.stderr!.on('data', (d: Buffer) => { proc.stderr += d.toString() })
-  const deadline = Date.now() + 60_000 // generous: CI machines run many suites at once
-  while (!/Ready for connections/.test(proc.stdout)) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`server did not start: ${proc.stderr.slice(-2000)}`)
-    await new Promise(resolve => setTimeout(resolve, 20))
-  }
+  await waitFor(() => {
+    if (child.exitCode !== null) throw new Error(`server did not start: ${proc.stderr.slice(-2000)}`)
+    return /Ready for connections/.test(proc.stdout)
+  }, { timeout: 60_000, what: () => `the server to start: ${proc.stderr.slice(-2000)}` })
   proc.connectionString = /claudette:\/\/\S+/.exec(proc.stdout)![0]
   recordSecret(proc.connectionString.split('/').pop())
   proc.port = Number(/listening on wss:\/\/[^:]+:(\d+)/.exec(proc.stdout)![1])
@@ -129,5 +129,3 @@ export function processTarget (home: string, proc: ServerProcess): ClaudetteServ
     get connectionString () { return proc.connectionString },
   } as unknown as ClaudetteServer
 }
-
-export const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))

@@ -13,7 +13,8 @@ import tls from 'node:tls'
 import t from 'tap'
 import { SERVER_BIN, startCli } from '../helpers/cli.js'
 import { tempHome } from '../helpers/server.js'
-import { pairDevice, runCli, sleep, startSecureServer } from './security-support.js'
+import { pairDevice, runCli, startSecureServer } from './security-support.js'
+import { eventually } from '../helpers/wait.js'
 
 type Outcome = { ok: true, protocol: string | null, fingerprint: string } | { ok: false, code: string }
 
@@ -116,7 +117,7 @@ t.test('refused even where Node defaults allow TLS 1.0, before and after rotate-
   t.equal(rotated.code, 0, rotated.stderr)
   const next = JSON.parse(rotated.stdout).fingerprint as string
   let seen: Outcome = await handshake(port, {})
-  for (let i = 0; i < 50 && !(seen.ok && seen.fingerprint === next); i++) { await sleep(100); seen = await handshake(port, {}) }
+  await eventually(async () => { seen = await handshake(port, {}); return seen.ok && seen.fingerprint === next }, { interval: 100 })
   t.match(seen, { ok: true, fingerprint: next }, 'the new certificate is in use')
   for (const v of ['TLSv1', 'TLSv1.1'] as const) t.match(await handshake(port, legacy(v)), { ok: false, code: /PROTOCOL_VERSION/ }, `${v} still refused after the rotation`)
   t.match(await handshake(port, { maxVersion: 'TLSv1.2' }), { ok: true, protocol: 'TLSv1.2' })

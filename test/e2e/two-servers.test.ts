@@ -66,6 +66,7 @@ t.test('a process that used two servers exits by itself after closing them', asy
     import { mkdirSync, readFileSync } from 'node:fs'
     import WebSocket from 'ws'
     import { createServer } from ${JSON.stringify(entry)}
+    import { waitFor } from ${JSON.stringify(new URL('../helpers/wait.ts', import.meta.url).pathname)}
     const opts = { bind: '127.0.0.1', port: 0, mdns: false, logLevel: 'warn', terminals: { shell: '/bin/sh' } } as const
 
     // Pairs a client, registers a repository and starts a shell in it; the client stays connected.
@@ -91,8 +92,7 @@ t.test('a process that used two servers exits by itself after closing them', asy
       await call('add_repository', { path: repo })
       const { pty_id } = await call('spawn_pty', { cwd: repo, rows: 24, cols: 80 })
       await call('write_pty', { pty_id, data: [...Buffer.from('echo ready-$((6*7))\\n')] })
-      for (let i = 0; i < 100 && !output.includes('ready-42'); i++) await new Promise(r => setTimeout(r, 50))
-      if (!output.includes('ready-42')) throw new Error('no shell output: ' + JSON.stringify(output))
+      await waitFor(() => output.includes('ready-42'), { interval: 50, what: () => 'shell output; got ' + JSON.stringify(output) })
       return ws
     }
 

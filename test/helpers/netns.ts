@@ -5,8 +5,8 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import type { Test } from 'tap'
+import { eventually, waitFor } from './wait.js'
 
 export const ROOT = new URL('../../', import.meta.url).pathname
 /** Node, for the .mjs fixtures that run the built dist/ (npm test builds it before tap). */
@@ -94,11 +94,13 @@ export async function createRig (t: Pick<Test, 'teardown'>, opts: { third?: bool
         try { process.kill(Number(readFileSync(pidFile, 'utf8').trim()), 'SIGTERM') } catch { /* not running */ }
       }
     }
-    await sleep(300)
+    const pidsIn = (ns: string): string[] => {
+      try { return execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).split(/\s+/).filter(Boolean) } catch { return [] }
+    }
+    // A grace period for SIGTERM; whatever is still in a namespace after it is killed.
+    await eventually(() => sides.every(side => pidsIn(side.ns).length === 0), { timeout: 2000, interval: 50 })
     for (const side of sides) {
-      let pids: string[] = []
-      try { pids = execFileSync('ip', ['netns', 'pids', side.ns], { encoding: 'utf8' }).split(/\s+/).filter(Boolean) } catch { /* gone */ }
-      for (const pid of pids) { try { process.kill(Number(pid), 'SIGKILL') } catch { /* gone */ } }
+      for (const pid of pidsIn(side.ns)) { try { process.kill(Number(pid), 'SIGKILL') } catch { /* gone */ } }
       try { ip('netns', 'del', side.ns) } catch { /* gone */ }
     }
     rmSync(base, { recursive: true, force: true })
@@ -147,13 +149,11 @@ export async function createRig (t: Pick<Test, 'teardown'>, opts: { third?: bool
     const child = spawn('ip', ['netns', 'exec', side.ns, 'unshare', '-m', '--propagation', 'private', 'sh', '-c', script], { stdio: 'ignore' })
     children.add(child)
     child.once('exit', () => children.delete(child))
-    for (let i = 0; i < 100; i++) {
-      if (existsSync(log) && readFileSync(log, 'utf8').includes('Server startup complete')) {
-        return { DBUS_SYSTEM_BUS_ADDRESS: `unix:path=${join(run, 'dbus', 'system_bus_socket')}` }
-      }
-      await sleep(100)
-    }
-    throw new Error(`avahi-daemon did not start in ${side.ns}: ${existsSync(log) ? readFileSync(log, 'utf8') : '(no log)'}`)
+    await waitFor(() => existsSync(log) && readFileSync(log, 'utf8').includes('Server startup complete'), {
+      interval: 100,
+      what: () => `avahi-daemon to start in ${side.ns}: ${existsSync(log) ? readFileSync(log, 'utf8') : '(no log)'}`,
+    })
+    return { DBUS_SYSTEM_BUS_ADDRESS: `unix:path=${join(run, 'dbus', 'system_bus_socket')}` }
   }
 
   return { a, b, c, d, spawn: spawnIn, avahi, down }

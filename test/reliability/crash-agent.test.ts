@@ -10,7 +10,8 @@ import { ClaudetteClient } from '../../src/client/index.js'
 import { tempHome } from '../helpers/server.js'
 import { crashRounds, waitForState } from './crash-support.js'
 import { addRepository, makeGitRepo } from './scenarios.js'
-import { FAKE_CLAUDE_DIR, freePort, pairDevice, resumeDevice, sleep, ServerProcess, type WireClient } from './support.js'
+import { FAKE_CLAUDE_DIR, freePort, pairDevice, resumeDevice, ServerProcess, type WireClient } from './support.js'
+import { eventually } from '../helpers/wait.js'
 
 const ROUNDS = 4
 const CHATS = 3
@@ -128,9 +129,7 @@ t.test('SIGKILL during agent turns loses no committed message and every restart 
   c.terminate()
   t.ok(acked.length >= CHATS + ROUNDS / 2, `${acked.length} messages acknowledged, ${finished.length} turns finished across ${ROUNDS} kills`)
 
-  // Agents of killed servers see their stdin close and exit; give them a moment.
-  const deadline = Date.now() + 5000
-  let orphans = orphanAgents(root, server.pid)
-  while (orphans.length > 0 && Date.now() < deadline) { await sleep(100); orphans = orphanAgents(root, server.pid) }
-  t.same(orphans, [], 'no agent process outlived the server that started it')
+  // Agents of killed servers see their stdin close and exit, a moment later.
+  await eventually(() => orphanAgents(root, server.pid).length === 0, { timeout: 5000, interval: 100 })
+  t.same(orphanAgents(root, server.pid), [], 'no agent process outlived the server that started it')
 })

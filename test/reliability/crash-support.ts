@@ -2,7 +2,8 @@
 // SIGKILL it at a random moment, restart it (which must succeed), check, repeat.
 import type { ClaudetteClient, ClientState } from '../../src/client/index.js'
 import type { TestContext } from '../helpers/server.js'
-import { sleep, type ServerProcess } from './support.js'
+import { elapse, within } from '../helpers/wait.js'
+import type { ServerProcess } from './support.js'
 
 export interface CrashLoop {
   current: () => ServerProcess
@@ -27,8 +28,8 @@ export async function crashRounds (t: TestContext, rounds: number, loop: CrashLo
     const working = loop.work(() => stopped, round, arm)
     // A work that fails before arming fails the test instead of hanging it; one that never arms
     // (nothing succeeds) is killed after 30 s anyway and the checks say what is wrong.
-    if (loop.armsKill === true) await Promise.race([armed, working, sleep(30_000)])
-    await sleep(lo + Math.floor(Math.random() * (hi - lo)))
+    if (loop.armsKill === true) await within(Promise.race([armed, working]), 30_000, undefined)
+    await elapse(lo + Math.floor(Math.random() * (hi - lo)), 'the kill lands at a random moment of the work')
     const victim = loop.current()
     victim.child.kill('SIGKILL')
     const exit = await victim.exited

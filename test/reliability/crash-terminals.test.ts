@@ -16,7 +16,8 @@ import { join } from 'node:path'
 import t from 'tap'
 import { tempHome } from '../helpers/server.js'
 import { addRepository, makeGitRepo, waitForPtyText } from './scenarios.js'
-import { pairDevice, ServerProcess, sleep } from './support.js'
+import { pairDevice, ServerProcess } from './support.js'
+import { eventually } from '../helpers/wait.js'
 
 /** Pids of live processes whose working directory is `dir` (the terminals' shells). */
 function processesIn (dir: string): number[] {
@@ -67,8 +68,8 @@ t.test('SIGKILL of the server: every terminal process goes, busy foreground loop
     t.ok(before.length >= 4, `${shell}: ${before.length} terminal processes running`)
     await server.kill('SIGKILL')
 
-    let left = before
-    for (let i = 0; i < 100 && left.length > 0; i++) { await sleep(50); left = processesIn(repo) }
+    await eventually(() => processesIn(repo).length === 0, { timeout: 5000, interval: 50 })
+    const left = processesIn(repo)
     t.same(left.map(describe), [], `${shell}: no terminal process outlives the server`)
     for (const pid of left) try { process.kill(pid, 'SIGKILL') } catch { /* gone */ }
   }

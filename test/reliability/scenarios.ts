@@ -3,7 +3,8 @@
 import { execFileSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { procStats, resumeDevice, sleep, WireClient, type ProcStats, type ServerProcess } from './support.js'
+import { procStats, resumeDevice, WireClient, type ProcStats, type ServerProcess } from './support.js'
+import { eventually } from '../helpers/wait.js'
 
 /** A git repository with one commit (what add_repository and workspaces need). */
 export function makeGitRepo (dir: string): string {
@@ -109,17 +110,17 @@ export function waitForPtyText (client: WireClient, ptyId: number, text: string,
 }
 
 /**
- * Waits until the process's descriptors are back to `baseline.fds` (or `timeoutMs` passes)
- * and returns the last sample. Children (shells) exit asynchronously, so fds settle shortly
- * after a churn ends.
+ * Waits until the process's descriptors are back to `baseline.fds` and steady (the same count
+ * in two samples in a row), or `timeoutMs` passes, and returns a fresh sample. Children (shells)
+ * exit and sockets close asynchronously, so fds settle shortly after a churn ends.
  */
 export async function settle (pid: number, baseline: ProcStats, timeoutMs = 10_000): Promise<ProcStats> {
-  const deadline = Date.now() + timeoutMs
-  let s = procStats(pid)
-  while (s.fds > baseline.fds && Date.now() < deadline) {
-    await sleep(100)
-    s = procStats(pid)
-  }
-  await sleep(200)
+  let last = -1
+  await eventually(() => {
+    const { fds } = procStats(pid)
+    const steady = fds === last
+    last = fds
+    return steady && fds <= baseline.fds
+  }, { timeout: timeoutMs, interval: 200 })
   return procStats(pid)
 }

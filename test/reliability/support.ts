@@ -11,12 +11,11 @@ import { createServer as createNetServer } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import WebSocket from 'ws'
+import { waitFor } from '../helpers/wait.js'
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 export const CLI = join(ROOT, 'dist/bin/claudette-server.js')
 export const FAKE_CLAUDE_DIR = join(ROOT, 'test/fixtures/fake-claude')
-
-export const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
 
 /** A free loopback port (so a restarted server can come back on the same one). */
 export async function freePort (): Promise<number> {
@@ -66,11 +65,14 @@ export class ServerProcess {
       '--log-level', opts.logLevel ?? 'warn', ...(opts.args ?? []), 'run']
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } })
     const proc = new ServerProcess(child, home)
-    const deadline = Date.now() + (opts.timeoutMs ?? 20_000)
-    while (!proc.stdout.includes('Ready for connections.')) {
-      if (!proc.running) throw new Error(`server exited before it was ready (${child.exitCode ?? child.signalCode}): ${proc.stderr.slice(-2000)}`)
-      if (Date.now() > deadline) { child.kill('SIGKILL'); throw new Error(`server not ready in time: ${proc.stderr.slice(-2000)}`) }
-      await sleep(10)
+    try {
+      await waitFor(() => {
+        if (!proc.running) throw new Error(`server exited before it was ready (${child.exitCode ?? child.signalCode}): ${proc.stderr.slice(-2000)}`)
+        return proc.stdout.includes('Ready for connections.')
+      }, { timeout: opts.timeoutMs ?? 20_000, interval: 10, what: () => `the server to be ready: ${proc.stderr.slice(-2000)}` })
+    } catch (err) {
+      child.kill('SIGKILL')
+      throw err
     }
     proc.port = Number(/listening on wss:\/\/[^\s]+:(\d+)/.exec(proc.stdout)![1])
     proc.pairingToken = /claudette:\/\/\S+\/(\S+)/.exec(proc.stdout)![1]!

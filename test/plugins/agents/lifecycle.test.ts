@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto'
 import { join } from 'node:path'
 import t from 'tap'
 import { Emitter, type AgentEvent, type AgentProvider, type AgentSession } from '../../../src/index.js'
+import { eventually, waitFor } from '../../helpers/wait.js'
 import { agentWorld, anotherWorkspace, errorOf, FAKE_CLAUDE, startsOf, turn, waitExit, waitResult } from './_helpers.js'
 
 const alive = (pid: number): boolean => { try { process.kill(pid, 0); return true } catch { return false } }
@@ -19,7 +20,7 @@ t.test('server close stops every agent', async t => {
   await client.call('send_chat_message', { chat_session_id: other.chatId, content: 'ask: waiting forever?' })
   await client.event('agent-permission-prompt')
   // The two fakes start independently: wait until both have recorded their start.
-  for (let i = 0; i < 200 && startsOf(argsFile).length < 2; i++) await new Promise(resolve => setTimeout(resolve, 50))
+  await eventually(() => startsOf(argsFile).length >= 2, { interval: 50 })
   const pids = startsOf(argsFile).map(s => s.pid)
   t.equal(pids.length, 2)
   t.ok(pids.every(alive))
@@ -68,7 +69,10 @@ class GatedProvider implements AgentProvider {
   open!: () => void
   readonly gate = new Promise<void>(resolve => { this.open = resolve })
   readonly disposed: string[] = []
+  /** Calls of start() so far (each waits at the gate). */
+  starts = 0
   async start (): Promise<AgentSession> {
+    this.starts++
     await this.gate
     const emitter = new Emitter<AgentEvent>()
     const id = randomUUID()
@@ -124,21 +128,18 @@ t.test('an agent stopped while it is starting is disposed as soon as its start r
   const gated = new GatedProvider()
   const { client, chatId } = await agentWorld(t, { agents: { providers: [gated], defaultProvider: 'gated' } })
   const slowSend = client.request('send_chat_message', { chat_session_id: chatId, content: 'never mind' })
-  await client.waitFor(() => false, 200).catch(() => {})
+  await waitFor(() => gated.starts === 1, { what: 'the agent to be starting' })
   t.same(await client.call('stop_agent', { chat_session_id: chatId }), null)
   t.equal((await client.call('get_chat_snapshot', { chat_session_id: chatId })).session.agent_status, 'Idle')
   gated.open()
   t.same((await slowSend).result, null)
-  for (let i = 0; i < 100 && gated.disposed.length === 0; i++) await new Promise(resolve => setTimeout(resolve, 20))
+  await eventually(() => gated.disposed.length > 0, { interval: 20 })
   t.equal(gated.disposed.length, 1, 'the late session was stopped')
   t.notOk(client.frames.some(f => f.json?.payload?.event?.Stream?.type === 'result'), 'and never ran the turn')
   t.same((await client.call('load_chat_history', { chat_session_id: chatId })).map((m: any) => m.content), ['never mind', 'Agent stopped'])
 })
 
-const gone = async (pid: number): Promise<boolean> => {
-  for (let i = 0; i < 100 && alive(pid); i++) await new Promise(resolve => setTimeout(resolve, 20))
-  return !alive(pid)
-}
+const gone = (pid: number): Promise<boolean> => eventually(() => !alive(pid), { interval: 20 })
 
 t.test('processes an agent started die with it: when it is stopped and when it crashes', async t => {
   const { client, chatId } = await agentWorld(t)

@@ -20,7 +20,8 @@ t.test('disconnect mid-turn, reconnect: snapshot plus live events equal the unin
   // b sees the turn start, then drops in the middle of it.
   await b.waitFor(f => f.json?.payload?.event?.Stream?.event?.delta?.text === 'chunk 10 ')
   b.ws.terminate()
-  await new Promise(resolve => setTimeout(resolve, 200))
+  // The turn goes on while b is away (a sees it), so b2 has events to rebuild.
+  await a.waitFor(f => f.json?.payload?.event?.Stream?.event?.delta?.text === 'chunk 13 ', 5000, from)
   const b2 = await reconnect(t, server, b.sessionToken)
   const snap = await b2.call('get_chat_snapshot', { chat_session_id: chatId })
   t.equal(snap.live.running, true)

@@ -5,9 +5,9 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
 import { createRig, distUnavailable, json, Lines, NODE, netnsUnavailable, ROOT } from '../../helpers/netns.js'
+import { observe } from '../../helpers/wait.js'
 
 const SERVER_BIN = join(ROOT, 'dist/bin/claudette-server.js')
 const skip = netnsUnavailable() ?? distUnavailable() ?? (existsSync(SERVER_BIN) ? null : 'dist/bin/claudette-server.js is not built')
@@ -38,7 +38,7 @@ t.test('--no-mdns, --mdns-interface and --mdns-hide-version', { skip: skip ?? fa
   t.equal((up.server as { version?: string }).version, undefined, '--mdns-hide-version: no TXT version')
   t.match((up.server as { fingerprintPrefix?: string }).fingerprintPrefix, /^[0-9a-f]{16}$/, 'the fingerprint prefix is still there')
 
-  await sleep(2500)
+  await observe(2500, 'absence on B and of the --no-mdns server: multicast announcements, on no connection the test holds')
   const fromC = watchC.lines.map(json).filter(j => j?.event === 'up' || j?.event === 'update').map(j => j!.server as { name: string, addresses: string[] })
   t.same([...new Set(fromC.map(s => s.name))], ['Only C'], 'C sees only the server advertising on vA2 (not the --no-mdns one)')
   t.ok(fromC.at(-1)!.addresses.includes('10.98.0.1'), 'with vA2\'s address')

@@ -2,6 +2,7 @@
 // conflict while probing, renames itself, logs it, and both are then visible side by side.
 import t from 'tap'
 import { createRig, distUnavailable, json, Lines, NODE, netnsUnavailable } from '../../helpers/netns.js'
+import { observe } from '../../helpers/wait.js'
 
 const skip = netnsUnavailable() ?? distUnavailable()
 if (skip) t.comment(`skipped: ${skip}`)
@@ -35,7 +36,7 @@ t.test('a name conflict leads to a rename', { skip: skip ?? false }, async t => 
   const warning = json(await capped.wait(l => json(l)?.event === 'error', 20_000, 'cap warning'))!
   t.equal(warning.message, 'more than 1 _claudette._tcp services on the network; ignoring the rest')
   await capped.wait(l => json(l)?.event === 'up', 5000, 'one entry up')
-  await new Promise(resolve => setTimeout(resolve, 2000))
+  await observe(2000, 'no second entry: the other service keeps announcing itself by multicast, on no connection the test holds')
   t.equal(capped.lines.filter(l => json(l)?.event === 'up').length, 1, 'only one entry tracked')
   t.equal(capped.lines.filter(l => json(l)?.event === 'error').length, 1, 'warned once')
 })

@@ -7,6 +7,7 @@ import { openAdmin } from '../../../src/index.js'
 import { RepoNotFoundError } from '../../../src/plugins/repos/errors.js'
 import type { RepoInfo, RepoProvider } from '../../../src/plugins/repos/types.js'
 import { TestClient } from '../../helpers/client.js'
+import { waitFor } from '../../helpers/wait.js'
 import { addRepo, gitIn, makeRepo, setup } from './_helpers.js'
 
 t.test('concurrent create_workspace from two clients keeps the repository consistent', async t => {
@@ -66,16 +67,18 @@ t.test('`repo remove` from another process while git is creating the worktree: t
   const { server, client } = await setup(t)
   const repo = await addRepo(client, repoPath)
   // The owner's smudge filter runs inside `git worktree add` (hooks never do): it says so, then
-  // gives the test time to remove the repository.
+  // waits until the test has removed the repository.
   const marker = join(repoPath, '.git', 'in-checkout')
+  const release = join(repoPath, '.git', 'release-checkout')
   mkdirSync(join(repoPath, '.git', 'info'), { recursive: true })
   writeFileSync(join(repoPath, '.git', 'info', 'attributes'), 'README.md filter=gate\n')
-  gitIn(repoPath, 'config', 'filter.gate.smudge', `sh -c "touch '${marker}'; sleep 1; cat"`)
+  gitIn(repoPath, 'config', 'filter.gate.smudge', `sh -c "touch '${marker}'; while [ ! -e '${release}' ]; do sleep 0.02; done; cat"`)
   const creating = client.request('create_workspace', { repository_id: repo.id, name: 'orphan' })
-  while (!existsSync(marker)) await new Promise(resolve => setTimeout(resolve, 20))
+  await waitFor(() => existsSync(marker), { what: 'the checkout to start' })
   const admin = await openAdmin({ home: server.home })
   t.teardown(() => admin.close())
   t.equal((await admin.repos.remove(repo.id))?.id, repo.id, 'no workspace row yet: the remove goes through')
+  writeFileSync(release, '')
   const res = await creating
   t.equal(res.error?.message, 'Repository not found')
   t.same(await client.call('list_workspaces'), [], 'no orphan row')
@@ -132,14 +135,16 @@ t.test('`repo remove` from another process while git restores a worktree: the re
   const { workspace } = await client.call('create_workspace', { repository_id: repo.id, name: 'back' })
   await client.call('archive_workspace', { workspace_id: workspace.id })
   const marker = join(repoPath, '.git', 'in-checkout')
+  const release = join(repoPath, '.git', 'release-checkout')
   mkdirSync(join(repoPath, '.git', 'info'), { recursive: true })
   writeFileSync(join(repoPath, '.git', 'info', 'attributes'), 'README.md filter=gate\n')
-  gitIn(repoPath, 'config', 'filter.gate.smudge', `sh -c "touch '${marker}'; sleep 1; cat"`)
+  gitIn(repoPath, 'config', 'filter.gate.smudge', `sh -c "touch '${marker}'; while [ ! -e '${release}' ]; do sleep 0.02; done; cat"`)
   const restoring = client.request('restore_workspace', { workspace_id: workspace.id })
-  while (!existsSync(marker)) await new Promise(resolve => setTimeout(resolve, 20))
+  await waitFor(() => existsSync(marker), { what: 'the checkout to start' })
   const admin = await openAdmin({ home: server.home })
   t.teardown(() => admin.close())
   t.equal((await admin.repos.remove(repo.id))?.id, repo.id, 'the workspace is still archived: the remove goes through')
+  writeFileSync(release, '')
   t.equal((await restoring).error?.message, 'Workspace not found')
   t.notOk(existsSync(workspace.worktree_path), 'no worktree directory')
   t.equal(gitIn(repoPath, 'worktree', 'list', '--porcelain').split('\n').filter(l => l.startsWith('worktree ')).length, 1, 'no worktree entry')

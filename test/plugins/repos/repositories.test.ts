@@ -2,6 +2,7 @@
 import { mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
+import { eventually } from '../../helpers/wait.js'
 import { addRepo, errorOf, gitIn, makeRepo, setup, tempDir } from './_helpers.js'
 
 const REPO_KEYS = ['archive_script', 'archive_script_auto_run', 'base_branch', 'branch_rename_preferences', 'created_at', 'custom_instructions',
@@ -42,12 +43,8 @@ t.test('add_repository registers a git work tree; list_repositories returns the 
   t.equal((await client.call('list_repositories'))[0].path_valid, true)
   renameSync(a, a + '-moved')
   const moved = Date.now()
-  let valid = true
-  while (valid && Date.now() - moved < 3000) {
-    valid = (await client.call('list_repositories'))[0].path_valid
-    if (valid) await new Promise(resolve => setTimeout(resolve, 100))
-  }
-  t.equal(valid, false, 'path_valid turns false')
+  const valid = await eventually(async () => (await client.call('list_repositories'))[0].path_valid === false, { timeout: 3000, interval: 100 })
+  t.equal(valid, true, 'path_valid turns false')
   t.ok(Date.now() - moved < 1500, `within the cache's second (${Date.now() - moved} ms)`)
   renameSync(a + '-moved', a)
 })

@@ -4,10 +4,10 @@ import t from 'tap'
 import { CORE, resolve } from '../../../src/index.js'
 import { TestClient } from '../../helpers/client.js'
 import { startServer } from '../../helpers/server.js'
+import { eventually, observe, waitFor } from '../../helpers/wait.js'
 import { inputFrame, outputOf, SHELL_OPTS, waitForOutput, registeredRepo } from './_helpers.js'
 
 const MiB = 1024 * 1024
-const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
 
 for (const encoding of ['binary', 'json'] as const) {
   t.test(`yes flood with a stalled ${encoding} client keeps memory bounded`, async t => {
@@ -20,11 +20,12 @@ for (const encoding of ['binary', 'json'] as const) {
     await waitForOutput(c, id, s => s.includes('flood-line\r\nflood-line'))
     c.ws.pause() // stop reading: TCP buffers fill, then the server's socket buffer
 
-    await sleep(1500)
+    // The pty is paused once the connection's buffer passes the high watermark.
+    await waitFor(() => hub.all().some(conn => conn.bufferedAmount > MiB), { what: 'the buffer to reach the high watermark' })
     const rss1 = process.memoryUsage().rss
     let maxBuffered = 0
     for (let i = 0; i < 20; i++) {
-      await sleep(150)
+      await observe(150, 'the measurement: memory is sampled while the client stays stalled, and no event marks "not growing"')
       for (const conn of hub.all()) maxBuffered = Math.max(maxBuffered, conn.bufferedAmount)
     }
     const rss2 = process.memoryUsage().rss
@@ -38,8 +39,7 @@ for (const encoding of ['binary', 'json'] as const) {
     c.ws.resume()
     await c.waitFor(() => true, 5000, before)
     const mark = c.frames.length
-    const end = Date.now() + 15_000
-    while (outputOf(c.frames.slice(mark), id).length < 4 * MiB && Date.now() < end) await sleep(100)
+    await eventually(() => outputOf(c.frames.slice(mark), id).length >= 4 * MiB, { timeout: 15_000, interval: 100 })
     t.ok(outputOf(c.frames.slice(mark), id).length >= 4 * MiB, 'output flows again (4 MiB more after the pause)')
     c.sendBinary(inputFrame(id, '\x03'))
     await c.call('close_pty', { pty_id: id })

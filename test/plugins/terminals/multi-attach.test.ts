@@ -3,6 +3,7 @@
 import t from 'tap'
 import { TestClient } from '../../helpers/client.js'
 import { startServer } from '../../helpers/server.js'
+import { roundTrip } from '../../helpers/wait.js'
 import { inputFrame, outputOf, sameSession, SHELL_OPTS, waitForOutput, registeredRepo } from './_helpers.js'
 
 t.test('JSON and binary connections of one session see identical output', async t => {
@@ -44,6 +45,8 @@ t.test('JSON and binary connections of one session see identical output', async 
   const f3 = other.frames.length
   await other.call('write_pty', { pty_id: id, data: [...Buffer.from('echo detached-""check\n')] })
   await waitForOutput(other, id, s => s.includes('detached-check\r\n'), 5000, f3)
-  await new Promise(resolve => setTimeout(resolve, 100))
+  // Output goes to every attached connection at once, so any for phone was queued on it before
+  // this round trip's reply.
+  await roundTrip(phone)
   t.equal(outputOf(phone.frames.slice(f2), id).length, 0, 'a detached connection gets nothing')
 })

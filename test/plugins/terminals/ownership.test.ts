@@ -3,6 +3,7 @@
 import t from 'tap'
 import { TestClient } from '../../helpers/client.js'
 import { startServer } from '../../helpers/server.js'
+import { eventually } from '../../helpers/wait.js'
 import { inputFrame, SHELL_OPTS, waitForOutput, registeredRepo } from './_helpers.js'
 
 t.test('another session cannot touch the pty', async t => {
@@ -56,7 +57,6 @@ t.test('revoking a device session kills its terminals', async t => {
   const { resolve } = await import('../../../src/index.js')
   const { TERM } = await import('../../../src/plugins/terminals/types.js')
   const registry = resolve(server.app.di, TERM.Registry)
-  const end = Date.now() + 3000
-  while (registry.size > 0 && Date.now() < end) await new Promise(resolve => setTimeout(resolve, 50))
+  await eventually(() => registry.size === 0, { timeout: 3000, interval: 50 })
   t.equal(registry.size, 0, `pty ${id} was closed with its session`)
 })
