@@ -169,6 +169,14 @@ process.on('message', (m) => {
 })
 `
 
+/** Short-lived child processes as plugins see them (what CORE.ProcessRunner is typed by). */
+export interface ChildProcesses {
+  /** Runs `file` with `args` (no shell) and resolves with its buffered output; see ProcessRunOptions. */
+  run (file: string, args: readonly string[], opts: ProcessRunOptions): Promise<ProcessResult>
+  /** Hangs up every process of session `sid` if this server dies without disposing the guard. */
+  guardSession (sid: number): { dispose (): void }
+}
+
 /**
  * Runs short-lived child processes (execFile semantics: no shell, buffered output) through a
  * helper process owned by one server. See the file comment for why.
@@ -178,7 +186,7 @@ process.on('message', (m) => {
  * their calls rejected with ProcessRunnerClosedError; then the helper is disconnected (it exits). Calls after
  * dispose reject with ProcessRunnerClosedError.
  */
-export class ProcessRunner {
+export class ProcessRunner implements ChildProcesses {
   readonly #maxConcurrent: number
   readonly #maxQueued: number
   readonly #defaultTimeoutMs: number

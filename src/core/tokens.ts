@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { DependencyContainer, Token } from './di.js'
-import type { ProcessRunner } from './process-runner.js'
+import type { ChildProcesses } from './process-runner.js'
 import type { Authenticator } from './rpc/auth.js'
 import type { ConnectionHub, RpcRegistry } from './rpc/types.js'
 
@@ -24,5 +24,5 @@ export const CORE = {
   Authenticator: token<Authenticator>('Authenticator'),
   Facts: token<ServerFacts>('ServerFacts'),
   /** Runs short-lived child processes (git) off the main thread; one per server. */
-  ProcessRunner: token<ProcessRunner>('ProcessRunner'),
+  ProcessRunner: token<ChildProcesses>('ProcessRunner'),
 } as const

@@ -1,7 +1,7 @@
 // Offline repository administration (the `claudette-server repo …` commands). A running server
 // against the same home sees the changes at once: the built-in provider reads the database.
 import { resolve } from 'node:path'
-import type { ProcessRunner } from '../../core/process-runner.js'
+import type { ChildProcesses } from '../../core/process-runner.js'
 import { stripControls } from '../../core/text.js'
 import type { Store } from '../store/types.js'
 import { NotAGitRepositoryError, RepoExistsError, RepoInUseError } from './errors.js'
@@ -19,7 +19,7 @@ export interface RepoAdmin {
 }
 
 /** `runner` runs git (the caller owns and disposes it). */
-export function repoAdmin (store: Store, runner: ProcessRunner): RepoAdmin {
+export function repoAdmin (store: Store, runner: ChildProcesses): RepoAdmin {
   const provider = new SqliteRepoProvider(store)
   const git = new GitRunner(runner)
   const rows = new WorkspaceRows(store)

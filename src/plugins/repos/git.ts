@@ -3,7 +3,7 @@
 // discovered from a `.git` a worktree can change), every configured command turned off, and
 // plain one-line error messages. Plus the validators for names and refs that reach git.
 import { existsSync } from 'node:fs'
-import { ProcessError, type ProcessRunner } from '../../core/process-runner.js'
+import { ProcessError, type ChildProcesses } from '../../core/process-runner.js'
 import { GitCommandError, InvalidRefError } from './errors.js'
 
 export interface GitResult { readonly stdout: string, readonly stderr: string, readonly code: number }
@@ -110,7 +110,7 @@ export class GitRunner {
   /** Driver lookups in flight, shared by the calls that start meanwhile (a diff starts five git processes at once). */
   readonly #filters = new Map<string, Promise<Record<string, string>>>()
 
-  constructor (private readonly runner: ProcessRunner) {}
+  constructor (private readonly runner: ChildProcesses) {}
 
   /**
    * Runs `git <args>` on `target` in `cwd` through the server's ProcessRunner (spawned by its
