@@ -89,15 +89,20 @@ const cycles = []
 // Fixed waits in tests: a sleep helper called, or a timer promise awaited for a constant time.
 const WAIT = /\b(?:sleep|delay)\s*\(\s*\d|await\s+(?:setTimeout|setTimeoutP|wait)\s*\(\s*\d|new Promise\s*\(\s*\(?\s*\w+\s*\)?\s*=>\s*setTimeout\s*\(\s*\w+\s*,\s*\d/g
 const SLEEP_DEF = /(?:function\s+sleep\b|const\s+sleep\s*=)/g
+// test/helpers/wait.ts's named delays: a wait for time itself, each with the reason no event exists.
+const NAMED_DELAY = /\b(?:observe|elapse)\s*\(/
 const waits = []
 const polls = []
+const namedDelays = []
 let sleepDefinitions = 0
 for (const file of walk(join(root, 'test'))) {
   const text = readFileSync(file, 'utf8')
   sleepDefinitions += (text.match(SLEEP_DEF) ?? []).length
+  const isWaitHelper = relative(root, file) === join('test', 'helpers', 'wait.ts')
   text.split('\n').forEach((line, i) => {
     if (/^\s*(\/\/|\*)/.test(line)) return
     // A wait inside a loop head is a hand-rolled poll (a predicate wait without the shared helper).
+    if (!isWaitHelper && NAMED_DELAY.test(line)) namedDelays.push(`${relative(root, file)}:${i + 1}`)
     if (line.match(WAIT)) (/\b(for|while)\s*\(/.test(line) ? polls : waits).push(`${relative(root, file)}:${i + 1}`)
   })
 }
@@ -113,10 +118,11 @@ const report = {
   fixedWaitsInTests: waits.length,
   fixedWaitFiles: new Set(waits.map(w => w.split(':')[0])).size,
   handRolledPollsInTests: polls.length,
+  namedDelaysInTests: namedDelays.length,
   sleepDefinitionsInTests: sleepDefinitions,
 }
 if (asJson) {
-  console.log(JSON.stringify({ ...report, fixedWaits: waits, handRolledPolls: polls }, null, 2))
+  console.log(JSON.stringify({ ...report, fixedWaits: waits, handRolledPolls: polls, namedDelays }, null, 2))
 } else {
   console.log(`source: ${report.sourceFiles} files, ${report.sourceLines} lines (src/ and bin/)`)
   console.log(`\n${top} largest files:`)
@@ -128,4 +134,6 @@ if (asJson) {
   console.log(`\nfixed waits in tests: ${waits.length} in ${report.fixedWaitFiles} files; hand-rolled polls: ${polls.length}; sleep helpers defined: ${sleepDefinitions}`)
   for (const w of waits) console.log(`  ${w}`)
   if (polls.length) console.log(`hand-rolled polls:\n${polls.map(w => `  ${w}`).join('\n')}`)
+  console.log(`named delays (observe/elapse, each with its reason): ${namedDelays.length}`)
+  for (const w of namedDelays) console.log(`  ${w}`)
 }
