@@ -159,6 +159,10 @@ export class RpcInvalidParamsError extends createError('ERR_RPC_INVALID_PARAMS',
 export class RpcDuplicateMethodError extends createError('ERR_RPC_DUPLICATE_METHOD',
   (method: string) => `RPC method '${method}' is already registered`, { fields: ([method]) => ({ method }) }) {}
 
+/** At boot: the installed `ws` or Node.js moved a private field the RPC endpoint relies on. */
+export class WsInternalsError extends createError('ERR_RPC_WS_INTERNALS',
+  (what: string) => `${what}: the installed ws or Node.js changed an internal the RPC endpoint relies on (src/core/rpc/ws-internals.ts)`) {}
+
 /** The process runner was disposed (server closing): the call was not run, or its child was killed. */
 export class ProcessRunnerClosedError extends createError('ERR_PROCESS_RUNNER_CLOSED',
   'process runner is closed (server shutting down)', { statusCode: 503 }) {}

@@ -12,7 +12,7 @@
 import { Socket } from 'node:net'
 import { TLSSocket, createSecureContext } from 'node:tls'
 import { WebSocket } from 'ws'
-import { AppError } from '../errors.js'
+import { WsInternalsError } from '../errors.js'
 
 /** The writable side of a WebSocket's socket, as the endpoint uses it. */
 export interface RawSocket extends NodeJS.WritableStream, NodeJS.EventEmitter {
@@ -47,12 +47,7 @@ export function setPayloadLimit (ws: WebSocket, bytes: number): boolean {
 export const tcpSocketOf = (socket: Socket): Socket => (socket as Socket & { _parent?: Socket })._parent ?? socket
 
 /** A private field of ws or Node's TLS that the endpoint relies on is gone. */
-export class WsInternalsError extends AppError {
-  readonly code = 'ERR_RPC_WS_INTERNALS'
-  constructor (what: string) {
-    super(`${what}: the installed ws or Node.js changed an internal the RPC endpoint relies on (src/core/rpc/ws-internals.ts)`)
-  }
-}
+export { WsInternalsError }
 
 /** Checks every access above on real objects (no network). Throws WsInternalsError. */
 export function checkWsInternals (): void {
