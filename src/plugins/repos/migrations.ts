@@ -1,9 +1,12 @@
 import type { Migration } from '../store/types.js'
 
 /**
- * Tables owned by the repos plugin (Store.migrate owner 'repos'). Append-only: never edit a
- * released step. Chat sessions are the agents plugin's (agents/store.ts): a database made
- * before they moved there has chat_sessions from this step, with the same definition.
+ * Tables owned by the repos plugin (Store.migrate owner 'repos'). Append-only: a released step
+ * never changes what a database ends up with. The one exception to "never edit a released step"
+ * is the move of chat_sessions to its owner, the agents plugin (agents/store.ts), which creates
+ * it IF NOT EXISTS with the same definition: a database made before has it from this step, a new
+ * one from agents' first step, and both end with the same schema and recorded versions
+ * (test/plugins/agents/migrations.test.ts).
  *
  * workspaces.repository_id has no foreign key on purpose: with a custom RepoProvider the
  * repositories live outside this database.
