@@ -29,7 +29,7 @@ export {
   RepoOperationUnsupportedError, InvalidRefError, GitCommandError, SettingNotAllowedError, PlanFileError,
 } from './plugins/repos/errors.js'
 export {
-  REPOS, WORKSPACE_CHANGED_EVENT, Repository, Workspace, SetupResult, DiffFile, FileDiff, ReposInitialData,
+  REPOS, WORKSPACE_CHANGED_EVENT, Repository, Workspace, SetupResult, DiffFile, FileDiff,
   type RepoProvider, type RepoInfo, type AddRepositoryRequest, type WorkspaceDirectory, type WorkspaceChangedPayload,
   type WorkspaceLifecycle, type WorkspaceInsertedEvent, type WorkspaceArchivingEvent, type InitialDataContributor,
 } from './plugins/repos/types.js'

@@ -3,10 +3,11 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { toDisposable, type Disposable } from '../../core/lifecycle.js'
 import { sortKeys } from '../../core/rpc/serialize.js'
+import type { InitialData } from '../../protocol/index.js'
 import type { GitTarget } from './git.js'
 import type { RegisteredRepositories } from './registered-repositories.js'
 import { currentBranch, detectDefaultBranch, isDir } from './repositories.js'
-import type { InitialDataContributor, ReposInitialData } from './types.js'
+import type { InitialDataContributor } from './types.js'
 import type { PinnedGit } from './workspace-git.js'
 import { toWorkspace, type WorkspaceRows } from './workspace-rows.js'
 
@@ -41,7 +42,7 @@ export class InitialDataLoader implements Disposable {
   }
 
   /** Keys in the wire's alphabetical order; a contributor's keys replace the defaults in place. */
-  async load (): Promise<ReposInitialData> {
+  async load (): Promise<InitialData> {
     const repositories = await this.repositories.list()
     const repoPaths = new Map(repositories.map(r => [r.id, r.path]))
     const workspaces = await mapLimit(this.rows.all(), CONCURRENCY, async r => {
@@ -71,7 +72,7 @@ export class InitialDataLoader implements Disposable {
     const branches = await mapLimit(valid, CONCURRENCY, r => detectDefaultBranch(this.git.runner, r.path, { baseBranch: r.base_branch, defaultRemote: r.default_remote }))
     valid.forEach((r, i) => { const b = branches[i]; if (b) found[r.id] = b })
     const default_branches = sortKeys(found, { omitNullish: true })
-    const data: ReposInitialData = { default_branches, last_messages: [], repositories, workspaces, worktree_base_dir: this.worktreeBaseDir }
+    const data: InitialData = { default_branches, last_messages: [], repositories, workspaces, worktree_base_dir: this.worktreeBaseDir }
     for (const fn of [...this.#contributors]) {
       try {
         Object.assign(data, await fn())

@@ -1,8 +1,7 @@
 // The repos plugin's public contract: DI tokens, the wire DTOs it serves (claudette-wire.md
 // §6.1–§6.2, defined in src/protocol) and the provider/directory interfaces other plugins and
 // embedders use.
-import { Type, type Static } from 'typebox'
-import { Repository, Workspace } from '../../protocol/index.js'
+import type { InitialData, Repository, Workspace } from '../../protocol/index.js'
 import type { Disposable, Event } from '../../core/lifecycle.js'
 import { token } from '../../core/tokens.js'
 
@@ -15,21 +14,6 @@ export {
   RestoreWorkspaceResult, DiffFileStatus, DiffFile, StagedDiffFiles, DiffFilesResult, DiffLine, DiffHunk, FileDiff,
   WorkspaceChangedPayload, type DiffLayer,
 } from '../../protocol/index.js'
-
-/**
- * load_initial_data's answer as the repos plugin builds it. `last_messages` (the newest chat
- * message of each workspace) comes from the plugin that owns chat messages, through
- * addInitialDataContributor: its items are opaque here. The full wire schema, with the agents
- * plugin's ChatMessage items, is `InitialData` in agents/types.ts.
- */
-export const ReposInitialData = Type.Object({
-  default_branches: Type.Record(Type.String(), Type.String()),
-  last_messages: Type.Array(Type.Unknown()),
-  repositories: Type.Array(Repository),
-  workspaces: Type.Array(Workspace),
-  worktree_base_dir: Type.String(),
-})
-export type ReposInitialData = Static<typeof ReposInitialData>
 
 /** Event `workspace-changed` (our addition), broadcast when a workspace is created/archived/restored. */
 export const WORKSPACE_CHANGED_EVENT = 'workspace-changed'
@@ -135,8 +119,11 @@ export interface WorkspaceDirectory extends WorkspaceLifecycle {
   addInitialDataContributor (fn: InitialDataContributor): Disposable
 }
 
-/** Supplies parts of load_initial_data; a contributor that throws is logged and left out. */
-export type InitialDataContributor = () => Promise<Partial<ReposInitialData>> | Partial<ReposInitialData>
+/**
+ * Supplies parts of load_initial_data (the agents plugin supplies `last_messages`, which repos
+ * leaves empty); a contributor that throws is logged and left out.
+ */
+export type InitialDataContributor = () => Promise<Partial<InitialData>> | Partial<InitialData>
 
 /** What a git process printed (stdout/stderr as text) and its exit code. */
 export interface GitOutput { readonly stdout: string, readonly stderr: string, readonly code: number }

@@ -1,6 +1,6 @@
 import type { RpcConnection } from '../../core/rpc/hub.js'
 import { defineMethod, type AnyRpcMethod, type BinaryHandler } from '../../core/rpc/registry.js'
-import { AppError } from '../../core/errors.js'
+import { AppError, toWireError } from '../../core/errors.js'
 import { AttachPtyParams, NoParams, PtyIdParams, SetPtyEncodingParams, terminalSizeParams, WritePtyParams } from '../../protocol/index.js'
 import { PtyFrameMalformedError } from './errors.js'
 import type { TerminalsOptions } from './options.js'
@@ -71,9 +71,8 @@ export function ptyInputHandler (registry: TerminalRegistry): BinaryHandler {
       if (ptyId === null) throw new PtyFrameMalformedError()
       registry.write(conn.session!, ptyId, frame.subarray(5))
     } catch (err) {
-      const exposed = err instanceof AppError && err.expose
-      conn.sendEvent('pty-input-error', { message: exposed ? err.message : 'Internal error', pty_id: ptyId })
-      if (!exposed) throw err // logged by the endpoint
+      conn.sendEvent('pty-input-error', { message: toWireError(err).message, pty_id: ptyId })
+      if (!(err instanceof AppError && err.expose)) throw err // logged by the endpoint
     }
   }
 }
