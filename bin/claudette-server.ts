@@ -3,8 +3,9 @@
 // everything it does goes through the package's public entry.
 import { Command, InvalidArgumentError, Option } from 'commander'
 import QRCode from 'qrcode'
-import { createServer, escapeControls, openAdmin, VERSION, type Admin, type ClaudetteServer } from '../src/index.js'
+import { createServer, escapeControls, isHostAddress, openAdmin, VERSION, type Admin, type ClaudetteServer } from '../src/index.js'
 import { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, UsageError, json, out, printTable, printable, reportFatal } from './cli-output.js'
+import { registerConfigCommands } from './server-commands/config.js'
 const SHUTDOWN_DEADLINE_MS = 5000
 
 interface GlobalOptions {
@@ -54,6 +55,10 @@ const parseDir = (v: string): string => {
   if (v.trim() === '' || v.includes('\0')) throw new InvalidArgumentError('must be a directory path.')
   return v
 }
+const parseBind = (v: string): string => {
+  if (!isHostAddress(v)) throw new InvalidArgumentError('must be an IP address (such as 0.0.0.0, 127.0.0.1 or ::1) or a host name.')
+  return v
+}
 const parseName = (v: string): string => {
   if (v.trim() === '' || v.length > 63) throw new InvalidArgumentError('must be 1 to 63 characters.')
   return v
@@ -66,7 +71,7 @@ program
   .option('--home <dir>', 'state directory (env CLAUDETTE_SERVER_HOME; default: the platform config dir)')
   .option('--config <file>', 'server.toml location (default: <home>/server.toml)')
   .option('--port <n>', 'port to listen on, 0 for any free port (default: from server.toml, else 7683)', parsePort)
-  .option('--bind <addr>', 'address to listen on (default: from server.toml, else 0.0.0.0)')
+  .option('--bind <addr>', 'address to listen on (default: from server.toml, else 0.0.0.0)', parseBind)
   .option('--name <text>', 'display name shown to clients (default: host name)', parseName)
   .option('--no-mdns', 'do not advertise on the local network')
   .option('--mdns-interface <if>', 'advertise on this network interface only')
@@ -83,6 +88,11 @@ program
   .option('--max-connections-per-ip <n>', 'concurrent connections from one address (64)', parseCount)
   .option('--max-failures-per-ip <n>', 'failed authentication attempts per address per minute before a lockout (10)', parseCount)
   .option('--lockout <duration>', 'how long a locked-out address is refused (60s)', parseDuration)
+  .addHelpText('after', `
+Flags apply to this run only and never change server.toml; \`claudette-server config set <key> <value>\`
+saves a setting (\`config list\` shows them all). A flag wins over server.toml, which wins over the default.
+A running server re-reads server.toml on SIGHUP: the name, limits and pairing settings change live,
+the others at the next start. See docs/configuration.md.`)
   .showSuggestionAfterError(true)
   .exitOverride()
   .configureOutput({
@@ -91,11 +101,14 @@ program
 
 const globals = (): GlobalOptions => program.opts<GlobalOptions>()
 
-async function withAdmin<T> (fn: (admin: Admin) => Promise<T> | T): Promise<T> {
+/** Opens the home's admin for one command. `readOnly`: a missing home or server.toml is an error (exit 1) instead of being created. */
+async function withAdmin<T> (fn: (admin: Admin) => Promise<T> | T, opts: { readOnly?: boolean } = {}): Promise<T> {
   const g = globals()
-  const admin = await openAdmin({ home: g.home, config: g.config })
+  const admin = await openAdmin({ home: g.home, config: g.config, readOnly: opts.readOnly === true })
+  for (const w of admin.warnings) process.stderr.write(`warning: ${printable(w.message)}\n`)
   try { return await fn(admin) } finally { admin.close() }
 }
+const readOnly = { readOnly: true }
 
 program.command('run', { isDefault: true })
   .description('run the server (the default command)')
@@ -114,7 +127,7 @@ program.command('show-connection-string')
   .action(() => withAdmin(async admin => {
     const cs = await admin.connectionString()
     out(globals().json ? json({ connection_string: cs }) : cs)
-  }))
+  }, readOnly))
 
 program.command('qr')
   .description('print the connection string as a QR code (scan it with the Claudette mobile app)')
@@ -130,7 +143,7 @@ program.command('qr')
     process.stdout.write(qr.replace(/\n+$/, '') + '\n') // keep the quiet zone (trailing blank modules)
     out('')
     out(cs)
-  }))
+  }, readOnly))
 
 program.command('rotate-certificate')
   .description('replace the TLS key and certificate (a running server switches within a second); every client must then re-pin the new fingerprint')
@@ -163,7 +176,7 @@ sessions.command('list')
     if (list.length === 0) { out('No paired devices.'); return }
     const rows = list.map(s => [s.id, s.name, s.created_at, s.last_seen, s.last_address ?? ''])
     printTable(['ID', 'NAME', 'CREATED', 'LAST SEEN', 'LAST ADDRESS'], rows)
-  }))
+  }, readOnly))
 sessions.command('revoke')
   .description('revoke one paired device (full id or a unique prefix); a running server drops it within a second')
   .argument('<id>', 'session id')
@@ -192,7 +205,7 @@ repo.command('list')
     if (o.json || globals().json) { out(json(list, null, 2)); return }
     if (list.length === 0) { out('No repositories. Add one with: claudette-server repo add <path>'); return }
     printTable(['ID', 'NAME', 'PATH', 'VALID'], list.map(r => [r.id, r.name, r.path, r.path_valid ? 'yes' : 'no']))
-  }))
+  }, readOnly))
 repo.command('remove')
   .description('unregister a repository (full id or a unique prefix); its worktrees must be archived first')
   .argument('<id>', 'repository id')
@@ -201,6 +214,8 @@ repo.command('remove')
     if (removed === null) throw new UsageError(noMatch('repository', id, (await admin.repos.list()).map(r => r.id), 'repo list'), EXIT_RUNTIME)
     out(globals().json ? json({ removed: removed.id }) : `Removed repository ${escapeControls(removed.name)} (${removed.id}).`)
   }))
+
+registerConfigCommands(program, { withAdmin, json: () => globals().json === true })
 
 /** Why an id or prefix named nothing: no match, or a prefix several ids share. */
 function noMatch (what: string, id: string, ids: string[], listCommand: string): string {
@@ -230,6 +245,13 @@ async function run (): Promise<void> {
   }
   process.on('SIGINT', () => stop('SIGINT'))
   process.on('SIGTERM', () => stop('SIGTERM'))
+  // SIGHUP re-reads server.toml (reload() logs what it applied, and an invalid file); during
+  // start-up the file is being read anyway, so a SIGHUP then has nothing to add.
+  process.on('SIGHUP', () => {
+    if (!server || stopping) return
+    server.app.log.info({ signal: 'SIGHUP' }, 'reloading server.toml')
+    server.reload().catch(() => { /* logged by reload(); the server keeps its settings */ })
+  })
 
   const g = globals()
   server = await createServer({
@@ -238,7 +260,8 @@ async function run (): Promise<void> {
     port: g.port,
     bind: g.bind,
     name: g.name,
-    mdns: g.mdns ? { interface: g.mdnsInterface, ...(g.mdnsHideVersion === true ? { includeVersion: false } : {}) } : false,
+    // Given only when a flag says so: otherwise server.toml's [mdns] decides.
+    mdns: !g.mdns ? false : g.mdnsInterface !== undefined || g.mdnsHideVersion === true ? { interface: g.mdnsInterface, ...(g.mdnsHideVersion === true ? { includeVersion: false } : {}) } : undefined,
     ...(g.worktreeBaseDir !== undefined ? { repos: { worktreeBaseDir: g.worktreeBaseDir } } : {}),
     logLevel: g.logLevel as 'info',
     authTimeoutMs: g.authTimeout,
@@ -260,16 +283,6 @@ async function run (): Promise<void> {
     throw err
   }
   if (stopping) { await server.close(); process.exit(EXIT_OK) }
-  // Explicitly given settings are saved to server.toml (so show-connection-string agrees), once
-  // they have worked: a --bind or --port that cannot be listened on is not kept for the next run.
-  // Defaults never overwrite the file.
-  const src = (k: string): string | undefined => program.getOptionValueSource(k)
-  const patch: Record<string, unknown> = {}
-  if (src('name') === 'cli' && g.name) patch.name = g.name
-  if (src('bind') === 'cli' && g.bind) patch.bind = g.bind
-  if (src('port') === 'cli' && g.port !== undefined && g.port !== 0) patch.port = g.port
-  if (src('worktreeBaseDir') === 'cli' && g.worktreeBaseDir) patch.worktree_base_dir = g.worktreeBaseDir
-  if (Object.keys(patch).length > 0) await withAdmin(admin => admin.updateServer(patch))
   const bind = server.bind.includes(':') ? `[${server.bind}]` : server.bind
   out(`claudette-server v${server.version} listening on wss://${bind}:${server.port}`)
   out(`Name: ${server.name}`)

@@ -1,5 +1,5 @@
 // The public entry of the package: the server, its options, errors and provider interfaces.
-export { createServer, type ClaudetteServer } from './server.js'
+export { createServer, type ClaudetteServer, type ReloadReport } from './server.js'
 export { ServerOptions, type ServerOptionsInput } from './server-options.js'
 export {
   AppError, ClientError, ConfigError, ConfigFileError, RpcInvalidParamsError, RpcUnknownMethodError, createError, toWireError,
@@ -51,7 +51,10 @@ export {
 } from './plugins/agents/errors.js'
 export { VERSION } from './core/version.js'
 export { escapeControls, escapeControlsInJson, stripControls } from './core/text.js'
-export { openAdmin, type Admin } from './admin.js'
+export { openAdmin, type Admin, type ConfigEntry, type OpenAdminOptions } from './admin.js'
+export { CONFIG_KEYS, ServerTomlSchema, configValueFromText, closestKnown as closestConfigKey, type ConfigKey } from './plugins/store/index.js'
+export type { ServerConfig, ConfigWarning } from './plugins/store/types.js'
+export { isHostAddress } from './core/host.js'
 // The wire protocol: TypeBox schemas of every method's params and result and every event's payload.
 export * as protocol from './protocol/index.js'
 // The client SDK (ClaudetteClient, pair, TrustStore, parseConnectionString, client errors).

@@ -13,14 +13,17 @@ import { ProcessRunner } from './core/process-runner.js'
 import { coreMethods } from './core/rpc/core-methods.js'
 import { rpcEndpoint } from './core/rpc/endpoint.js'
 import { CloseCode, LiveConnections } from './core/rpc/hub.js'
+import { ConnectionLimits } from './core/rpc/limits.js'
 import { MethodRegistry } from './core/rpc/registry.js'
 import { CORE, resolve, type ServerFacts } from './core/tokens.js'
 import { VERSION } from './core/version.js'
-import authPlugin from './plugins/auth/index.js'
-import { AUTH } from './plugins/auth/types.js'
+import authPlugin, { AuthOptions } from './plugins/auth/index.js'
+import { AUTH, type LiveAuthSettings } from './plugins/auth/types.js'
 import mdnsPlugin, { mdnsPluginOptions } from './plugins/mdns/index.js'
+import { MDNS } from './plugins/mdns/types.js'
 import reposPlugin from './plugins/repos/index.js'
-import storePlugin, { CONFIG_FILE, configFile, loadOrCreateConfig } from './plugins/store/index.js'
+import storePlugin, { CONFIG_FILE, CONFIG_KEYS, configFile, fileSettings, loadOrCreateConfig } from './plugins/store/index.js'
+import type { FileSettings } from './plugins/store/types.js'
 import tlsPlugin, { loadOrCreateTlsIdentity, TLS_PROTOCOL_OPTIONS } from './plugins/tls/index.js'
 import { TLS } from './plugins/tls/types.js'
 import terminalsPlugin from './plugins/terminals/index.js'
@@ -43,8 +46,58 @@ export interface ClaudetteServer {
   /** Lowercase hex SHA-256 of the certificate DER (64 chars). */
   readonly fingerprint: string
   listen (): Promise<void>
+  /**
+   * Re-reads server.toml and applies what can change live: the name (server_info, mDNS), the
+   * connection limits, the auth timeout, failures per address, lockout and the pairing settings.
+   * Connections, terminals and agents stay. A changed key that needs a restart, or that an option
+   * of createServer (a CLI flag) sets for this run, is logged and left as it is. An invalid file
+   * is logged and rejects; the server keeps its settings. (The CLI calls this on SIGHUP.)
+   */
+  reload (): Promise<ReloadReport>
   /** Stops accepting, closes clients with 1001, releases every resource. Idempotent. */
   close (): Promise<void>
+}
+
+/** What a reload did, by server.toml key name (`server.name`, ...). */
+export interface ReloadReport {
+  /** Changed in the file and applied. */
+  readonly applied: string[]
+  /** Changed in the file; applied at the next start. */
+  readonly restartRequired: string[]
+  /** Changed in the file, but set by an option (a CLI flag) for this run: not applied. */
+  readonly overridden: string[]
+}
+
+/** Which file settings an explicitly given createServer option (or CLI flag) sets for this run. */
+function overriddenSettings (input: ServerOptionsInput): Set<keyof FileSettings> {
+  const obj = (v: unknown): Record<string, unknown> => v !== null && typeof v === 'object' ? v as Record<string, unknown> : {}
+  const given: Array<[keyof FileSettings, unknown]> = [
+    ['name', input.name], ['port', input.port], ['bind', input.bind], ['connectHost', input.connectHost],
+    ['worktreeBaseDir', obj(input.repos).worktreeBaseDir], ['authTimeoutMs', input.authTimeoutMs],
+    ['tlsHandshakeTimeoutMs', input.tlsHandshakeTimeoutMs], ['maxConnections', input.maxConnections],
+    ['maxConnectionsPerIp', input.maxConnectionsPerIp], ['pairingTtlMs', obj(input.auth).pairingTtlMs],
+    ['singleUsePairing', obj(input.auth).singleUsePairing], ['maxFailuresPerIp', obj(input.auth).maxFailuresPerIp],
+    ['lockoutMs', obj(input.auth).lockoutMs], ['mdnsEnabled', input.mdns], ['mdnsInterface', obj(input.mdns).interface],
+    ['mdnsHideVersion', obj(input.mdns).includeVersion],
+  ]
+  return new Set(given.filter(([, v]) => v !== undefined).map(([k]) => k))
+}
+
+/** server.toml's auth settings as auth plugin options (only the keys the file sets). */
+const authFromFile = (f: FileSettings): LiveAuthSettings => Object.fromEntries(Object.entries({
+  pairingTtlMs: f.pairingTtlMs, singleUsePairing: f.singleUsePairing, maxFailuresPerIp: f.maxFailuresPerIp, lockoutMs: f.lockoutMs,
+}).filter(([, v]) => v !== undefined))
+
+/** The mdns option: createServer's (true, false or an object) over server.toml's [mdns] over the defaults. */
+function mdnsOption (given: unknown, f: FileSettings): unknown {
+  if (given === false) return false
+  if (given === undefined && f.mdnsEnabled === false) return false
+  const fromFile = {
+    ...(f.mdnsInterface !== undefined ? { interface: f.mdnsInterface } : {}),
+    ...(f.mdnsHideVersion !== undefined ? { includeVersion: !f.mdnsHideVersion } : {}),
+  }
+  if (given === undefined || given === true) return fromFile
+  return given !== null && typeof given === 'object' && !Array.isArray(given) ? { ...fromFile, ...given } : given
 }
 
 export async function createServer (input: ServerOptionsInput = {}): Promise<ClaudetteServer> {
@@ -52,25 +105,31 @@ export async function createServer (input: ServerOptionsInput = {}): Promise<Cla
   const home = resolveServerHome(opts.home)
   await ensurePrivateDir(home)
   const cf = configFile(opts.config ?? join(home, CONFIG_FILE))
-  const { config } = await loadOrCreateConfig(cf)
+  const { config, warnings } = await loadOrCreateConfig(cf)
+  // Precedence: an option given to createServer (a CLI flag) > server.toml > the default.
+  let file = fileSettings(config)
+  const overridden = overriddenSettings(input)
   // https options are fixed when Fastify is constructed, so the identity comes first.
   const identity = await loadOrCreateTlsIdentity(home)
 
   const facts: ServerFacts & { fingerprint: string } = {
     version: VERSION,
     home,
-    name: opts.name ?? config.server.name,
+    name: opts.name ?? file.name,
     fingerprint: identity.fingerprint,
   }
-  const bind = opts.bind ?? config.server.bind
-  const configuredPort = opts.port ?? config.server.port
+  const bind = opts.bind ?? file.bind
+  const configuredPort = opts.port ?? file.port
+  const pick = (k: 'authTimeoutMs' | 'tlsHandshakeTimeoutMs' | 'maxConnections' | 'maxConnectionsPerIp'): number =>
+    input[k] === undefined && file[k] !== undefined ? file[k] : opts[k]
+  const limits = new ConnectionLimits({ authTimeoutMs: pick('authTimeoutMs'), maxConnections: pick('maxConnections'), maxConnectionsPerIp: pick('maxConnectionsPerIp') })
 
   const app = Fastify({
     https: {
       key: identity.keyPem,
       cert: identity.certPem,
       ...TLS_PROTOCOL_OPTIONS,
-      handshakeTimeout: opts.tlsHandshakeTimeoutMs,
+      handshakeTimeout: pick('tlsHandshakeTimeoutMs'),
     } as never,
     forceCloseConnections: true,
     // Connections are logged by the RPC endpoint; per-request lines would only add noise.
@@ -118,13 +177,15 @@ export async function createServer (input: ServerOptionsInput = {}): Promise<Cla
   // `rotate-certificate` while running: server_info and server.fingerprint follow.
   resolve(di, TLS.Watcher).onDidRotate(next => { facts.fingerprint = next.fingerprint })
   await app.register(storePlugin, { home, config: cf })
-  await app.register(authPlugin, (opts.auth ?? {}) as object)
+  for (const w of warnings) app.log.warn({ key: w.key, line: w.line, suggestion: w.suggestion }, w.message)
+  const authInput = opts.auth ?? {}
+  await app.register(authPlugin, (typeof authInput === 'object' && authInput !== null ? { ...authFromFile(file), ...authInput } : authInput) as object)
   // Feature plugins, in dependency order (each validates its own options section).
   // The repos provider object is the embedder's: passed as given (not the validated copy).
   // The worktree base: the embedder's option, else server.toml's [server] worktree_base_dir.
   // (A repos section that is not an object is passed on as it is, for the plugin's own error.)
   const reposInput = input.repos ?? {}
-  const fromConfig = config.server.worktree_base_dir
+  const fromConfig = file.worktreeBaseDir
   const reposOptions = typeof reposInput === 'object' && reposInput !== null && fromConfig !== undefined &&
     (reposInput as { worktreeBaseDir?: unknown }).worktreeBaseDir === undefined
     ? { ...reposInput, worktreeBaseDir: fromConfig }
@@ -133,24 +194,64 @@ export async function createServer (input: ServerOptionsInput = {}): Promise<Cla
   await app.register(terminalsPlugin, (opts.terminals ?? {}) as object)
   // Agent providers are the embedder's objects: passed as given (not the validated copy).
   await app.register(agentsPlugin, (input.agents ?? {}) as object)
-  const mdns = mdnsPluginOptions(opts.mdns)
+  const mdns = mdnsPluginOptions(mdnsOption(input.mdns, file))
   if (mdns) await app.register(mdnsPlugin, mdns)
   for (const plugin of opts.plugins ?? []) await app.register(plugin)
   await app.register(rpcEndpoint, {
     registry,
     hub,
     authenticator: resolve(di, CORE.Authenticator),
-    // The option (or --auth-timeout) wins over server.toml's [server] auth_timeout (seconds).
-    authTimeoutMs: input.authTimeoutMs === undefined && config.server.auth_timeout !== undefined ? Math.round(config.server.auth_timeout * 1000) : opts.authTimeoutMs,
+    limits,
     maxPayload: opts.maxPayload,
     heartbeatMs: opts.heartbeatMs,
-    maxConnections: opts.maxConnections,
-    maxConnectionsPerIp: opts.maxConnectionsPerIp,
   })
   await app.ready()
 
   const auth = resolve(di, AUTH.Service)
-  const connectHost = opts.connectHost ?? hostname()
+  const connectHost = opts.connectHost ?? file.connectHost ?? hostname()
+  const advertiser = mdns ? resolve(di, MDNS.Advertiser) : null
+  // What a reload falls back to when a key is removed from the file.
+  const defaults = { ...parseOptions(ServerOptions, {}, 'server', { pluginOptions: false }), ...parseOptions(AuthOptions, {}, 'auth') }
+  let reloading: Promise<ReloadReport> = Promise.resolve({ applied: [], restartRequired: [], overridden: [] })
+  const reloadNow = async (): Promise<ReloadReport> => {
+    let loaded
+    try {
+      loaded = await cf.load()
+    } catch (err) {
+      app.log.error({ err }, 'server.toml not reloaded: it is invalid; the server keeps running with its current settings')
+      throw err
+    }
+    for (const w of loaded.warnings) app.log.warn({ key: w.key, line: w.line, suggestion: w.suggestion }, w.message)
+    const next = fileSettings(loaded.config)
+    const report: ReloadReport = { applied: [], restartRequired: [], overridden: [] }
+    const changed = new Set<keyof FileSettings>()
+    for (const def of CONFIG_KEYS) {
+      if (def.setting === undefined || file[def.setting] === next[def.setting]) continue
+      if (overridden.has(def.setting)) {
+        report.overridden.push(def.name)
+        app.log.info({ key: def.name }, `${def.name} changed in server.toml, but ${def.flag !== undefined ? `the ${def.flag} flag (or its createServer option)` : 'a createServer option'} sets it for this run; not applied`)
+      } else if (!def.live) {
+        report.restartRequired.push(def.name)
+        app.log.warn({ key: def.name }, `${def.name} changed in server.toml; restart to apply`)
+      } else {
+        report.applied.push(def.name)
+        changed.add(def.setting)
+      }
+    }
+    file = next
+    if (changed.has('name')) {
+      facts.name = next.name
+      void advertiser?.rename()
+    }
+    const limit = (k: 'authTimeoutMs' | 'maxConnections' | 'maxConnectionsPerIp'): Partial<Record<typeof k, number>> =>
+      changed.has(k) ? { [k]: next[k] ?? defaults[k] } : {}
+    limits.update({ ...limit('authTimeoutMs'), ...limit('maxConnections'), ...limit('maxConnectionsPerIp') })
+    const authPatch: Record<string, unknown> = {}
+    for (const k of ['pairingTtlMs', 'singleUsePairing', 'maxFailuresPerIp', 'lockoutMs'] as const) if (changed.has(k)) authPatch[k] = next[k] ?? defaults[k]
+    auth.update(authPatch as LiveAuthSettings)
+    app.log.info({ applied: report.applied, restartRequired: report.restartRequired, overridden: report.overridden }, 'server.toml reloaded')
+    return report
+  }
   let closing: Promise<void> | null = null
   let listening = false
   const port = (): number => {
@@ -168,6 +269,12 @@ export async function createServer (input: ServerOptionsInput = {}): Promise<Cla
     get connectionString () {
       const host = connectHost.includes(':') && !connectHost.startsWith('[') ? `[${connectHost}]` : connectHost
       return `claudette://${host}:${port()}/${auth.pairingToken}`
+    },
+    reload () {
+      // One reload at a time, in order: a second SIGHUP during one reads the file again after it.
+      const run = reloading.catch(() => {}).then(reloadNow)
+      reloading = run
+      return run
     },
     async listen () {
       await app.listen({ host: bind, port: configuredPort })

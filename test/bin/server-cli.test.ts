@@ -52,34 +52,33 @@ t.test('run: exact banner with the real port, pairs, SIGTERM closes clients with
   t.notOk(srv.stdout().includes(sessionToken), 'nor on stdout')
 })
 
-t.test('explicit --port/--name are saved; show-connection-string --json; regenerate-token', async t => {
+t.test('config set saves the port and bind; show-connection-string --json; regenerate-token', async t => {
   const home = tempHome(t)
   // a free port
   const probe = createNetServer().listen(0, '127.0.0.1')
   await once(probe, 'listening')
   const port = (probe.address() as { port: number }).port
   probe.close()
-  const srv = await startCli(SERVER_BIN, ['--home', home, '--port', String(port), '--bind', '127.0.0.1', '--no-mdns', '--log-level', 'silent'], /Ready/)
+  t.equal((await runCli(SERVER_BIN, ['--home', home, 'config', 'set', 'server.port', String(port)])).code, 0)
+  t.equal((await runCli(SERVER_BIN, ['--home', home, 'config', 'set', 'server.bind', '127.0.0.1'])).code, 0)
+  const srv = await startCli(SERVER_BIN, ['--home', home, '--no-mdns', '--log-level', 'silent'], /Ready/)
   t.teardown(() => { srv.child.kill('SIGKILL') })
+  t.match(srv.stdout(), `listening on wss://127.0.0.1:${port}\n`, 'server.toml\'s port and bind apply without flags')
   const show = await runCli(SERVER_BIN, ['--home', home, '--json', 'show-connection-string'])
   t.match(JSON.parse(show.stdout).connection_string, new RegExp(`^claudette://[^/]+:${port}/[A-Za-z0-9_-]{43}$`))
-  const toml = readFileSync(join(home, 'server.toml'), 'utf8')
-  t.match(toml, `port = ${port}`)
-  t.match(toml, 'bind = "127.0.0.1"')
 
   const regen = await runCli(SERVER_BIN, ['regenerate-token', '--home', home])
   t.equal(regen.code, 0)
   t.match(regen.stdout, /^Pairing token regenerated\. All existing sessions have been revoked\.\n\nNew connection string:\n {2}claudette:\/\/\S+:\d+\/[A-Za-z0-9_-]{43}\n$/)
   t.not(regen.stdout.trim().split('/').pop(), JSON.parse(show.stdout).connection_string.split('/').pop())
 
-  // a second server on the same port: clean runtime error, exit 1, and the failed settings are
-  // not saved for the next run
+  // a second server on the same port: clean runtime error, exit 1, and nothing is saved
   const other = tempHome(t)
   const clash = await runCli(SERVER_BIN, ['--home', other, '--port', String(port), '--bind', '127.0.0.1', '--name', 'Clash', '--no-mdns', '--log-level', 'silent'])
   t.equal(clash.code, 1)
   t.match(clash.stderr, /^error: address already in use/m)
   const otherToml = readFileSync(join(other, 'server.toml'), 'utf8')
-  t.match(otherToml, 'port = 7683', 'the port that failed was not saved')
+  t.match(otherToml, 'port = 7683', 'the flags were not saved')
   t.notMatch(otherToml, 'Clash')
   const badBind = await runCli(SERVER_BIN, ['--home', other, '--port', '0', '--bind', '192.0.2.1', '--no-mdns', '--log-level', 'silent'])
   t.equal(badBind.code, 1)
@@ -193,7 +192,7 @@ t.test('SIGTERM during the first start (key generation) exits 0 and leaves a hom
   t.equal((await srv.exited).code, 0)
 })
 
-t.test('--worktree-base-dir: used for new workspaces, saved to server.toml, read back without the flag; a bad value is a clear error', async t => {
+t.test('--worktree-base-dir: used for new workspaces for that run; config set saves it for the next runs; a bad value is a clear error', async t => {
   const { mkdirSync, realpathSync, writeFileSync } = await import('node:fs')
   const { execFileSync } = await import('node:child_process')
   const home = tempHome(t)
@@ -235,7 +234,9 @@ t.test('--worktree-base-dir: used for new workspaces, saved to server.toml, read
   const [created] = await rpc(first.port, first.token, [['create_workspace', { repository_id: repos[0]!.id, name: 'from-flag' }]]) as [{ workspace: { worktree_path: string } }]
   t.equal(created.workspace.worktree_path.startsWith(realpathSync(trees) + '/'), true, `workspace under the base: ${created.workspace.worktree_path}`)
   await first.stop()
-  t.match(readFileSync(join(home, 'server.toml'), 'utf8'), `worktree_base_dir = "${trees}"`, 'saved to server.toml')
+  t.notMatch(readFileSync(join(home, 'server.toml'), 'utf8'), 'worktree_base_dir', 'the flag applied to that run only')
+  t.equal((await runCli(SERVER_BIN, ['--home', home, 'config', 'set', 'server.worktree_base_dir', trees])).code, 0)
+  t.match(readFileSync(join(home, 'server.toml'), 'utf8'), `worktree_base_dir = "${trees}"`, 'config set saves it')
 
   const second = await start([])
   const [again] = await rpc(second.port, second.token, [['get_app_setting', { key: 'worktree_base_dir' }]])
@@ -249,5 +250,5 @@ t.test('--worktree-base-dir: used for new workspaces, saved to server.toml, read
   writeFileSync(join(home, 'server.toml'), toml)
   const badToml = await runCli(SERVER_BIN, ['--home', home, '--port', '0', '--bind', '127.0.0.1', '--no-mdns'])
   t.equal(badToml.code, 1)
-  t.match(badToml.stderr, /server\.toml: \[server\] worktree_base_dir must be a non-empty path string/)
+  t.match(badToml.stderr, /server\.toml: \[server\] worktree_base_dir must be a non-empty path string \(line \d+\)/)
 })

@@ -2,13 +2,14 @@ import type { Server as NetServer, Socket } from 'node:net'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Disposable } from '../lifecycle.js'
 import type { AuthRequestInfo, Authenticator } from './auth.js'
+import type { ConnectionLimits } from './limits.js'
 
 /** Raw sockets (TLS handshakes, requests before the upgrade) allowed above the WebSocket caps. */
 const SOCKET_HEADROOM = 8
 
 export interface AdmissionOptions {
-  readonly maxConnections: number
-  readonly maxConnectionsPerIp: number
+  /** Read at each use: a reload changes them for the next socket and connection. */
+  readonly limits: ConnectionLimits
   readonly authenticator: Authenticator
   /** The live WebSocket connections, counted for the caps. */
   readonly connections: { readonly size: number, countFrom (remoteAddress: string): number }
@@ -28,11 +29,16 @@ export class Admission implements Disposable {
   readonly #socketsPerIp = new Map<string, number>()
   #sockets = 0
   readonly #limitLogged = new Set<string>()
+  readonly #limitsChanged: Disposable
 
   constructor (server: NetServer, opts: AdmissionOptions) {
     this.#server = server
     this.#opts = opts
-    server.maxConnections = opts.maxConnections + SOCKET_HEADROOM
+    server.maxConnections = opts.limits.maxConnections + SOCKET_HEADROOM
+    this.#limitsChanged = opts.limits.onDidChange(l => {
+      server.maxConnections = l.maxConnections + SOCKET_HEADROOM
+      this.#limitLogged.clear()
+    })
     server.on('connection', this.#onTcp)
     server.prependListener('request', this.#onRequest)
     server.on('drop', this.#onDrop)
@@ -43,7 +49,7 @@ export class Admission implements Disposable {
    * what the authenticator sees for this connection.
    */
   admitConnection (info: AuthRequestInfo, log: FastifyBaseLogger): string | null {
-    const { connections, maxConnections, maxConnectionsPerIp } = this.#opts
+    const { connections, limits: { maxConnections, maxConnectionsPerIp } } = this.#opts
     const { remoteAddress } = info
     let refusal: string | null = null
     let limit = ''
@@ -62,19 +68,20 @@ export class Admission implements Disposable {
 
   /** A WebSocket connection closed: below a cap again, the next time it is reached is logged again. */
   connectionClosed (remoteAddress: string): void {
-    const { connections, maxConnections, maxConnectionsPerIp } = this.#opts
+    const { connections, limits: { maxConnections, maxConnectionsPerIp } } = this.#opts
     if (connections.size < maxConnections) this.#limitLogged.delete('ws:max')
     if (connections.countFrom(remoteAddress) < maxConnectionsPerIp) this.#limitLogged.delete(`ws:${remoteAddress}`)
   }
 
   dispose (): void {
+    this.#limitsChanged.dispose()
     this.#server.off('connection', this.#onTcp)
     this.#server.off('request', this.#onRequest)
     this.#server.off('drop', this.#onDrop)
   }
 
   readonly #onTcp = (socket: Socket): void => {
-    const { maxConnections, maxConnectionsPerIp } = this.#opts
+    const { maxConnectionsPerIp } = this.#opts.limits
     const ip = socket.remoteAddress ?? 'unknown'
     const n = (this.#socketsPerIp.get(ip) ?? 0) + 1
     if (n > maxConnectionsPerIp + SOCKET_HEADROOM) {
@@ -89,7 +96,7 @@ export class Admission implements Disposable {
       const left = (this.#socketsPerIp.get(ip) ?? 1) - 1
       if (left <= 0) { this.#socketsPerIp.delete(ip); this.#limitLogged.delete(`tcp:${ip}`) } else this.#socketsPerIp.set(ip, left)
       // Re-armed only well below the limit, so a flood at the limit logs once, not per socket.
-      if (--this.#sockets < maxConnections) this.#limitLogged.delete('tcp:max')
+      if (--this.#sockets < this.#opts.limits.maxConnections) this.#limitLogged.delete('tcp:max')
     })
   }
 

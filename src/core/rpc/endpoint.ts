@@ -8,6 +8,7 @@ import { Dispatcher } from './dispatch.js'
 import { AuthDeadlines, Handshake } from './handshake.js'
 import { Heartbeat } from './heartbeat.js'
 import { CloseCode, type LiveConnections } from './hub.js'
+import type { ConnectionLimits } from './limits.js'
 import type { MethodRegistry } from './registry.js'
 import { checkWsInternals } from './ws-internals.js'
 
@@ -16,16 +17,15 @@ export interface EndpointOptions {
   hub: LiveConnections
   authenticator: Authenticator
   /**
-   * Wall-clock deadline from TCP accept to a successful `authenticate`; the socket is closed when
-   * it passes, and counted as a failed attempt if the peer sent anything after the TLS handshake.
+   * The caps on connections and the auth deadline (wall-clock, from TCP accept to a successful
+   * `authenticate`; the socket is closed when it passes, and counted as a failed attempt if the
+   * peer sent anything after the TLS handshake). Read at each use, so they can change live.
    */
-  authTimeoutMs: number
+  limits: ConnectionLimits
   /** Largest message once authenticated (the WebSocket server's own limit applies before). */
   maxPayload: number
   /** Ping interval; a peer that misses one ping is dropped. 0 turns it off. */
   heartbeatMs: number
-  maxConnections: number
-  maxConnectionsPerIp: number
 }
 
 /**
@@ -36,10 +36,9 @@ export const rpcEndpoint: FastifyPluginAsync<EndpointOptions> = async (app: Fast
   checkWsInternals()
   const { registry, hub, authenticator } = opts
   const server = app.server as unknown as NetServer
-  const deadlines = new AuthDeadlines(server, opts.authTimeoutMs, authenticator, app.log)
+  const deadlines = new AuthDeadlines(server, opts.limits, authenticator, app.log)
   const admission = new Admission(server, {
-    maxConnections: opts.maxConnections,
-    maxConnectionsPerIp: opts.maxConnectionsPerIp,
+    limits: opts.limits,
     authenticator,
     connections: hub,
     log: app.log,

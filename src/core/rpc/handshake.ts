@@ -72,7 +72,8 @@ export class AuthDeadlines implements Disposable {
 
   constructor (
     private readonly server: NetServer,
-    private readonly timeoutMs: number,
+    /** Read when a socket is accepted: a change applies to connections accepted after it. */
+    private readonly limits: { readonly authTimeoutMs: number },
     private readonly authenticator: Authenticator,
     private readonly log: FastifyBaseLogger,
   ) {
@@ -81,7 +82,7 @@ export class AuthDeadlines implements Disposable {
 
   /** Starts the deadline of a TCP socket just accepted; it ends with the socket. */
   start (raw: Socket): void {
-    const deadline = new AuthDeadline(raw, this.timeoutMs, this.authenticator, this.log)
+    const deadline = new AuthDeadline(raw, this.limits.authTimeoutMs, this.authenticator, this.log)
     this.#bySocket.set(raw, deadline)
     raw.once('close', () => deadline.dispose())
   }

@@ -8,7 +8,7 @@ import { stripControls } from '../../core/text.js'
 import { CORE, token, type ServerFacts } from '../../core/tokens.js'
 import { STORE, type ConfigFile, type Store } from '../store/types.js'
 import type { AuthOptions } from './options.js'
-import { AUTH, type DeviceAuth, type DeviceSessionStore, type PairingTokenStore } from './types.js'
+import { AUTH, type DeviceAuth, type DeviceSessionStore, type LiveAuthSettings, type PairingTokenStore } from './types.js'
 
 export const AUTH_OPTIONS = token<AuthOptions>('AuthOptions')
 
@@ -44,11 +44,19 @@ export class AuthService implements DeviceAuth, Authenticator, Disposable {
     @inject(CORE.Hub) private readonly hub: ConnectionHub,
     @inject(CORE.Facts) private readonly facts: ServerFacts,
     @inject(CORE.Log) private readonly log: FastifyBaseLogger,
-    @inject(AUTH_OPTIONS) private readonly opts: AuthOptions,
+    @inject(AUTH_OPTIONS) private opts: AuthOptions,
   ) {}
 
   /** The current pairing token (for the banner and connection string only; never logged). */
   get pairingToken (): string { return this.#pairingToken }
+
+  /**
+   * Changes the pairing and lockout settings of the running service (a reload): the next pairing,
+   * failure and expiry check use them; current lockouts and sessions stay as they are.
+   */
+  update (patch: LiveAuthSettings): void {
+    this.opts = { ...this.opts, ...patch }
+  }
 
   async start (): Promise<void> {
     await this.#serially(() => this.#reloadConfig(true))
@@ -172,7 +180,14 @@ export class AuthService implements DeviceAuth, Authenticator, Disposable {
     const stamp = await this.#stamp()
     if (stamp === null) return
     if (!force && stamp === this.#configStamp) return
-    const cfg = await this.config.read()
+    let cfg
+    try {
+      cfg = await this.config.read()
+    } catch (err) {
+      // A broken file is reported once per change, not at every tick; the last good token stays.
+      this.#configStamp = stamp
+      throw err
+    }
     this.#configStamp = stamp
     const fileToken = cfg.auth.pairing_token
     const known = this.#pairingToken

@@ -44,8 +44,18 @@ export interface PairingTokenStore {
   reconcile (fileToken: string): PairingTokenState
 }
 
+/** The auth settings a running server can change (SIGHUP reload): the auth plugin's options of the same names. */
+export interface LiveAuthSettings {
+  pairingTtlMs?: number
+  singleUsePairing?: boolean
+  maxFailuresPerIp?: number
+  lockoutMs?: number
+}
+
 /** Pairing and session authentication of devices, with per-address failure limits. */
 export interface DeviceAuth extends Authenticator {
+  /** Applies changed pairing/lockout settings from now on; nothing is dropped. */
+  update (patch: LiveAuthSettings): void
   /** The current pairing token (for the banner and connection string only; never logged). */
   readonly pairingToken: string
   /** A reason to refuse this address before it authenticates (locked out), or null. */

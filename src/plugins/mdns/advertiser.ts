@@ -80,6 +80,9 @@ export class MdnsAdvertiser implements MdnsAdvertisement, Disposable {
   #starting: Promise<void> | null = null
   #ciao: Promise<typeof import('@homebridge/ciao')> | null = null
   #stopping: Promise<void> | null = null
+  #renaming: Promise<void> = Promise.resolve()
+  /** Where the service is advertised, once start() got that far (a rename reuses it). */
+  #advertised: { host: string, port: number, interfaces: string | string[] } | null = null
   readonly #log: FastifyBaseLogger
 
   constructor (
@@ -112,6 +115,32 @@ export class MdnsAdvertiser implements MdnsAdvertisement, Disposable {
   }
 
   status (): MdnsStatus { return this.#status }
+
+  /**
+   * The server name changed (a reload): sends goodbye for the old instance name and announces
+   * the new one (TXT `name` included) on the same responder. Resolves when done; never rejects.
+   */
+  rename (): Promise<void> {
+    this.#renaming = this.#renaming.then(() => this.#rename()).catch((err: unknown) => {
+      this.#log.warn({ err }, 'mdns re-advertisement under the new name failed')
+    })
+    return this.#renaming
+  }
+
+  async #rename (): Promise<void> {
+    await this.#starting
+    const responder = this.#responder
+    const old = this.#service
+    if (!responder || !old || old.isDestroyed() || this.#stopping || !this.#advertised) return
+    const name = instanceName(this.facts.name, this.#advertised.host)
+    if (name === this.#status.instanceName) return
+    const txt = txtRecord(this.facts, this.identity.fingerprint, this.opts.includeVersion)
+    this.#service = null
+    await old.end().catch((err: unknown) => { this.#log.debug({ err }, 'mdns goodbye for the old name failed') })
+    await old.destroy().catch((err: unknown) => { this.#log.debug({ err }, 'mdns service destroy failed') })
+    if (this.#stopping) return
+    await this.#advertise(responder, name, txt)
+  }
 
   /**
    * Loads the mDNS library. Called at registration so that loading it is not on the path from
@@ -164,6 +193,13 @@ export class MdnsAdvertiser implements MdnsAdvertisement, Disposable {
       throw new MdnsAdvertiseError(`mDNS responder could not start${iface ? ` on ${iface}` : ''}: ${(err as Error).message}`, { cause: err })
     }
     this.#responder = responder
+    this.#advertised = { host, port, interfaces }
+    await this.#advertise(responder, name, txt)
+  }
+
+  /** Creates and announces the service on `responder` under `name`. */
+  async #advertise (responder: Responder, name: string, txt: Record<string, string>): Promise<void> {
+    const { host, port, interfaces } = this.#advertised!
     const service = responder.createService({ name, type: SERVICE_TYPE, port, hostname: host, txt })
     this.#service = service
     service.on('name-change', (renamed: string) => {

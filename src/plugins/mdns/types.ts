@@ -29,6 +29,8 @@ export interface MdnsStatus {
 /** The LAN advertisement as other plugins and embedders see it. */
 export interface MdnsAdvertisement {
   status (): MdnsStatus
+  /** Re-advertises under the server's current name (after a reload changed it). Never rejects. */
+  rename (): Promise<void>
 }
 
 export const MDNS = {

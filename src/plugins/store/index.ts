@@ -19,4 +19,7 @@ const storePlugin: FastifyPluginAsync<StorePluginOptions> = async (app, opts) =>
 
 export default fp(storePlugin, { name: 'store', fastify: '5.x', decorators: { fastify: ['di'] } })
 export { openStore, DB_FILE } from './database.js'
-export { configFile, loadOrCreateConfig, PairingTokenInvalidError, CONFIG_FILE, DEFAULT_PORT, DEFAULT_BIND } from './config-file.js'
+export {
+  configFile, loadOrCreateConfig, fileSettings, configKey, configValueFromText, durationMs, parseConfigText, closestKnown,
+  PairingTokenInvalidError, CONFIG_FILE, CONFIG_KEYS, DEFAULT_PORT, DEFAULT_BIND, ServerTomlSchema, type ConfigKey,
+} from './config-file.js'

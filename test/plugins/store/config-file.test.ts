@@ -79,11 +79,11 @@ t.test('strict reads: each problem names the file, the field and the fix; the fi
   const token = 'pairing_token = "' + 'a'.repeat(43) + '"'
   const cases: Array<[string, RegExp]> = [
     ['[server]\nname = "x"\nport = = 3\n', /: invalid TOML at line 3, column \d+: .+ \(fix the file, or delete it to recreate it with defaults and a new pairing token\)$/],
-    ['[server]\nname = ""\n[auth]\n' + token, /: \[server\] name must be a non-empty string$/],
-    ['[server]\nname = 5\n[auth]\n' + token, /: \[server\] name must be a non-empty string$/],
-    ['[server]\nport = 1.5\n[auth]\n' + token, /: \[server\] port must be an integer from 0 to 65535$/],
-    ['[server]\nport = "7683"\n[auth]\n' + token, /: \[server\] port must be an integer from 0 to 65535$/],
-    ['[server]\nbind = 0\n[auth]\n' + token, /: \[server\] bind must be an address string$/],
+    ['[server]\nname = ""\n[auth]\n' + token, /: \[server\] name must be a non-empty string \(at most 63 characters\) \(line 2\)$/],
+    ['[server]\nname = 5\n[auth]\n' + token, /: \[server\] name must be a non-empty string \(at most 63 characters\) \(line 2\)$/],
+    ['[server]\nport = 1.5\n[auth]\n' + token, /: \[server\] port must be an integer from 0 to 65535 \(line 2\)$/],
+    ['[server]\nport = "7683"\n[auth]\n' + token, /: \[server\] port must be an integer from 0 to 65535 \(line 2\)$/],
+    ['[server]\nbind = 0\n[auth]\n' + token, /: \[server\] bind must be an address string \(an IP address or a host name\) \(line 2\)$/],
     ['[auth]\npairing_token = "short"\n', /: \[auth\] pairing_token is missing or invalid \(run `claudette-server regenerate-token`/],
     ['[auth]\npairing_token = "' + 'a'.repeat(20) + '/' + 'b'.repeat(22) + '"\n', /pairing_token is missing or invalid/],
     ['', /pairing_token is missing or invalid/],
