@@ -45,7 +45,7 @@ others at its next start. A flag given to \`run\` still wins over the file for t
     }, { readOnly: true }))
 
   config.command('get')
-    .description('print one key\'s value (the default when the file does not set it)')
+    .description('print one key\'s value as server.toml sets it (when it does not, stderr names the default)')
     .argument('<key>', 'section.key, e.g. server.port')
     .action((key: string) => deps.withAdmin(async admin => {
       const e = entryOf(await admin.configEntries(), key)
