@@ -16,7 +16,7 @@ export const ServerOptions = Type.Object({
   bind: Type.Optional(Type.String({ minLength: 1 })),
   /** Display name. Default: server.toml's, else the host name. */
   name: Type.Optional(Type.String({ minLength: 1, maxLength: 63 })),
-  /** Host put in the connection string. Default: the machine's host name. */
+  /** Host put in the connection string. Default: server.toml's connect_host, else the machine's host name. */
   connectHost: Type.Optional(Type.String({ minLength: 1 })),
   /** Advertise on the LAN with mDNS (true/false or the mdns plugin's options). */
   mdns: Type.Optional(Type.Unknown()),
@@ -40,10 +40,11 @@ export const ServerOptions = Type.Object({
    * it passes. Default: server.toml's [server] auth_timeout (seconds), else 10 s.
    */
   authTimeoutMs: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 10_000 }),
-  /** A TLS handshake that takes longer is aborted. */
+  /** A TLS handshake that takes longer is aborted. Default: server.toml's tls_handshake_timeout, else 10 s. */
   tlsHandshakeTimeoutMs: Type.Integer({ minimum: 100, default: 10_000 }),
   /** Server ping interval; a peer that misses a ping is dropped (0 = off). */
   heartbeatMs: Type.Integer({ minimum: 0, default: 30_000 }),
+  /** Connection caps. Default: server.toml's max_connections / max_connections_per_ip, else 512 / 64. */
   maxConnections: Type.Integer({ minimum: 1, default: 512 }),
   maxConnectionsPerIp: Type.Integer({ minimum: 1, default: 64 }),
   /** Options of the built-in plugins, each validated by its plugin. */
