@@ -81,3 +81,15 @@ t.test('set: checked by the schema, edits the file in place, keeps comments and 
   }
   t.equal(readFileSync(file, 'utf8'), before, 'refused values change nothing')
 })
+
+t.test('docs/configuration.md lists every key with its default, flag and whether it is live', async t => {
+  const { CONFIG_KEYS } = await import('../../../src/plugins/store/index.js')
+  const doc = readFileSync(new URL('../../../docs/configuration.md', import.meta.url), 'utf8')
+  for (const k of CONFIG_KEYS) {
+    const row = doc.split('\n').find(l => l.startsWith(`| \`${k.name}\` |`))
+    t.ok(row, `${k.name} has a row`)
+    if (!row) continue
+    if (k.flag !== undefined) t.match(row, `\`${k.flag}\``, `${k.name}: its flag`)
+    if (k.secret !== true) t.equal(/\*\*live\*\*/.test(row), k.live, `${k.name}: live or restart`)
+  }
+})
