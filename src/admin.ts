@@ -1,13 +1,16 @@
 // Offline administration of a server home (what the CLI subcommands use). Works whether or
 // not a server is running against the same home: the running server picks the changes up
 // within a second (it watches server.toml and the database).
-import { hostname } from 'node:os'
 import { join } from 'node:path'
+import { connectHostProblem, defaultConnectHost, formatConnectionString, unbracket } from './core/connect-host.js'
+import { ConfigError } from './core/errors.js'
 import { ensurePrivateDir } from './core/files.js'
 import { resolveServerHome } from './core/home.js'
 import { ProcessRunner } from './core/process-runner.js'
 import { DeviceSessions, PairingTokens } from './plugins/auth/sessions.js'
 import type { DeviceSessionInfo } from './plugins/auth/types.js'
+import { askServer } from './plugins/control/client.js'
+import type { ServerStatus } from './plugins/control/types.js'
 import { repoAdmin, type RepoAdmin } from './plugins/repos/admin.js'
 import { CONFIG_FILE, DB_FILE, PairingTokenInvalidError, configFile, loadOrCreateConfig, openStore } from './plugins/store/index.js'
 import { rotateTlsIdentity } from './plugins/tls/index.js'
@@ -17,7 +20,13 @@ export interface Admin {
   readonly home: string
   readonly configFile: string
   config (): Promise<ServerConfig>
-  /** claudette://<host>:<configured port>/<pairing token> */
+  /**
+   * The connection string: what the server running for this home serves (its real port and
+   * connect host, asked over the control socket), else what the next start will use (server.toml's
+   * port and connect host). `running` says which.
+   */
+  connection (): Promise<{ connectionString: string, running: boolean }>
+  /** `connection()`'s string alone. */
   connectionString (): Promise<string>
   /** New pairing token; every device session is revoked. */
   regenerateToken (): Promise<{ connectionString: string, revoked: number }>
@@ -38,7 +47,23 @@ export interface Admin {
   close (): void
 }
 
+/**
+ * The figures of the server running for `home` (asked over its control socket), or null when
+ * none runs. Creates nothing: a home that does not exist has no server.
+ */
+export async function serverStatus (opts: { home?: string } = {}): Promise<ServerStatus | null> {
+  return askServer(resolveServerHome(opts.home), 'status')
+}
+
+/**
+ * `connectHost` is the host the next start would give out (the CLI's --connect-host); default
+ * server.toml's `connect_host`, else its bind address when specific, else the host name.
+ */
 export async function openAdmin (opts: { home?: string, config?: string, connectHost?: string } = {}): Promise<Admin> {
+  if (opts.connectHost !== undefined) {
+    const problem = connectHostProblem(opts.connectHost)
+    if (problem !== null) throw new ConfigError(`invalid option connectHost ${problem}`)
+  }
   const home = resolveServerHome(opts.home)
   await ensurePrivateDir(home)
   const cf = configFile(opts.config ?? join(home, CONFIG_FILE))
@@ -53,16 +78,22 @@ export async function openAdmin (opts: { home?: string, config?: string, connect
   const runner = new ProcessRunner() // git for `repo add` (started on first use)
   const sessions = new DeviceSessions(store)
   const pairing = new PairingTokens(store, sessions)
-  const rawHost = opts.connectHost ?? hostname()
-  // An IPv6 literal needs brackets in a connection string, as in a URL.
-  const host = rawHost.includes(':') && !rawHost.startsWith('[') ? `[${rawHost}]` : rawHost
-  const connectionString = (c: ServerConfig): string => `claudette://${host}:${c.server.port}/${c.auth.pairing_token}`
+  const connectionString = (c: ServerConfig): string => formatConnectionString(
+    opts.connectHost !== undefined ? unbracket(opts.connectHost) : c.server.connect_host ?? defaultConnectHost(c.server.bind),
+    c.server.port, c.auth.pairing_token)
+  const connection = async (): Promise<{ connectionString: string, running: boolean }> => {
+    const served = await askServer(home, 'connection')
+    return served !== null
+      ? { connectionString: served.connection_string, running: true }
+      : { connectionString: connectionString(await cf.read()), running: false }
+  }
 
   return {
     home,
     configFile: cf.file,
     config: () => cf.read(),
-    connectionString: async () => connectionString(await cf.read()),
+    connection,
+    connectionString: async () => (await connection()).connectionString,
     async rotateCertificate () {
       const { previous, current } = await rotateTlsIdentity(home)
       return { fingerprint: current.fingerprint, previous: previous.fingerprint, notAfter: current.notAfter }

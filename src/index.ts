@@ -51,7 +51,11 @@ export {
 } from './plugins/agents/errors.js'
 export { VERSION } from './core/version.js'
 export { escapeControls, escapeControlsInJson, stripControls } from './core/text.js'
-export { openAdmin, type Admin } from './admin.js'
+export { openAdmin, serverStatus, type Admin } from './admin.js'
+export { resolveServerHome } from './core/home.js'
+export { connectHostProblem } from './core/connect-host.js'
+export type { ServerStatus, ServedConnection } from './plugins/control/types.js'
+export { ControlHomeInUseError, ControlNoAnswerError, ControlSocketError } from './plugins/control/errors.js'
 // The wire protocol: TypeBox schemas of every method's params and result and every event's payload.
 export * as protocol from './protocol/index.js'
 // The client SDK (ClaudetteClient, pair, TrustStore, parseConnectionString, client errors).

@@ -9,7 +9,11 @@ import { AuthDeadlines, Handshake } from './handshake.js'
 import { Heartbeat } from './heartbeat.js'
 import { CloseCode, type LiveConnections } from './hub.js'
 import type { MethodRegistry } from './registry.js'
+import { VERSION } from '../version.js'
 import { checkWsInternals } from './ws-internals.js'
+
+/** The health check's path: a plain GET answers it; an upgrade there is a WebSocket like any other. */
+export const HEALTH_PATH = '/healthz'
 
 export interface EndpointOptions {
   registry: MethodRegistry
@@ -80,11 +84,21 @@ export const rpcEndpoint: FastifyPluginAsync<EndpointOptions> = async (app: Fast
     })
   }
 
-  // Any path upgrades; a plain HTTPS GET gets a short hint instead of an error page.
+  // Any path upgrades; a plain HTTPS GET gets a short hint instead of an error page, except the
+  // health check. That one needs no authentication and says nothing but "up" and the version.
+  // It is answered inside this route (not a route of its own) so that every path still upgrades.
+  // Its socket is closed after the answer: a monitor's kept-alive socket would otherwise reach
+  // the auth deadline and count as a failed authentication of its address.
+  const health = JSON.stringify({ status: 'ok', version: VERSION })
   app.route({
     method: 'GET',
     url: '/*',
-    handler: async (_req, res) => res.type('text/plain').send('claudette-server: connect with a WebSocket client\n'),
+    handler: async (req, res) => {
+      if (req.url.split('?')[0] === HEALTH_PATH) {
+        return res.header('connection', 'close').header('cache-control', 'no-store').type('application/json').send(health)
+      }
+      return res.type('text/plain').send('claudette-server: connect with a WebSocket client\n')
+    },
     wsHandler: onWebSocket as never,
   })
 }

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { parse, stringify, TomlError } from 'smol-toml'
+import { connectHostProblem, unbracket } from '../../core/connect-host.js'
 import { ConfigFileError } from '../../core/errors.js'
 import { newToken, writeFileAtomic } from '../../core/files.js'
 import type { ConfigFile, ServerConfig } from './types.js'
@@ -75,6 +76,7 @@ export function parseConfig (file: string, text: string, { allowInvalidToken = f
   const bind = server.bind ?? def.server.bind
   const worktreeBase = server.worktree_base_dir
   const authTimeout = server.auth_timeout
+  const connectHost = server.connect_host
   const token = auth.pairing_token
   if (typeof name !== 'string' || name.trim() === '') throw new ConfigFileError(file, '[server] name must be a non-empty string')
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigFileError(file, '[server] port must be an integer from 0 to 65535')
@@ -85,6 +87,10 @@ export function parseConfig (file: string, text: string, { allowInvalidToken = f
   if (authTimeout !== undefined && (typeof authTimeout !== 'number' || !Number.isFinite(authTimeout) || authTimeout < 1 || authTimeout > 3600)) {
     throw new ConfigFileError(file, '[server] auth_timeout must be a number of seconds from 1 to 3600')
   }
+  if (connectHost !== undefined) {
+    const problem = typeof connectHost === 'string' ? connectHostProblem(connectHost) : 'must be a string'
+    if (problem !== null) throw new ConfigFileError(file, `[server] connect_host ${problem}`)
+  }
   const tokenOk = typeof token === 'string' && token.length >= 16 && !token.includes('/')
   if (!tokenOk && !allowInvalidToken) throw new PairingTokenInvalidError(file)
   return {
@@ -94,6 +100,7 @@ export function parseConfig (file: string, text: string, { allowInvalidToken = f
       bind,
       ...(worktreeBase !== undefined ? { worktree_base_dir: worktreeBase } : {}),
       ...(authTimeout !== undefined ? { auth_timeout: authTimeout } : {}),
+      ...(connectHost !== undefined ? { connect_host: unbracket(connectHost as string) } : {}),
     },
     auth: { pairing_token: tokenOk ? token : '' },
   }

@@ -33,9 +33,11 @@ export interface ServerConfig {
    * resolved against the home dir; default `<home>/workspaces`). Clients can read it but never
    * write it (get_app_setting / set_app_setting). `auth_timeout`: seconds from accepting a
    * connection to its successful authentication (createServer's authTimeoutMs and the CLI's
-   * --auth-timeout win over it; default 10).
+   * --auth-timeout win over it; default 10). `connect_host`: the host the connection string, the
+   * QR code and mDNS give out (createServer's connectHost and --connect-host win over it; default
+   * the bind address when it is a specific one, else the host name).
    */
-  server: { name: string, port: number, bind: string, worktree_base_dir?: string, auth_timeout?: number }
+  server: { name: string, port: number, bind: string, worktree_base_dir?: string, auth_timeout?: number, connect_host?: string }
   auth: { pairing_token: string }
 }
 
