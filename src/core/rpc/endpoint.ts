@@ -87,15 +87,15 @@ export const rpcEndpoint: FastifyPluginAsync<EndpointOptions> = async (app: Fast
   // Any path upgrades; a plain HTTPS GET gets a short hint instead of an error page, except the
   // health check. That one needs no authentication and says nothing but "up" and the version.
   // It is answered inside this route (not a route of its own) so that every path still upgrades.
-  // Its socket is closed after the answer: a monitor's kept-alive socket would otherwise reach
-  // the auth deadline and count as a failed authentication of its address.
+  // Like every plain HTTP answer, its socket is closed after it (admission.ts), so a monitor's
+  // kept-alive socket never reaches the auth deadline and never counts against its address.
   const health = JSON.stringify({ status: 'ok', version: VERSION })
   app.route({
     method: 'GET',
     url: '/*',
     handler: async (req, res) => {
       if (req.url.split('?')[0] === HEALTH_PATH) {
-        return res.header('connection', 'close').header('cache-control', 'no-store').type('application/json').send(health)
+        return res.header('cache-control', 'no-store').type('application/json').send(health)
       }
       return res.type('text/plain').send('claudette-server: connect with a WebSocket client\n')
     },

@@ -11,7 +11,9 @@ t.test('status --json figures match what the test set up', async t => {
   const { server, client, chatId, worktree } = await agentWorld(t, { terminals: SHELL_OPTS })
   const tablet = await TestClient.paired(t, server, 'tablet')
   // A second connection of the first device: one more connection, not one more device.
-  await TestClient.connect(t, server).then(c => c.request('authenticate', { session_token: client.sessionToken }))
+  // (agentWorld's client is TestClient.paired's, which carries its session token.)
+  const sessionToken = (client as TestClient & { sessionToken: string }).sessionToken
+  await TestClient.connect(t, server).then(c => c.request('authenticate', { session_token: sessionToken }))
   await TestClient.connect(t, server) // not authenticated: a connection, no device
   await client.call('spawn_pty', { cwd: worktree })
   await client.call('spawn_pty', { cwd: worktree })
