@@ -8,10 +8,13 @@ import { ControlHomeInUseError, ControlSocketError } from './errors.js'
 import { checkPrivateDir, controlLocation, type ControlLocation } from './paths.js'
 import type { ControlChannel, ServedConnection, ServerStatus } from './types.js'
 
-/** What the channel answers with: read from the live objects at each request. */
+/**
+ * What the channel answers with: read from the live objects at each request. Null while the
+ * main listener is not bound yet (the socket is claimed just before): answered 503.
+ */
 export interface ControlFacts {
-  status (): ServerStatus
-  connection (): ServedConnection
+  status (): ServerStatus | null
+  connection (): ServedConnection | null
 }
 
 /** How often a claim retries after removing a stale socket (another server may race us for it). */
@@ -43,7 +46,7 @@ export class ControlSocket implements ControlChannel, Disposable {
     this.#http.keepAliveTimeout = 1000
   }
 
-  get path (): string | null { return this.#inode !== null || process.platform === 'win32' ? this.#location?.path ?? null : null }
+  get path (): string | null { return this.#http.listening ? this.#location?.path ?? null : null }
 
   claim (): Promise<void> {
     this.#claiming ??= this.#claim()
@@ -107,9 +110,10 @@ export class ControlSocket implements ControlChannel, Disposable {
     try {
       if (req.method !== 'GET') { send(405, { error: 'method not allowed' }); return }
       const path = (req.url ?? '').split('?')[0]
-      if (path === '/status') send(200, this.#facts.status())
-      else if (path === '/connection') send(200, this.#facts.connection())
-      else send(404, { error: 'not found', requests: ['/status', '/connection'] })
+      const answer = path === '/status' ? this.#facts.status() : path === '/connection' ? this.#facts.connection() : undefined
+      if (answer === undefined) send(404, { error: 'not found', requests: ['/status', '/connection'] })
+      else if (answer === null) send(503, { error: 'starting' })
+      else send(200, answer)
     } catch (err) {
       this.#log.warn({ err }, 'control request failed')
       send(500, { error: 'internal error' })

@@ -32,6 +32,7 @@ export async function askServer<K extends keyof ControlAnswers> (home: string, w
       })
       res.on('end', () => {
         clearTimeout(timer)
+        if (res.statusCode === 503) { reject(new ControlNoAnswerError(home, 'it is still starting; try again in a moment')); return }
         if (res.statusCode !== 200) { reject(new ControlNoAnswerError(home, `status ${res.statusCode}`)); return }
         try {
           resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as ControlAnswers[K])

@@ -12,7 +12,8 @@ import { CONTROL, type ServedConnection, type ServerStatus } from './types.js'
 /**
  * The local control channel: what `claudette-server status`, `show-connection-string` and `qr`
  * ask the running server of a home. The socket is claimed when the server is about to listen
- * (`CONTROL.Channel.claim()`, called by createServer's listen()) and removed on close. The
+ * (`CONTROL.Channel.claim()`, called by createServer's listen()) and removed on close; until the
+ * main listener is bound, requests are answered 503. The
  * figures come from the live objects at each request; terminals and agents count 0 when their
  * plugin is not registered.
  */
@@ -27,26 +28,29 @@ const controlPlugin: FastifyPluginAsync = async app => {
   let listeningSince = Date.now()
   app.addHook('onListen', async () => { listeningSince = Date.now() })
 
-  const listen = (): { address: string, port: number } => {
-    const addr = app.server.address()
-    return addr !== null && typeof addr === 'object' ? { address: addr.address, port: addr.port } : { address: '', port: 0 }
+  const listen = (): { address: string, port: number } | null => {
+    const addr = app.server.listening ? app.server.address() : null
+    return addr !== null && typeof addr === 'object' ? { address: addr.address, port: addr.port } : null
   }
   const channel = new ControlSocket(facts.home, {
-    status: (): ServerStatus => ({
-      version: facts.version,
-      pid: process.pid,
-      uptime_s: Math.floor((Date.now() - listeningSince) / 1000),
-      listen: listen(),
-      fingerprint: identity.fingerprint,
-      devices_online: new Set(hub.authenticated().map(c => c.session!.id)).size,
-      connections: hub.size,
-      terminals: terminals?.size ?? 0,
-      agents_running: agents?.size ?? 0,
-      rss_bytes: process.memoryUsage.rss(),
-    }),
-    connection: (): ServedConnection => {
-      const { port } = listen()
-      return { connection_string: formatConnectionString(facts.connectHost, port, auth.pairingToken), host: facts.connectHost, port }
+    status: (): ServerStatus | null => {
+      const bound = listen()
+      return bound && {
+        version: facts.version,
+        pid: process.pid,
+        uptime_s: Math.floor((Date.now() - listeningSince) / 1000),
+        listen: bound,
+        fingerprint: identity.fingerprint,
+        devices_online: new Set(hub.authenticated().map(c => c.session!.id)).size,
+        connections: hub.size,
+        terminals: terminals?.size ?? 0,
+        agents_running: agents?.size ?? 0,
+        rss_bytes: process.memoryUsage.rss(),
+      }
+    },
+    connection: (): ServedConnection | null => {
+      const bound = listen()
+      return bound && { connection_string: formatConnectionString(facts.connectHost, bound.port, auth.pairingToken), host: facts.connectHost, port: bound.port }
     },
   }, resolve(app.di, CORE.Log).child({ plugin: 'control' }))
   app.di.registerInstance(CONTROL.Channel, channel)

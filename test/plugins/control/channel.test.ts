@@ -142,3 +142,20 @@ t.test('the channel answers GET /status and /connection only', async t => {
   t.equal(await get('GET', '/nope'), 404)
   t.equal(await get('POST', '/status'), 405)
 })
+
+t.test('between the claim and the bound listener the channel answers "starting", never port 0', async t => {
+  const home = tempHome(t)
+  // Another socket holds the port: listen() claims the control socket, then fails to bind.
+  const { createServer: createNetServer } = await import('node:net')
+  const blocker = createNetServer().listen(0, '127.0.0.1')
+  await once(blocker, 'listening')
+  t.teardown(() => blocker.close())
+  const s = await createServer({ home, bind: '127.0.0.1', port: (blocker.address() as { port: number }).port, mdns: false, logLevel: 'silent' })
+  t.teardown(() => s.close())
+  await t.rejects(s.listen(), { code: 'EADDRINUSE' })
+  await t.rejects(serverStatus({ home }), { code: 'ERR_CONTROL_NO_ANSWER', message: /still starting/ })
+  await t.rejects(openAdmin({ home }).then(a => a.connectionString().finally(() => a.close())), { code: 'ERR_CONTROL_NO_ANSWER' })
+  await s.close()
+  t.notOk(existsSync(join(home, 'control.sock')), 'closing the server removes the socket')
+  t.equal(await serverStatus({ home }), null)
+})
