@@ -3,9 +3,10 @@
 // everything it does goes through the package's public entry.
 import { Command, InvalidArgumentError, Option } from 'commander'
 import QRCode from 'qrcode'
-import { createServer, escapeControls, isHostAddress, openAdmin, VERSION, type Admin, type ClaudetteServer } from '../src/index.js'
+import { connectHostProblem, createServer, escapeControls, isHostAddress, openAdmin, VERSION, type Admin, type ClaudetteServer } from '../src/index.js'
 import { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, UsageError, json, out, printTable, printable, reportFatal } from './cli-output.js'
 import { registerConfigCommands } from './server-commands/config.js'
+import { registerStatusCommand } from './server-commands/status.js'
 const SHUTDOWN_DEADLINE_MS = 5000
 
 interface GlobalOptions {
@@ -13,6 +14,7 @@ interface GlobalOptions {
   config?: string
   port?: number
   bind?: string
+  connectHost?: string
   name?: string
   mdns: boolean
   mdnsInterface?: string
@@ -59,6 +61,11 @@ const parseBind = (v: string): string => {
   if (!isHostAddress(v)) throw new InvalidArgumentError('must be an IP address (such as 0.0.0.0, 127.0.0.1 or ::1) or a host name.')
   return v
 }
+const parseConnectHost = (v: string): string => {
+  const problem = connectHostProblem(v)
+  if (problem !== null) throw new InvalidArgumentError(`${problem}.`)
+  return v
+}
 const parseName = (v: string): string => {
   if (v.trim() === '' || v.length > 63) throw new InvalidArgumentError('must be 1 to 63 characters.')
   return v
@@ -72,6 +79,7 @@ program
   .option('--config <file>', 'server.toml location (default: <home>/server.toml)')
   .option('--port <n>', 'port to listen on, 0 for any free port (default: from server.toml, else 7683)', parsePort)
   .option('--bind <addr>', 'address to listen on (default: from server.toml, else 0.0.0.0)', parseBind)
+  .option('--connect-host <host>', 'host name or address that the connection string, the QR code and mDNS give out (default: server.toml [server] connect_host, else the --bind address when it is a specific one, else the host name)', parseConnectHost)
   .option('--name <text>', 'display name shown to clients (default: host name)', parseName)
   .option('--no-mdns', 'do not advertise on the local network')
   .option('--mdns-interface <if>', 'advertise on this network interface only')
@@ -104,7 +112,7 @@ const globals = (): GlobalOptions => program.opts<GlobalOptions>()
 /** Opens the home's admin for one command. `readOnly`: a missing home or server.toml is an error (exit 1) instead of being created. */
 async function withAdmin<T> (fn: (admin: Admin) => Promise<T> | T, opts: { readOnly?: boolean } = {}): Promise<T> {
   const g = globals()
-  const admin = await openAdmin({ home: g.home, config: g.config, readOnly: opts.readOnly === true })
+  const admin = await openAdmin({ home: g.home, config: g.config, connectHost: g.connectHost, readOnly: opts.readOnly === true })
   for (const w of admin.warnings) process.stderr.write(`warning: ${printable(w.message)}\n`)
   try { return await fn(admin) } finally { admin.close() }
 }
@@ -122,17 +130,27 @@ program.command('run', { isDefault: true })
     await run()
   })
 
+/**
+ * What the server running for this home serves (its real port and host); when none runs, what
+ * the next start will use, with a note on stderr saying so.
+ */
+async function servedConnectionString (admin: Admin): Promise<string> {
+  const { connectionString, running } = await admin.connection()
+  if (!running) process.stderr.write(`${printable(`no server is running for ${admin.home}; this is what the next start will use`)}\n`)
+  return connectionString
+}
+
 program.command('show-connection-string')
-  .description('print the connection string (host, port and pairing token)')
+  .description('print the connection string (host, port and pairing token) that the running server of this home serves, else the one the next start will use')
   .action(() => withAdmin(async admin => {
-    const cs = await admin.connectionString()
+    const cs = await servedConnectionString(admin)
     out(globals().json ? json({ connection_string: cs }) : cs)
   }, readOnly))
 
 program.command('qr')
-  .description('print the connection string as a QR code (scan it with the Claudette mobile app)')
+  .description('print the connection string as a QR code (scan it with the Claudette mobile app): the running server\'s, else the next start\'s')
   .action(() => withAdmin(async admin => {
-    const cs = await admin.connectionString()
+    const cs = await servedConnectionString(admin)
     // On a terminal: black on white with ANSI colours (scanners need dark modules on light);
     // piped: plain block characters.
     const qr = await QRCode.toString(cs, process.stdout.isTTY === true
@@ -216,6 +234,7 @@ repo.command('remove')
   }))
 
 registerConfigCommands(program, { withAdmin, json: () => globals().json === true })
+registerStatusCommand(program, globals)
 
 /** Why an id or prefix named nothing: no match, or a prefix several ids share. */
 function noMatch (what: string, id: string, ids: string[], listCommand: string): string {
@@ -259,6 +278,7 @@ async function run (): Promise<void> {
     config: g.config,
     port: g.port,
     bind: g.bind,
+    connectHost: g.connectHost,
     name: g.name,
     // Given only when a flag says so: otherwise server.toml's [mdns] decides.
     mdns: !g.mdns ? false : g.mdnsInterface !== undefined || g.mdnsHideVersion === true ? { interface: g.mdnsInterface, ...(g.mdnsHideVersion === true ? { includeVersion: false } : {}) } : undefined,

@@ -2,14 +2,16 @@
 // not a server is running against the same home: the running server picks the changes up
 // within a second (it watches server.toml and the database).
 import { access } from 'node:fs/promises'
-import { hostname } from 'node:os'
 import { join } from 'node:path'
-import { ConfigFileError } from './core/errors.js'
+import { connectHostProblem, defaultConnectHost, formatConnectionString, unbracket } from './core/connect-host.js'
+import { ConfigError, ConfigFileError } from './core/errors.js'
 import { ensurePrivateDir } from './core/files.js'
 import { resolveServerHome } from './core/home.js'
 import { ProcessRunner } from './core/process-runner.js'
 import { DeviceSessions, PairingTokens } from './plugins/auth/sessions.js'
 import type { DeviceSessionInfo } from './plugins/auth/types.js'
+import { askServer } from './plugins/control/client.js'
+import type { ServerStatus } from './plugins/control/types.js'
 import { repoAdmin, type RepoAdmin } from './plugins/repos/admin.js'
 import { CONFIG_FILE, CONFIG_KEYS, DB_FILE, PairingTokenInvalidError, configFile, loadOrCreateConfig, openStore } from './plugins/store/index.js'
 import { rotateTlsIdentity } from './plugins/tls/index.js'
@@ -46,7 +48,13 @@ export interface Admin {
   setConfig (name: string, value: unknown): Promise<ServerConfig>
   /** Every known key with its value in the file or its default; secrets are never included. */
   configEntries (): Promise<ConfigEntry[]>
-  /** claudette://<host>:<configured port>/<pairing token> */
+  /**
+   * The connection string: what the server running for this home serves (its real port and
+   * connect host, asked over the control socket), else what the next start will use (server.toml's
+   * port and connect host). `running` says which.
+   */
+  connection (): Promise<{ connectionString: string, running: boolean }>
+  /** `connection()`'s string alone. */
   connectionString (): Promise<string>
   /** New pairing token; every device session is revoked. */
   regenerateToken (): Promise<{ connectionString: string, revoked: number }>
@@ -65,9 +73,21 @@ export interface Admin {
   close (): void
 }
 
+/**
+ * The figures of the server running for `home` (asked over its control socket), or null when
+ * none runs. Creates nothing: a home that does not exist has no server.
+ */
+export async function serverStatus (opts: { home?: string } = {}): Promise<ServerStatus | null> {
+  return askServer(resolveServerHome(opts.home), 'status')
+}
+
 export interface OpenAdminOptions {
   home?: string
   config?: string
+  /**
+   * The host the next start would give out (the CLI's --connect-host); default server.toml's
+   * `connect_host`, else its bind address when specific, else the host name.
+   */
   connectHost?: string
   /**
    * For commands that only read: a missing home or server.toml is an error naming it, instead of
@@ -77,6 +97,10 @@ export interface OpenAdminOptions {
 }
 
 export async function openAdmin (opts: OpenAdminOptions = {}): Promise<Admin> {
+  if (opts.connectHost !== undefined) {
+    const problem = connectHostProblem(opts.connectHost)
+    if (problem !== null) throw new ConfigError(`invalid option connectHost ${problem}`)
+  }
   const home = resolveServerHome(opts.home)
   const cf = configFile(opts.config ?? join(home, CONFIG_FILE))
   if (opts.readOnly === true) {
@@ -102,16 +126,22 @@ export async function openAdmin (opts: OpenAdminOptions = {}): Promise<Admin> {
   const runner = new ProcessRunner() // git for `repo add` (started on first use)
   const sessions = new DeviceSessions(store)
   const pairing = new PairingTokens(store, sessions)
-  const rawHost = opts.connectHost ?? hostname()
-  // An IPv6 literal needs brackets in a connection string, as in a URL.
-  const host = rawHost.includes(':') && !rawHost.startsWith('[') ? `[${rawHost}]` : rawHost
-  const connectionString = (c: ServerConfig): string => `claudette://${host}:${c.server.port}/${c.auth.pairing_token}`
+  const connectionString = (c: ServerConfig): string => formatConnectionString(
+    opts.connectHost !== undefined ? unbracket(opts.connectHost) : c.server.connect_host ?? defaultConnectHost(c.server.bind),
+    c.server.port, c.auth.pairing_token)
+  const connection = async (): Promise<{ connectionString: string, running: boolean }> => {
+    const served = await askServer(home, 'connection')
+    return served !== null
+      ? { connectionString: served.connection_string, running: true }
+      : { connectionString: connectionString(await cf.read()), running: false }
+  }
 
   return {
     home,
     configFile: cf.file,
     config: () => cf.read(),
-    connectionString: async () => connectionString(await cf.read()),
+    connection,
+    connectionString: async () => (await connection()).connectionString,
     async rotateCertificate () {
       const { previous, current } = await rotateTlsIdentity(home)
       return { fingerprint: current.fingerprint, previous: previous.fingerprint, notAfter: current.notAfter }

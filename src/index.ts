@@ -51,10 +51,14 @@ export {
 } from './plugins/agents/errors.js'
 export { VERSION } from './core/version.js'
 export { escapeControls, escapeControlsInJson, stripControls } from './core/text.js'
-export { openAdmin, type Admin, type ConfigEntry, type OpenAdminOptions } from './admin.js'
+export { openAdmin, serverStatus, type Admin, type ConfigEntry, type OpenAdminOptions } from './admin.js'
 export { CONFIG_KEYS, ServerTomlSchema, configValueFromText, closestKnown as closestConfigKey, type ConfigKey } from './plugins/store/index.js'
 export type { ServerConfig, ConfigWarning } from './plugins/store/types.js'
 export { isHostAddress } from './core/host.js'
+export { resolveServerHome } from './core/home.js'
+export { connectHostProblem } from './core/connect-host.js'
+export type { ServerStatus, ServedConnection } from './plugins/control/types.js'
+export { ControlHomeInUseError, ControlNoAnswerError, ControlSocketError } from './plugins/control/errors.js'
 // The wire protocol: TypeBox schemas of every method's params and result and every event's payload.
 export * as protocol from './protocol/index.js'
 // The client SDK (ClaudetteClient, pair, TrustStore, parseConnectionString, client errors).

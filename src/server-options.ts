@@ -16,8 +16,18 @@ export const ServerOptions = Type.Object({
   bind: Type.Optional(Type.String({ minLength: 1 })),
   /** Display name. Default: server.toml's, else the host name. */
   name: Type.Optional(Type.String({ minLength: 1, maxLength: 63 })),
-  /** Host put in the connection string. Default: server.toml's connect_host, else the machine's host name. */
-  connectHost: Type.Optional(Type.String({ minLength: 1 })),
+  /**
+   * Host the connection string, the QR code and mDNS give out: a host name or an IP address (an
+   * IPv6 literal bare or in brackets). Default: server.toml's `connect_host`, else the bind
+   * address when it is a specific one (not 0.0.0.0 or ::), else the machine's host name.
+   */
+  connectHost: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+  /**
+   * Answer `claudette-server status`, `show-connection-string` and `qr` on the home's local
+   * control socket while listening (docs/operations.md). A second server for the same home is
+   * refused at listen().
+   */
+  control: Type.Boolean({ default: true }),
   /** Advertise on the LAN with mDNS (true/false or the mdns plugin's options). */
   mdns: Type.Optional(Type.Unknown()),
   logLevel: Type.Union([

@@ -1,10 +1,11 @@
 // Composition root: the one file that names every plugin.
 import './core/augment.js'
-import { hostname } from 'node:os'
 import { join } from 'node:path'
 import websocket from '@fastify/websocket'
 import Fastify, { LogController, type FastifyInstance } from 'fastify'
+import { connectHostProblem, defaultConnectHost, formatConnectionString, unbracket } from './core/connect-host.js'
 import { rootContainer } from './core/di.js'
+import { ConfigError } from './core/errors.js'
 import { ensurePrivateDir } from './core/files.js'
 import { resolveServerHome } from './core/home.js'
 import { REDACT_PATHS } from './core/logging.js'
@@ -28,6 +29,8 @@ import tlsPlugin, { loadOrCreateTlsIdentity, TLS_PROTOCOL_OPTIONS } from './plug
 import { TLS } from './plugins/tls/types.js'
 import terminalsPlugin from './plugins/terminals/index.js'
 import agentsPlugin from './plugins/agents/index.js'
+import controlPlugin from './plugins/control/index.js'
+import { CONTROL } from './plugins/control/types.js'
 import { ServerOptions, type ServerOptionsInput } from './server-options.js'
 
 /** A server instance: what createServer() returns. */
@@ -112,13 +115,18 @@ export async function createServer (input: ServerOptionsInput = {}): Promise<Cla
   // https options are fixed when Fastify is constructed, so the identity comes first.
   const identity = await loadOrCreateTlsIdentity(home)
 
+  const bind = opts.bind ?? file.bind
+  if (opts.connectHost !== undefined) {
+    const problem = connectHostProblem(opts.connectHost)
+    if (problem !== null) throw new ConfigError(`invalid server option connectHost ${problem}`)
+  }
   const facts: ServerFacts & { fingerprint: string } = {
     version: VERSION,
     home,
     name: opts.name ?? file.name,
+    connectHost: opts.connectHost !== undefined ? unbracket(opts.connectHost) : file.connectHost ?? defaultConnectHost(bind),
     fingerprint: identity.fingerprint,
   }
-  const bind = opts.bind ?? file.bind
   const configuredPort = opts.port ?? file.port
   const pick = (k: 'authTimeoutMs' | 'tlsHandshakeTimeoutMs' | 'maxConnections' | 'maxConnectionsPerIp'): number =>
     input[k] === undefined && file[k] !== undefined ? file[k] : opts[k]
@@ -196,6 +204,7 @@ export async function createServer (input: ServerOptionsInput = {}): Promise<Cla
   await app.register(agentsPlugin, (input.agents ?? {}) as object)
   const mdns = mdnsPluginOptions(mdnsOption(input.mdns, file))
   if (mdns) await app.register(mdnsPlugin, mdns)
+  if (opts.control) await app.register(controlPlugin)
   for (const plugin of opts.plugins ?? []) await app.register(plugin)
   await app.register(rpcEndpoint, {
     registry,
@@ -208,7 +217,7 @@ export async function createServer (input: ServerOptionsInput = {}): Promise<Cla
   await app.ready()
 
   const auth = resolve(di, AUTH.Service)
-  const connectHost = opts.connectHost ?? file.connectHost ?? hostname()
+  const control = opts.control ? resolve(di, CONTROL.Channel) : null
   const advertiser = mdns ? resolve(di, MDNS.Advertiser) : null
   // What a reload falls back to when a key is removed from the file.
   const defaults = { ...parseOptions(ServerOptions, {}, 'server', { pluginOptions: false }), ...parseOptions(AuthOptions, {}, 'auth') }
@@ -266,10 +275,7 @@ export async function createServer (input: ServerOptionsInput = {}): Promise<Cla
     get fingerprint () { return facts.fingerprint },
     get name () { return facts.name },
     get port () { return port() },
-    get connectionString () {
-      const host = connectHost.includes(':') && !connectHost.startsWith('[') ? `[${connectHost}]` : connectHost
-      return `claudette://${host}:${port()}/${auth.pairingToken}`
-    },
+    get connectionString () { return formatConnectionString(facts.connectHost, port(), auth.pairingToken) },
     reload () {
       // One reload at a time, in order: a second SIGHUP during one reads the file again after it.
       const run = reloading.catch(() => {}).then(reloadNow)
@@ -277,6 +283,9 @@ export async function createServer (input: ServerOptionsInput = {}): Promise<Cla
       return run
     },
     async listen () {
+      // The home's control socket first: a second server for the same home stops here, before
+      // it takes a port.
+      await control?.claim()
       await app.listen({ host: bind, port: configuredPort })
       listening = true
     },

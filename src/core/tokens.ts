@@ -14,6 +14,12 @@ export interface ServerFacts {
   readonly home: string
   /** Display name (server.toml `[server] name`, or the `name` option). */
   name: string
+  /**
+   * The host the connection string and mDNS give out (an IPv6 literal without brackets): the
+   * `connectHost` option, else server.toml's `connect_host`, else the bind address when it is
+   * a specific one, else the host name.
+   */
+  readonly connectHost: string
 }
 
 /** Tokens core itself provides. Plugins declare their own tokens in their types.ts. */

@@ -9,7 +9,8 @@ import { pairingToken, startServer, tempHome } from '../helpers/server.js'
 const mode = (p: string): number => statSync(p).mode & 0o777
 
 function allFiles (dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap(e => e.isDirectory() ? allFiles(join(dir, e.name)) : [join(dir, e.name)])
+  // Regular files only: the running server's control socket holds nothing at rest.
+  return readdirSync(dir, { withFileTypes: true }).flatMap(e => e.isDirectory() ? allFiles(join(dir, e.name)) : e.isFile() ? [join(dir, e.name)] : [])
 }
 
 t.test('restart keeps fingerprint, pairing token and sessions; modes; no raw session token at rest', async t => {

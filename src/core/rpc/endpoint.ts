@@ -10,7 +10,11 @@ import { Heartbeat } from './heartbeat.js'
 import { CloseCode, type LiveConnections } from './hub.js'
 import type { ConnectionLimits } from './limits.js'
 import type { MethodRegistry } from './registry.js'
+import { VERSION } from '../version.js'
 import { checkWsInternals } from './ws-internals.js'
+
+/** The health check's path: a plain GET answers it; an upgrade there is a WebSocket like any other. */
+export const HEALTH_PATH = '/healthz'
 
 export interface EndpointOptions {
   registry: MethodRegistry
@@ -79,11 +83,21 @@ export const rpcEndpoint: FastifyPluginAsync<EndpointOptions> = async (app: Fast
     })
   }
 
-  // Any path upgrades; a plain HTTPS GET gets a short hint instead of an error page.
+  // Any path upgrades; a plain HTTPS GET gets a short hint instead of an error page, except the
+  // health check. That one needs no authentication and says nothing but "up" and the version.
+  // It is answered inside this route (not a route of its own) so that every path still upgrades.
+  // Like every plain HTTP answer, its socket is closed after it (admission.ts), so a monitor's
+  // kept-alive socket never reaches the auth deadline and never counts against its address.
+  const health = JSON.stringify({ status: 'ok', version: VERSION })
   app.route({
     method: 'GET',
     url: '/*',
-    handler: async (_req, res) => res.type('text/plain').send('claudette-server: connect with a WebSocket client\n'),
+    handler: async (req, res) => {
+      if (req.url.split('?')[0] === HEALTH_PATH) {
+        return res.header('cache-control', 'no-store').type('application/json').send(health)
+      }
+      return res.type('text/plain').send('claudette-server: connect with a WebSocket client\n')
+    },
     wsHandler: onWebSocket as never,
   })
 }

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net'
 import { hostname as osHostname, networkInterfaces } from 'node:os'
 import type { CiaoService, Responder } from '@homebridge/ciao'
 import type { FastifyBaseLogger } from 'fastify'
@@ -63,6 +64,10 @@ const interfaceExists = (iface: string): boolean => {
   return Object.values(all).some(addrs => addrs?.some(a => a.address === bare))
 }
 
+/** True when `address` is one of this machine's addresses. */
+const isOwnAddress = (address: string): boolean =>
+  Object.values(networkInterfaces()).some(addrs => addrs?.some(a => a.address === address))
+
 const isLoopback = (address: string): boolean =>
   address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.') || address === 'localhost'
 const isWildcard = (address: string): boolean => address === '0.0.0.0' || address === '::' || address === ''
@@ -82,7 +87,7 @@ export class MdnsAdvertiser implements MdnsAdvertisement, Disposable {
   #stopping: Promise<void> | null = null
   #renaming: Promise<void> = Promise.resolve()
   /** Where the service is advertised, once start() got that far (a rename reuses it). */
-  #advertised: { host: string, port: number, interfaces: string | string[] } | null = null
+  #advertised: { host: string, port: number, interfaces: string | string[], restrictedAddresses: string[] | undefined } | null = null
   readonly #log: FastifyBaseLogger
 
   constructor (
@@ -181,7 +186,16 @@ export class MdnsAdvertiser implements MdnsAdvertisement, Disposable {
     if (iface !== undefined && !interfaceExists(iface)) throw new MdnsAdvertiseError(`mDNS interface '${iface}' not found or has no address`)
     const interfaces = iface ?? externalInterfaces()
     if (interfaces.length === 0) throw new MdnsAdvertiseError('no network interface to advertise on (only loopback found)')
-    const host = this.opts.hostname ?? shortHostname()
+    // What the connection string gives out, mDNS gives out too: a connect host name becomes the
+    // SRV target (its first label, `.local`), and a connect address of this machine is the only
+    // address advertised. A loopback or foreign connect address (a port forward) changes nothing.
+    const connectHost = this.facts.connectHost
+    const connectIsAddress = isIP(connectHost) !== 0
+    const host = this.opts.hostname ?? shortHostname(connectIsAddress ? undefined : connectHost)
+    const restrictedAddresses = connectIsAddress && !isLoopback(connectHost) && isOwnAddress(connectHost) ? [connectHost] : undefined
+    if (connectIsAddress && !isLoopback(connectHost) && restrictedAddresses === undefined) {
+      this.#log.info({ connectHost }, 'mdns: the connect host is not an address of this machine; advertising its own addresses')
+    }
     const name = instanceName(this.facts.name, host)
     const txt = txtRecord(this.facts, this.identity.fingerprint, this.opts.includeVersion)
     const ciao = await this.prepare()
@@ -193,14 +207,14 @@ export class MdnsAdvertiser implements MdnsAdvertisement, Disposable {
       throw new MdnsAdvertiseError(`mDNS responder could not start${iface ? ` on ${iface}` : ''}: ${(err as Error).message}`, { cause: err })
     }
     this.#responder = responder
-    this.#advertised = { host, port, interfaces }
+    this.#advertised = { host, port, interfaces, restrictedAddresses }
     await this.#advertise(responder, name, txt)
   }
 
   /** Creates and announces the service on `responder` under `name`. */
   async #advertise (responder: Responder, name: string, txt: Record<string, string>): Promise<void> {
-    const { host, port, interfaces } = this.#advertised!
-    const service = responder.createService({ name, type: SERVICE_TYPE, port, hostname: host, txt })
+    const { host, port, interfaces, restrictedAddresses } = this.#advertised!
+    const service = responder.createService({ name, type: SERVICE_TYPE, port, hostname: host, txt, ...(restrictedAddresses ? { restrictedAddresses } : {}) })
     this.#service = service
     service.on('name-change', (renamed: string) => {
       this.#log.warn({ from: this.#status.instanceName, to: renamed }, 'mdns name conflict on the network; advertising under a new name')
@@ -213,7 +227,7 @@ export class MdnsAdvertiser implements MdnsAdvertisement, Disposable {
       this.#set(this.#status.state, { host: newHost })
     })
     this.#set('probing', { instanceName: name, host: `${host}.local`, port, txt })
-    this.#log.debug({ instanceName: name, port, interfaces }, 'mdns probing')
+    this.#log.debug({ instanceName: name, port, interfaces, restrictedAddresses }, 'mdns probing')
     await service.advertise()
     if (this.#stopping) return
     this.#set('announced', {})

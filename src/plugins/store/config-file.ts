@@ -5,6 +5,7 @@ import { Type, type TSchema } from 'typebox'
 import { Compile } from 'typebox/compile'
 import { ConfigError, ConfigFileError } from '../../core/errors.js'
 import { newToken, writeFileAtomic } from '../../core/files.js'
+import { connectHostProblem, unbracket } from '../../core/connect-host.js'
 import { isHostAddress } from '../../core/host.js'
 import type { ConfigFile, ConfigWarning, FileSettings, ServerConfig } from './types.js'
 
@@ -84,7 +85,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   key('server', 'name', { kind: 'string', schema: Type.String({ minLength: 1, maxLength: 63 }), refine: nonEmpty, expect: 'a non-empty string (at most 63 characters)', default: 'the host name', live: true, flag: '--name', setting: 'name', description: 'display name shown to clients (server_info, authenticate, mDNS)' }),
   key('server', 'port', { kind: 'integer', schema: Type.Integer({ minimum: 0, maximum: 65535 }), expect: 'an integer from 0 to 65535', default: '7683', live: false, flag: '--port', setting: 'port', description: 'TCP port to listen on; 0 picks a free one' }),
   key('server', 'bind', { kind: 'string', schema: Type.String({ minLength: 1 }), refine: isHostAddress, expect: 'an address string (an IP address or a host name)', default: '0.0.0.0', live: false, flag: '--bind', setting: 'bind', description: 'address to listen on' }),
-  key('server', 'connect_host', { kind: 'string', schema: Type.String({ minLength: 1, maxLength: 253 }), refine: isHostAddress, expect: 'a host name or IP address', default: 'the bind address when it is a specific address, else the host name', live: false, flag: '--connect-host', setting: 'connectHost', description: 'host put in the connection string, the QR code and mDNS' }),
+  key('server', 'connect_host', { kind: 'string', schema: Type.String({ minLength: 1, maxLength: 255 }), refine: (v: string) => connectHostProblem(v) === null, expect: 'a host name or IP address, without a scheme, port or path (an IPv6 address may be in brackets)', default: 'the bind address when it is a specific address, else the host name', live: false, flag: '--connect-host', setting: 'connectHost', description: 'host put in the connection string, the QR code and mDNS' }),
   key('server', 'worktree_base_dir', { kind: 'string', schema: Type.String({ minLength: 1, pattern: '^[^\\u0000]*$' }), refine: nonEmpty, expect: 'a non-empty path string', default: '<home>/workspaces', live: false, flag: '--worktree-base-dir', setting: 'worktreeBaseDir', description: 'where new workspaces\' git worktrees are created (relative paths and ~ are resolved against the home)' }),
   key('server', 'auth_timeout', { kind: 'duration', refine: durationIn(1000, 3_600_000), expect: 'a number of seconds from 1 to 3600 (or a duration such as "30s")', default: '10 (seconds)', live: true, flag: '--auth-timeout', setting: 'authTimeoutMs', description: 'deadline from accepting a connection to its successful authentication (new connections)' }),
   key('server', 'tls_handshake_timeout', { kind: 'duration', refine: durationIn(100, 3_600_000), expect: 'a duration from 0.1 s to 1 h (seconds, or a string such as "10s")', default: '10 (seconds)', live: false, flag: '--tls-handshake-timeout', setting: 'tlsHandshakeTimeoutMs', description: 'TLS handshakes that take longer are aborted' }),
@@ -254,7 +255,7 @@ export function fileSettings (c: ServerConfig): FileSettings {
     name: s.name,
     port: s.port,
     bind: s.bind,
-    connectHost: s.connect_host,
+    connectHost: s.connect_host === undefined ? undefined : unbracket(s.connect_host),
     worktreeBaseDir: s.worktree_base_dir,
     authTimeoutMs: ms(s.auth_timeout),
     tlsHandshakeTimeoutMs: ms(s.tls_handshake_timeout),
