@@ -59,6 +59,9 @@ t.test('every method answers, and every event arrives, in the shape its schema d
 
   // A fresh home.
   await call('server_info')
+  const described = await call('list_methods') as Array<{ name: string, params: Record<string, unknown> }>
+  t.same(described.map(m => m.name), rpc.names, 'list_methods names every registered method')
+  t.same(described.find(m => m.name === 'create_workspace')?.params, JSON.parse(JSON.stringify(Methods.create_workspace.params)), 'with its params schema as JSON')
   await call('list_sessions')
   await call('list_repositories')
   await call('list_workspaces')
