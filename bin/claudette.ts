@@ -59,13 +59,13 @@ Examples:
   claudette list                        paired servers and whether they are reachable now
   claudette call work-laptop list_repositories
   claudette call work-laptop spawn_pty '{"cwd":"/src/app"}'
-  claudette methods work-laptop          every method the server answers, with its parameters
+  claudette methods work-laptop         every method the server answers, with its parameters
   claudette repos work-laptop
   claudette workspaces work-laptop create --repo app --name fix-login
-  claudette term work-laptop             the workspace used last (or pick one)
+  claudette term work-laptop            the workspace used last (or pick one)
   claudette term work-laptop --cwd /src/app
   claudette forget work-laptop
-  source <(claudette completion bash)    completion of commands, options and server names
+  source <(claudette completion bash)   completion of commands, options and server names
 
 Exit codes: 0 success, 1 runtime error (unreachable, refused, remote error, a question answered
 no), 2 usage error. 'term' exits with the remote shell's exit code.`))
