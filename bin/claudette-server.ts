@@ -195,9 +195,9 @@ sessions.command('revoke')
   .argument('[id...]', 'session ids (see sessions list)')
   .option('--all', 'revoke every paired device (the pairing token stays valid)')
   .option('-y, --yes', 'do not ask before revoking several devices (asked only when stdin and stdout are terminals)')
-  .action((ids: string[], o: { all?: boolean, yes?: boolean }) => withAdmin(async admin => {
-    if (o.all === true && ids.length > 0) throw new UsageError('give session ids or --all, not both')
-    if (o.all !== true && ids.length === 0) throw new UsageError("missing session id (or --all); see 'claudette-server sessions list'")
+  .action((ids: string[], o: { all?: boolean, yes?: boolean }, cmd: Command) => withAdmin(async admin => {
+    if (o.all === true && ids.length > 0) cmd.error('error: give session ids or --all, not both', { exitCode: EXIT_USAGE })
+    if (o.all !== true && ids.length === 0) cmd.error("error: missing session id (or --all); see 'claudette-server sessions list'", { exitCode: EXIT_USAGE, code: 'commander.missingArgument' })
     const list = admin.sessions.list()
     const all = list.map(s => s.id)
     // Every id is resolved before any is revoked: a typo revokes nothing.

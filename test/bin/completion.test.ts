@@ -7,12 +7,12 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { CLIENT_BIN, SERVER_BIN, runCli } from '../helpers/cli.js'
-import { tempHome } from '../helpers/server.js'
+import { tempHome, type TestContext } from '../helpers/server.js'
 
 const has = (shell: string): boolean => spawnSync(shell, ['-c', 'true']).status === 0
 const FINGERPRINT = 'ab'.repeat(32)
 
-function setup (t: Parameters<Parameters<typeof t.test>[1]>[0]): { env: NodeJS.ProcessEnv, clientHome: string } {
+function setup (t: TestContext): { env: NodeJS.ProcessEnv, clientHome: string } {
   const dir = tempHome(t)
   const bin = join(dir, 'bin')
   mkdirSync(bin)
