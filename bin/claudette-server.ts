@@ -4,7 +4,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander'
 import QRCode from 'qrcode'
 import { createServer, escapeControls, openAdmin, VERSION, type Admin, type ClaudetteServer } from '../src/index.js'
-import { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, UsageError, configureHelpWidth, helpWidth, json, out, printTable, printable, reportFatal, wrapHelp } from './cli-output.js'
+import { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, UsageError, configureHelpWidth, helpLayout, json, out, printTable, printable, reportFatal, wrapHelp } from './cli-output.js'
 import { registerCompletion } from './completion.js'
 import { confirmOrAbort } from './confirm.js'
 const SHUTDOWN_DEADLINE_MS = 5000
@@ -120,7 +120,7 @@ async function withAdmin<T> (fn: (admin: Admin) => Promise<T> | T): Promise<T> {
 program.command('run', { isDefault: true })
   .description('run the server (the default command)')
   // The options that shape the server are the program's: list them here too.
-  .configureHelp({ helpWidth: helpWidth(), showGlobalOptions: true })
+  .configureHelp({ ...helpLayout(), showGlobalOptions: true })
   // Words that name no command reach the default command as arguments: say what they are.
   .allowExcessArguments(true)
   .action(async (_o: unknown, cmd: Command) => {

@@ -56,9 +56,12 @@ export const helpWidth = (): number => {
   return Number.isInteger(cols) && cols >= 40 ? Math.min(cols, 200) : 80
 }
 
+/** Help layout: the terminal's width, and descriptions still wrapped beside long option names. */
+export const helpLayout = (): { helpWidth: number, minWidthToWrap: number } => ({ helpWidth: helpWidth(), minWidthToWrap: 24 })
+
 /** Wraps a program's help (its commands inherit it) to helpWidth(). */
 export function configureHelpWidth (program: Command): void {
-  program.configureHelp({ helpWidth: helpWidth() })
+  program.configureHelp(helpLayout())
 }
 
 /**
