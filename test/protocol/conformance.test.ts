@@ -45,6 +45,10 @@ t.test('every method answers, and every event arrives, in the shape its schema d
     t.same(issues, [], `${method} result conforms`, { result })
   }
 
+  // list_methods describes the server to its devices only, like every method but authenticate.
+  const anonymous = await TestClient.connect(t, server)
+  t.same((await anonymous.request('list_methods')).error?.message, 'Must authenticate first', 'list_methods needs authentication')
+
   // The handshake: pairing, then a session token.
   const pairing = await TestClient.connect(t, server)
   const paired = await pairing.request('authenticate', { client_name: 'conformance', pairing_token: pairingToken(server) })
