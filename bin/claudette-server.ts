@@ -171,7 +171,8 @@ program.command('regenerate-token')
   .description('replace the pairing token and revoke every paired device')
   .option('-y, --yes', 'do not ask for confirmation (it is asked only when stdin and stdout are terminals)')
   .action((o: { yes?: boolean }) => withAdmin(async admin => {
-    await confirmOrAbort(`Replace the pairing token and revoke all ${admin.sessions.list().length} paired devices?`, o)
+    const devices = admin.sessions.list().length
+    await confirmOrAbort(`Replace the pairing token and revoke ${devices === 1 ? 'the 1 paired device' : `all ${devices} paired devices`}?`, o)
     const { connectionString, revoked } = await admin.regenerateToken()
     if (globals().json) { out(json({ connection_string: connectionString, revoked_sessions: revoked })); return }
     out('Pairing token regenerated. All existing sessions have been revoked.\n')

@@ -103,7 +103,7 @@ t.test('workspaces create, term with no flags, forget and regenerate-token on a 
   // The server CLI asks the same way: regenerate-token answered n changes nothing.
   await tm.clear()
   tm.type(`${process.execPath} ${SERVER_BIN} --home '${server.home}' regenerate-token; echo LOCAL-EXIT=$?`)
-  await tm.waitFor(/^Replace the pairing token and revoke all 1 paired devices\? \[y\/N\] $/m)
+  await tm.waitFor(/^Replace the pairing token and revoke the 1 paired device\? \[y\/N\] $/m)
   tm.type('')
   await tm.waitFor(/^error: aborted; nothing was changed\n.*LOCAL-EXIT=1/m)
   const cs = await runCli(SERVER_BIN, ['--home', server.home, 'show-connection-string'])
