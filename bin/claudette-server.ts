@@ -4,7 +4,9 @@
 import { Command, InvalidArgumentError, Option } from 'commander'
 import QRCode from 'qrcode'
 import { connectHostProblem, createServer, escapeControls, isHostAddress, openAdmin, VERSION, type Admin, type ClaudetteServer } from '../src/index.js'
-import { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, UsageError, json, out, printTable, printable, reportFatal } from './cli-output.js'
+import { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, UsageError, configureHelpWidth, helpLayout, json, out, printTable, printable, reportFatal, wrapHelp } from './cli-output.js'
+import { registerCompletion } from './completion.js'
+import { confirmOrAbort } from './confirm.js'
 import { registerConfigCommands } from './server-commands/config.js'
 import { registerStatusCommand } from './server-commands/status.js'
 const SHUTDOWN_DEADLINE_MS = 5000
@@ -72,6 +74,7 @@ const parseName = (v: string): string => {
 }
 
 const program = new Command('claudette-server')
+configureHelpWidth(program)
 program
   .description('Remote workspace host for Claudette: pair devices, share repositories, worktrees, terminals and agents over TLS.')
   .version(`claudette-server ${VERSION}`, '-V, --version')
@@ -106,6 +109,23 @@ the others at the next start. See docs/configuration.md.`)
   .configureOutput({
     outputError: (str, write) => write(str.trimEnd() + '\nUsage: claudette-server [options] [command] (see --help)\n'),
   })
+  .addHelpText('after', () => wrapHelp(`
+Examples:
+  claudette-server                              run with the settings of server.toml (first run creates it)
+  claudette-server --port 0 --bind 127.0.0.1    any free port, this machine only
+  claudette-server qr                           pair the mobile app by scanning
+  claudette-server show-connection-string       for \`claudette pair\` on another machine
+  claudette-server repo add ~/src/app           share a repository
+  claudette-server sessions list                paired devices; revoke one with: sessions revoke <id>
+  claudette-server --home /srv/claudette run    a second, separate server (its own state directory)
+  source <(claudette-server completion bash)    completion of commands and options
+
+The options above may stand before or after the command (\`claudette-server run --help\` lists
+them with run). regenerate-token, rotate-certificate and revoking several sessions ask first when
+stdin and stdout are a terminal, unless given --yes; in scripts and pipes they never ask.
+
+Exit codes: 0 success, 1 runtime error (address in use, no match, a question answered no), 2 usage
+error (unknown option or command, bad value).`))
 
 const globals = (): GlobalOptions => program.opts<GlobalOptions>()
 
@@ -120,6 +140,8 @@ const readOnly = { readOnly: true }
 
 program.command('run', { isDefault: true })
   .description('run the server (the default command)')
+  // The options that shape the server are the program's: list them here too.
+  .configureHelp({ ...helpLayout(), showGlobalOptions: true })
   // Words that name no command reach the default command as arguments: say what they are.
   .allowExcessArguments(true)
   .action(async (_o: unknown, cmd: Command) => {
@@ -165,7 +187,9 @@ program.command('qr')
 
 program.command('rotate-certificate')
   .description('replace the TLS key and certificate (a running server switches within a second); every client must then re-pin the new fingerprint')
-  .action(() => withAdmin(async admin => {
+  .option('-y, --yes', 'do not ask for confirmation (it is asked only when stdin and stdout are terminals)')
+  .action((o: { yes?: boolean }) => withAdmin(async admin => {
+    await confirmOrAbort('Replace the TLS certificate? Every paired client must pair again.', o)
     const r = await admin.rotateCertificate()
     if (globals().json) { out(json({ fingerprint: r.fingerprint, previous_fingerprint: r.previous, not_after: r.notAfter.toISOString() })); return }
     out('TLS certificate rotated. Clients pinned the old fingerprint and will refuse this server until')
@@ -176,7 +200,10 @@ program.command('rotate-certificate')
 
 program.command('regenerate-token')
   .description('replace the pairing token and revoke every paired device')
-  .action(() => withAdmin(async admin => {
+  .option('-y, --yes', 'do not ask for confirmation (it is asked only when stdin and stdout are terminals)')
+  .action((o: { yes?: boolean }) => withAdmin(async admin => {
+    const devices = admin.sessions.list().length
+    await confirmOrAbort(`Replace the pairing token and revoke ${devices === 1 ? 'the 1 paired device' : `all ${devices} paired devices`}?`, o)
     const { connectionString, revoked } = await admin.regenerateToken()
     if (globals().json) { out(json({ connection_string: connectionString, revoked_sessions: revoked })); return }
     out('Pairing token regenerated. All existing sessions have been revoked.\n')
@@ -196,12 +223,30 @@ sessions.command('list')
     printTable(['ID', 'NAME', 'CREATED', 'LAST SEEN', 'LAST ADDRESS'], rows)
   }, readOnly))
 sessions.command('revoke')
-  .description('revoke one paired device (full id or a unique prefix); a running server drops it within a second')
-  .argument('<id>', 'session id')
-  .action((id: string) => withAdmin(admin => {
-    const revoked = admin.sessions.revoke(id)
-    if (revoked === null) throw new UsageError(noMatch('session', id, admin.sessions.list().map(s => s.id), 'sessions list'), EXIT_RUNTIME)
-    out(globals().json ? json({ revoked }) : `Revoked session ${revoked}.`)
+  .description('revoke paired devices (full ids or unique prefixes, or --all); a running server drops them within a second')
+  .argument('[id...]', 'session ids (see sessions list)')
+  .option('--all', 'revoke every paired device (the pairing token stays valid)')
+  .option('-y, --yes', 'do not ask before revoking several devices (asked only when stdin and stdout are terminals)')
+  .action((ids: string[], o: { all?: boolean, yes?: boolean }, cmd: Command) => withAdmin(async admin => {
+    if (o.all === true && ids.length > 0) cmd.error('error: give session ids or --all, not both', { exitCode: EXIT_USAGE })
+    if (o.all !== true && ids.length === 0) cmd.error("error: missing session id (or --all); see 'claudette-server sessions list'", { exitCode: EXIT_USAGE, code: 'commander.missingArgument' })
+    const list = admin.sessions.list()
+    const all = list.map(s => s.id)
+    // Every id is resolved before any is revoked: a typo revokes nothing.
+    const targets = o.all === true ? all : [...new Set(ids.map(id => {
+      const found = all.includes(id) ? id : id.length >= 4 && all.filter(x => x.startsWith(id)).length === 1 ? all.find(x => x.startsWith(id))! : null
+      if (found === null) throw new UsageError(noMatch('session', id, all, 'sessions list'), EXIT_RUNTIME)
+      return found
+    }))]
+    if (targets.length === 0) { out(globals().json ? json({ revoked: [] }) : 'No paired devices.'); return }
+    if (targets.length > 1) {
+      const names = targets.map(id => list.find(s => s.id === id)?.name ?? id)
+      await confirmOrAbort(`Revoke ${targets.length} devices (${names.join(', ')})?`, o)
+    }
+    const revoked = targets.filter(id => admin.sessions.revoke(id) !== null)
+    // One id given: the answer names it as before; several or --all: the list.
+    if (globals().json) { out(json({ revoked: o.all !== true && ids.length === 1 ? revoked[0] ?? null : revoked })); return }
+    for (const id of revoked) out(`Revoked session ${id}.`)
   }))
 
 const repo = program.command('repo').description('register, list or remove the git repositories this server shares')
@@ -235,6 +280,7 @@ repo.command('remove')
 
 registerConfigCommands(program, { withAdmin, json: () => globals().json === true })
 registerStatusCommand(program, globals)
+registerCompletion(program)
 
 /** Why an id or prefix named nothing: no match, or a prefix several ids share. */
 function noMatch (what: string, id: string, ids: string[], listCommand: string): string {

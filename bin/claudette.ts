@@ -13,7 +13,12 @@ import { pair } from '../src/client/pair.js'
 import { probeServer, type ServerStatus } from '../src/client/status.js'
 import { parseDetachKey, runTerminal } from '../src/client/terminal.js'
 import { TrustStore, type TrustedServer } from '../src/client/trust-store.js'
-import { EXIT_OK, UsageError, json, out, printTable, printable, reportFatal } from './cli-output.js'
+import { EXIT_OK, UsageError, configureHelpWidth, json, out, printTable, printable, reportFatal, shellQuote, wrapHelp } from './cli-output.js'
+import { registerCompletion } from './completion.js'
+import { chooseOne, confirmOrAbort, isInteractive } from './confirm.js'
+import { clientCli, findOne } from './client-commands/context.js'
+import { registerMethods } from './client-commands/methods.js'
+import { WORKSPACE_HEAD, registerRepos, registerWorkspaces, workspaceRows } from './client-commands/workspaces.js'
 
 interface GlobalOptions { home?: string }
 
@@ -36,6 +41,7 @@ const parseKey = (v: string): number | null => {
 }
 
 const program = new Command('claudette')
+configureHelpWidth(program)
 program
   .description('Client for claudette-server: pair with servers (certificate pinned like SSH known_hosts), ' +
     'call methods and open interactive terminals; reconnects by itself.')
@@ -44,7 +50,7 @@ program
   .showSuggestionAfterError(true)
   .showHelpAfterError('(see --help)')
   .exitOverride()
-  .addHelpText('after', `
+  .addHelpText('after', () => wrapHelp(`
 Examples:
   claudette pair 'claudette://work-laptop:7683/<token>' --fingerprint 3f2a…   (from the server banner)
   claudette nearby                      servers advertising on the local network
@@ -53,11 +59,16 @@ Examples:
   claudette list                        paired servers and whether they are reachable now
   claudette call work-laptop list_repositories
   claudette call work-laptop spawn_pty '{"cwd":"/src/app"}'
+  claudette methods work-laptop         every method the server answers, with its parameters
+  claudette repos work-laptop
+  claudette workspaces work-laptop create --repo app --name fix-login
+  claudette term work-laptop            the workspace used last (or pick one)
   claudette term work-laptop --cwd /src/app
   claudette forget work-laptop
+  source <(claudette completion bash)   completion of commands, options and server names
 
-Exit codes: 0 success, 1 runtime error (unreachable, refused, remote error), 2 usage error.
-'term' exits with the remote shell's exit code.`)
+Exit codes: 0 success, 1 runtime error (unreachable, refused, remote error, a question answered
+no), 2 usage error. 'term' exits with the remote shell's exit code.`))
 
 const globals = (): GlobalOptions => program.opts<GlobalOptions>()
 const openStore = (): Promise<TrustStore> => TrustStore.open(globals().home)
@@ -85,15 +96,17 @@ program.command('pair')
   .option('--nearby', 'find the server on the local network first (mDNS) and check its certificate against the fingerprint it advertises, before the token is sent')
   .addOption(new Option('--timeout <s>', 'with --nearby: how long to look for the advertisement, in seconds').argParser(parseSeconds).default(3))
   .option('--interface <if>', 'with --nearby: browse on this network interface only')
-  .option('--name <name>', 'local name for this server (default: the server\'s name)')
+  .option('--name <device name>', 'the name this device has on the server, as `claudette-server sessions list` shows it (default: this host name)')
+  .option('--alias <name>', 'local name for this server, used in the other commands (default: the server\'s name)')
   .option('--accept-new-fingerprint', 're-pin a server you already paired whose certificate changed')
   .option('--json', 'machine-readable output')
-  .addHelpText('after', `
+  .addHelpText('after', () => wrapHelp(`
 Without --fingerprint or --nearby the certificate is trusted on first use (like SSH): compare the
 printed fingerprint with the one in the server's banner. With --nearby the connection string's
 host must be the advertised host name or address (as \`claudette nearby\` lists it). Re-pairing a
-known host:port is checked against its pin unless --accept-new-fingerprint is given.`)
-  .action(async (cs: string, o: { fingerprint?: string, nearby?: boolean, timeout: number, interface?: string, name?: string, acceptNewFingerprint?: boolean, json?: boolean }) => {
+known host:port is checked against its pin unless --accept-new-fingerprint is given.`))
+  .action(async (cs: string, o: { fingerprint?: string, nearby?: boolean, timeout: number, interface?: string, name?: string, alias?: string, acceptNewFingerprint?: boolean, json?: boolean }) => {
+    if (o.name !== undefined && o.name.trim() === '') throw new UsageError('--name must not be empty')
     const connectionString = cs === '-' ? await readConnectionString() : cs
     const store = await openStore()
     const res = await pair({
@@ -101,9 +114,9 @@ known host:port is checked against its pin unless --accept-new-fingerprint is gi
       store,
       fingerprint: o.fingerprint,
       nearby: o.nearby ? { timeoutMs: o.timeout * 1000, interface: o.interface } : false,
-      name: o.name,
+      name: o.alias,
       acceptNewFingerprint: o.acceptNewFingerprint,
-      clientName: hostname(),
+      clientName: o.name ?? hostname(),
     })
     const s = res.server
     if (o.json) {
@@ -225,15 +238,19 @@ program.command('call')
 program.command('term')
   .description('open an interactive terminal on a paired server (reattaches after a dropped connection)')
   .argument('<server>', 'paired server name or id')
-  .option('--workspace <id>', 'start in this workspace')
+  .option('--workspace <workspace>', 'start in this workspace: id, unique id prefix (4+) or name (see `claudette workspaces <server>`)')
   .option('--cwd <path>', 'start in this directory (inside a registered repository or workspace)')
   .option('--attach <pty-id>', 'attach to an existing terminal of this device (see `claudette call <server> list_ptys`)', parsePtyId)
   .addOption(new Option('--detach-key <key>', 'key that detaches and leaves the terminal running (ctrl-<x>, or none)').argParser(parseKey).default(0x1d, 'ctrl-]'))
-  .addHelpText('after', `
+  .addHelpText('after', () => wrapHelp(`
+With none of --workspace, --cwd and --attach it opens the workspace this client last opened on
+that server (if it is still active); otherwise it lists the active workspaces to choose from (a
+numbered prompt on a terminal; without one it prints them and exits 2 asking for --workspace).
+
 The local terminal is put in raw mode; window size changes are sent to the server. If the
 connection drops, the client reconnects by itself and re-attaches: output produced meanwhile
 is shown, nothing twice. Press the detach key (default Ctrl-]) to leave the terminal running
-on the server; reattach with --attach <pty-id>. Exits with the remote shell's exit code.`)
+on the server; reattach with --attach <pty-id>. Exits with the remote shell's exit code.`))
   .action(async (name: string, o: { workspace?: string, cwd?: string, attach?: number, detachKey: number | null }) => {
     if (o.attach !== undefined && (o.workspace || o.cwd)) throw new UsageError('--attach cannot be combined with --workspace or --cwd')
     const store = await openStore()
@@ -241,7 +258,7 @@ on the server; reattach with --attach <pty-id>. Exits with the remote shell's ex
     const client = ClaudetteClient.fromTrusted(server, { reconnect: { maxDelayMs: 5000 } }, store)
     const stdin = process.stdin
     const stdout = process.stdout
-    const status = (line: string): void => { process.stderr.write(`\r\n[claudette] ${line}\r\n`) }
+    const status = (line: string): void => { process.stderr.write(`\r\n[claudette] ${printable(line)}\r\n`) }
     // Terminal closed or killed: restore the tty (finally below) and exit like a killed shell.
     let signalled: NodeJS.Signals | null = null
     const hangup = (sig: NodeJS.Signals): void => { signalled = sig; client.close() }
@@ -249,6 +266,8 @@ on the server; reattach with --attach <pty-id>. Exits with the remote shell's ex
     let raw = false
     try {
       await client.connect()
+      const workspaceId = o.attach === undefined && o.cwd === undefined ? await pickWorkspace(client, server, o.workspace) : undefined
+      if (workspaceId !== undefined) await store.update(server.id, { lastWorkspaceId: workspaceId })
       if (stdin.isTTY) { stdin.setRawMode(true); raw = true }
       const outcome = await runTerminal({
         client,
@@ -256,14 +275,15 @@ on the server; reattach with --attach <pty-id>. Exits with the remote shell's ex
         output: stdout,
         status,
         ptyId: o.attach,
-        spawn: { ...(o.workspace ? { workspace_id: o.workspace } : {}), ...(o.cwd ? { cwd: o.cwd } : {}) },
+        spawn: { ...(workspaceId !== undefined ? { workspace_id: workspaceId } : {}), ...(o.cwd ? { cwd: o.cwd } : {}) },
         detachKey: o.detachKey,
         size: () => ({ cols: stdout.columns || 80, rows: stdout.rows || 24 }),
         onResize: (fn) => { stdout.on('resize', fn); return () => { stdout.off('resize', fn) } },
       })
       if (outcome.kind === 'detached') {
         await client.detachPty(outcome.ptyId)
-        status(`detached; terminal ${outcome.ptyId} keeps running. Reattach: claudette term ${escapeControls(server.name)} --attach ${outcome.ptyId}`)
+        const home = globals().home
+        status(`detached; terminal ${outcome.ptyId} keeps running. Reattach: claudette ${home !== undefined ? `--home ${shellQuote(home)} ` : ''}term ${shellQuote(server.name)} --attach ${outcome.ptyId}`)
         process.exitCode = EXIT_OK
       } else if (outcome.kind === 'exit') {
         process.exitCode = outcome.exitCode
@@ -272,6 +292,8 @@ on the server; reattach with --attach <pty-id>. Exits with the remote shell's ex
       } else {
         throw outcome.error
       }
+    } catch (err) {
+      throw inFlagTerms(err)
     } finally {
       if (raw) stdin.setRawMode(false)
       for (const sig of ['SIGHUP', 'SIGTERM'] as const) process.off(sig, hangup)
@@ -279,15 +301,50 @@ on the server; reattach with --attach <pty-id>. Exits with the remote shell's ex
     }
   })
 
+/**
+ * The workspace `term` starts in: the one `--workspace` names (id, unique prefix or name), else
+ * the one this client last opened on that server while it is still active, else the operator's
+ * choice among the active ones.
+ */
+async function pickWorkspace (client: ClaudetteClient, server: TrustedServer, query: string | undefined): Promise<string> {
+  const all = await client.request('list_workspaces')
+  const hint = `claudette workspaces ${shellQuote(server.name)}`
+  if (query !== undefined) return findOne('workspace', query, all, hint).id
+  const active = all.filter(w => w.status === 'Active')
+  const last = active.find(w => w.id === server.lastWorkspaceId)
+  if (last) return last.id
+  if (active.length === 0) {
+    throw new UsageError(`${server.name} has no active workspace; create one (${hint} create --repo <repo>) or give --cwd <path>`)
+  }
+  const repos = await client.request('list_repositories')
+  if (!isInteractive()) {
+    printTable(WORKSPACE_HEAD, workspaceRows(active, repos))
+    throw new UsageError('choose a workspace with --workspace <id|name> (or give --cwd <path>)')
+  }
+  const repoName = new Map(repos.map(r => [r.id, r.name]))
+  const i = await chooseOne(`Workspaces on ${server.name}:`, active.map(w => `${w.name}  (${repoName.get(w.repository_id) ?? w.repository_id}, branch ${w.branch_name})`))
+  return active[i]!.id
+}
+
+/** The server words a missing or wrong place by its wire fields; the operator typed flags. */
+function inFlagTerms (err: unknown): unknown {
+  const message = (err as Error)?.message ?? ''
+  if (/needs a workspace_id or a cwd/.test(message)) return new UsageError('give --workspace <id|name> or --cwd <path> (a directory inside a registered repository or workspace)')
+  if (message === 'Workspace not found') return new UsageError('no such workspace (see `claudette workspaces <server>`); choose one with --workspace <id|name>')
+  return err
+}
+
 // ---- forget ------------------------------------------------------------------------------
 
 program.command('forget')
   .description('remove a paired server (its pin and session); also revokes the session on the server when reachable')
   .argument('<server>', 'paired server name or id')
   .option('--no-revoke', 'only remove it here; do not revoke the session on the server')
-  .action(async (name: string, o: { revoke: boolean }) => {
+  .option('-y, --yes', 'do not ask for confirmation (it is asked only when stdin and stdout are terminals)')
+  .action(async (name: string, o: { revoke: boolean, yes?: boolean }) => {
     const store = await openStore()
     const server = store.get(name)
+    await confirmOrAbort(`Forget ${server.name} (${formatHostPort(server.host, server.port)})${o.revoke ? ' and revoke this device\'s session on it' : ''}?`, o)
     let revoked = false
     let why = ''
     if (o.revoke) {
@@ -307,6 +364,22 @@ program.command('forget')
     out(`Forgot ${escapeControls(server.name)} (${formatHostPort(server.host, server.port)}).`)
     if (revoked) out('Its session on the server was revoked.')
     else if (o.revoke) out(`The session on the server was not revoked (${why || 'not supported by the server'}); revoke it there with \`claudette-server sessions revoke\`.`)
+  })
+
+// ---- repositories, workspaces, methods, completion ------------------------------------------
+
+const cli = clientCli(program)
+const requestTimeout = (): Option => new Option('--timeout <s>', 'request timeout in seconds').argParser(parseSeconds).default(30)
+registerRepos(cli, requestTimeout)
+registerWorkspaces(cli, requestTimeout)
+registerMethods(cli, requestTimeout)
+registerCompletion(program, { dynamic: { server: 'servers' } })
+// What the completion scripts ask at TAB time: the stored server names, one a line.
+program.command('__complete', { hidden: true })
+  .argument('<what>')
+  .action(async (what: string) => {
+    if (what !== 'servers') return
+    for (const s of (await openStore()).list()) out(s.name)
   })
 
 // ---- main --------------------------------------------------------------------------------

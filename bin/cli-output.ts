@@ -1,6 +1,6 @@
 // What the two CLIs print and how they end, shared: exit codes, escaped output, tables, and the
 // last-resort report of an error.
-import { CommanderError } from 'commander'
+import { CommanderError, type Command } from 'commander'
 import { AppError, escapeControls, escapeControlsInJson } from '../src/client/cli-support.js'
 
 export const EXIT_OK = 0
@@ -49,3 +49,45 @@ export function reportFatal (err: unknown, opts: { usageCodes?: ReadonlySet<stri
     process.exitCode = EXIT_RUNTIME
   }
 }
+
+/** The width help is wrapped to: the terminal's, else $COLUMNS, else 80. */
+export const helpWidth = (): number => {
+  const cols = process.stdout.isTTY === true ? process.stdout.columns : Number(process.env.COLUMNS)
+  return Number.isInteger(cols) && cols >= 40 ? Math.min(cols, 200) : 80
+}
+
+/** Help layout: the terminal's width, and descriptions still wrapped beside long option names. */
+export const helpLayout = (): { helpWidth: number, minWidthToWrap: number } => ({ helpWidth: helpWidth(), minWidthToWrap: 24 })
+
+/** Wraps a program's help (its commands inherit it) to helpWidth(). */
+export function configureHelpWidth (program: Command): void {
+  program.configureHelp(helpLayout())
+}
+
+/**
+ * Re-flows the prose paragraphs of a help text to helpWidth(); indented lines (examples, lists)
+ * and lines ending with ':' (headings) stay as written.
+ */
+export function wrapHelp (text: string): string {
+  const width = helpWidth()
+  const lines = text.split('\n')
+  const result: string[] = []
+  let para: string[] = []
+  const flush = (): void => {
+    if (para.length === 0) return
+    let line = ''
+    for (const word of para.join(' ').split(/\s+/)) {
+      if (line !== '' && line.length + 1 + word.length > width) { result.push(line); line = word } else line = line === '' ? word : `${line} ${word}`
+    }
+    result.push(line)
+    para = []
+  }
+  for (const l of lines) {
+    if (l.trim() === '' || /^\s/.test(l) || l.endsWith(':')) { flush(); result.push(l) } else para.push(l.trim())
+  }
+  flush()
+  return result.join('\n')
+}
+
+/** A word as the shell reads it back: bare when safe, else in single quotes. */
+export const shellQuote = (s: string): string => /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`

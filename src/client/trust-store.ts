@@ -24,6 +24,8 @@ export interface TrustedServer {
   /** ISO timestamps. */
   pairedAt: string
   lastConnectedAt?: string
+  /** The workspace the last `claudette term` on this server opened (what `term` with no flags reopens). */
+  lastWorkspaceId?: string
 }
 
 /** A TrustedServer without its secret: what `claudette list --json` prints. */
@@ -223,6 +225,7 @@ const toFile = (s: TrustedServer): Record<string, unknown> => ({
   server_name: s.serverName,
   paired_at: s.pairedAt,
   ...(s.lastConnectedAt ? { last_connected_at: s.lastConnectedAt } : {}),
+  ...(s.lastWorkspaceId ? { last_workspace_id: s.lastWorkspaceId } : {}),
 })
 
 function isTrustedServer (x: unknown): x is TrustedServer {
@@ -234,8 +237,9 @@ function isTrustedServer (x: unknown): x is TrustedServer {
     serverName: o.serverName ?? o.server_name ?? o.name,
     pairedAt: o.pairedAt ?? o.paired_at ?? '',
     ...(o.last_connected_at ? { lastConnectedAt: o.last_connected_at } : {}),
+    ...(typeof o.last_workspace_id === 'string' ? { lastWorkspaceId: o.last_workspace_id } : {}),
   })
-  for (const k of ['session_token', 'server_name', 'paired_at', 'last_connected_at']) delete o[k]
+  for (const k of ['session_token', 'server_name', 'paired_at', 'last_connected_at', 'last_workspace_id']) delete o[k]
   return typeof o.id === 'string' && typeof o.name === 'string' && typeof o.host === 'string' &&
     typeof o.port === 'number' && typeof o.fingerprint === 'string' && /^[0-9a-f]{64}$/.test(o.fingerprint) &&
     typeof o.sessionToken === 'string'

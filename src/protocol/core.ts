@@ -13,8 +13,18 @@ export const ServerInfo = Type.Object({
 })
 export type ServerInfo = Static<typeof ServerInfo>
 
+/** One entry of `list_methods` (our addition): a registered method and its params as JSON Schema. */
+export const MethodDescription = Type.Object({
+  name: Type.String(),
+  /** The schema the server validates the method's params with (JSON Schema, as TypeBox writes it). */
+  params: Type.Record(Type.String(), Type.Unknown()),
+})
+export type MethodDescription = Static<typeof MethodDescription>
+
 export const CoreMethods = {
   server_info: { params: NoParams, result: ServerInfo },
+  /** Every method the server answers after authentication, sorted by name (`authenticate` is the handshake's). */
+  list_methods: { params: NoParams, result: Type.Array(MethodDescription) },
 } as const
 
 /** A request `{id, method, params}`; `id` is echoed exactly as received, whatever its type. */

@@ -45,6 +45,10 @@ t.test('every method answers, and every event arrives, in the shape its schema d
     t.same(issues, [], `${method} result conforms`, { result })
   }
 
+  // list_methods describes the server to its devices only, like every method but authenticate.
+  const anonymous = await TestClient.connect(t, server)
+  t.same((await anonymous.request('list_methods')).error?.message, 'Must authenticate first', 'list_methods needs authentication')
+
   // The handshake: pairing, then a session token.
   const pairing = await TestClient.connect(t, server)
   const paired = await pairing.request('authenticate', { client_name: 'conformance', pairing_token: pairingToken(server) })
@@ -59,6 +63,9 @@ t.test('every method answers, and every event arrives, in the shape its schema d
 
   // A fresh home.
   await call('server_info')
+  const described = await call('list_methods') as Array<{ name: string, params: Record<string, unknown> }>
+  t.same(described.map(m => m.name), rpc.names, 'list_methods names every registered method')
+  t.same(described.find(m => m.name === 'create_workspace')?.params, JSON.parse(JSON.stringify(Methods.create_workspace.params)), 'with its params schema as JSON')
   await call('list_sessions')
   await call('list_repositories')
   await call('list_workspaces')
