@@ -17,6 +17,6 @@ const server = await createServer({
   terminals: { shell: '/bin/sh', ...JSON.parse(process.env.BENCH_TERMINALS ?? '{}') },
 })
 await server.listen()
-process.stdout.write(JSON.stringify({ port: server.port, token: server.connectionString.split('/').pop(), home }) + '\n')
+process.stdout.write(JSON.stringify({ port: server.port, token: server.connectionString.split('/').pop(), fingerprint: server.fingerprint, home }) + '\n')
 process.stdin.resume()
 process.stdin.on('end', () => { void server.close().then(() => process.exit(0)) })
