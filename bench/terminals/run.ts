@@ -16,6 +16,10 @@
 // says why it is skipped (bench/terminals/README.md). Env: CLAUDETTE_BENCH_TUNGSTENITE_SRC (the
 // sources, default ~/.cache/claudette-bench/tungstenite-0.18), BENCH_APP_CLIENT=0 (leave it out).
 //
+// A/B in one run: BENCH_BASELINE=<checkout of another head, with its dist/ built> starts a second
+// server from that build (terminals options from BENCH_BASELINE_TERMINALS) and measures its JSON
+// path with both clients beside the rest, rounds interleaved ("baseline …" rows).
+//
 // OpenSSH: a private sshd started here on a spare loopback port, with throwaway host and client
 // keys in a temp dir; it is killed at the end. The system sshd is never used or touched. If sshd
 // is missing, `apt-get install -y openssh-server openssh-client` is run (Debian/Ubuntu, as root).
@@ -357,14 +361,17 @@ function oursContender (encoding: 'binary' | 'json', port: number, ca: Buffer, t
   }
 }
 
-async function startOurServer (dir: string): Promise<{ proc: ChildProcess, port: number, token: string, fingerprint: string, ca: Buffer }> {
-  const home = join(dir, 'home')
+async function startOurServer (dir: string, baseline?: string): Promise<{ proc: ChildProcess, port: number, token: string, fingerprint: string, ca: Buffer }> {
+  const home = join(dir, baseline === undefined ? 'home' : 'baseline-home')
   const prof = process.env.BENCH_CPU_PROF
   const proc = spawn(process.execPath, [
     ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []),
     ...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean),
-    join(import.meta.dirname, 'server.mjs'), home,
-  ], { stdio: ['pipe', 'pipe', 'inherit'] })
+    join(import.meta.dirname, 'server.mjs'), home, ...(baseline === undefined ? [] : [join(baseline, 'dist')]),
+  ], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+    env: baseline === undefined ? process.env : { ...process.env, BENCH_TERMINALS: process.env.BENCH_BASELINE_TERMINALS ?? '{}' },
+  })
   // A server that fails to start must end the run, not leave it waiting for its first line.
   const exited = once(proc, 'exit').then(([code, signal]) => { throw new Error(`bench server exited before it was ready (code ${String(code)}, signal ${String(signal)})`) })
   const [line] = await Promise.race([once(proc.stdout!, 'data'), exited]) as [Buffer]
@@ -481,6 +488,14 @@ async function main (): Promise<void> {
     const admin = await WireClient.connect(ours.port, ours.ca, ours.token)
     await admin.call('add_repository', { path: repo })
     admin.close()
+    const baselineDir = process.env.BENCH_BASELINE
+    const base = baselineDir === undefined ? undefined : await startOurServer(dir, baselineDir)
+    if (base) {
+      cleanups.push(() => { base.proc.stdin!.end() })
+      const a = await WireClient.connect(base.port, base.ca, base.token)
+      await a.call('add_repository', { path: repo })
+      a.close()
+    }
 
     // e.g. "json" (profile one contender alone) or "local,OpenSSH,binary" (comma-separated parts)
     const only = process.env.BENCH_ONLY?.split(',').filter(Boolean)
@@ -493,6 +508,12 @@ async function main (): Promise<void> {
       oursContender('json', ours.port, ours.ca, ours.token, repo, ours.proc.pid!),
       ...'bin' in app
         ? (['binary', 'json'] as const).map(e => appContender(app.bin, e, ours.port, ours.fingerprint, ours.token, repo, ours.proc.pid!))
+        : [],
+      ...base
+        ? [
+            { ...oursContender('json', base.port, base.ca, base.token, repo, base.proc.pid!), name: 'baseline claudette json' },
+            ...'bin' in app ? [{ ...appContender(app.bin, 'json', base.port, base.fingerprint, base.token, repo, base.proc.pid!), name: 'baseline app-style json' }] : [],
+          ]
         : [],
     ].filter(c => wanted(c.name))
     if ('skip' in app) console.log(`# app-style client skipped: ${app.skip}`)
@@ -530,6 +551,11 @@ async function main (): Promise<void> {
       }
       results.set(c.name, r)
       console.log(`${c.name.padEnd(18)} ${r.mbs.toFixed(1).padStart(7)} MB/s  CPU ${r.cpu.toFixed(1)} ms/MiB  (runs ${bulk.get(c.name)!.map(x => x.toFixed(0)).join('/')})  echo p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms  mean ${r.mean.toFixed(3)} ms  CPU ${r.keyCpu.toFixed(0)} µs/key`)
+    }
+    for (const client of ['claudette json', 'app-style json']) {
+      const now = results.get(client)
+      const then = results.get(`baseline ${client}`)
+      if (now && then) console.log(`# ${client} / baseline: throughput ${(now.mbs / then.mbs).toFixed(2)}×, echo p50 ${(now.p50 / then.p50).toFixed(2)}×`)
     }
     if (only) return
     const ssh = results.get('OpenSSH')!
