@@ -433,8 +433,8 @@ function appContender (bin: string, encoding: 'binary' | 'json', port: number, f
         const [code] = await once(p, 'close') as [number | null]
         clearTimeout(timer)
         if (code !== 0) throw new Error(`${name}: bulk client exited with ${String(code)}`)
-        const r = JSON.parse(out) as { bytes: number, seconds: number, frames: number }
-        if (process.env.BENCH_VERBOSE) console.log(`#   ${name}: ${r.frames} frames, ${(r.bytes / r.frames / 1024).toFixed(1)} KiB of output each on average`)
+        const r = JSON.parse(out) as { bytes: number, seconds: number, frames: number, cpu_s: number }
+        if (process.env.BENCH_VERBOSE) console.log(`#   ${name}: ${r.frames} frames, ${(r.bytes / r.frames / 1024).toFixed(1)} KiB of output each on average; the client's CPU ${(r.cpu_s * 1000 / (r.bytes / MiB)).toFixed(1)} ms/MiB`)
         if (r.bytes < SIZE * 0.99) throw new Error(`${name}: got ${r.bytes} bytes, expected at least ${SIZE}`)
         await sleep(500) // as measureBulk: let the server reap the pty's processes
         // The client was reaped by this process, so its CPU is in this process's share.

@@ -7,9 +7,11 @@
 // instead (0x01, pty id u32 BE, bytes).
 //
 //   app-client --port P --fingerprint HEX --token T --cwd DIR --encoding json|binary
-//              bulk --cmd 'exec cat FILE'       -> one JSON line {"bytes","seconds","frames"}
+//              bulk --cmd 'exec cat FILE'       -> one JSON line {"bytes","seconds","frames","cpu_s"}
 //              echo --keys N --pause-ms 2       -> "ready", waits for a line on stdin, then
 //                                                  {"samples_ms":[...]}, then waits for EOF
+//   app-client decode [--kib 4,8,64] [--mib 32]  -> the decoder alone, no server: MB/s of output
+//                                                  per CPU second for each frame size
 //
 // Same workload as the Node clients of run.ts: a shell in the repository, `stty -echo` first,
 // output of the first 300 ms dropped, then the command replaces the shell.
@@ -226,7 +228,7 @@ async fn bulk(a: &Args) -> Result<(), Error> {
         }
     }
     let seconds = first.map_or(0.0, |f| (last - f).as_secs_f64());
-    println!("{}", json!({ "bytes": bytes, "seconds": seconds, "frames": frames }));
+    println!("{}", json!({ "bytes": bytes, "seconds": seconds, "frames": frames, "cpu_s": cpu_seconds() }));
     let _ = c.call("close_pty", json!({ "pty_id": pty })).await;
     Ok(())
 }
@@ -268,8 +270,53 @@ async fn echo(a: &Args) -> Result<(), Error> {
     Ok(())
 }
 
+/// CPU seconds this process has used (user + system), from /proc/self/stat.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = &stat[stat.rfind(')').map_or(0, |i| i + 2)..];
+    let f: Vec<&str> = after.split(' ').collect();
+    let ticks: f64 = f.get(11).and_then(|s| s.parse().ok()).unwrap_or(0.0) + f.get(12).and_then(|s| s.parse().ok()).unwrap_or(0.0);
+    ticks / 100.0 // USER_HZ
+}
+
+/// The decoder alone: `pty-output` frames of the bench's 80-column text, as the server writes
+/// them, decoded as the apps do; MB/s of output per CPU second for each frame size.
+fn decode_bench() -> Result<(), Error> {
+    let mut kibs = vec![1usize, 2, 4, 8, 16, 32, 64];
+    let mut mib = 32usize;
+    let mut it = std::env::args().skip(2);
+    while let Some(k) = it.next() {
+        match k.as_str() {
+            "--kib" => kibs = it.next().ok_or("--kib needs a value")?.split(',').map(str::parse).collect::<Result<_, _>>()?,
+            "--mib" => mib = it.next().ok_or("--mib needs a value")?.parse()?,
+            _ => return Err(format!("unknown argument {k}").into()),
+        }
+    }
+    let line = b"claudette terminal benchmark 0123456789 abcdefghijklmnopqrstuvwxyz ABCDEFGHIJK\n";
+    for kib in kibs {
+        let bytes: Vec<u8> = line.iter().cycle().take(kib * 1024).copied().collect();
+        let frame = json!({ "event": "pty-output", "payload": { "data": bytes, "pty_id": 1 } }).to_string();
+        let n = (mib * 1024 / kib).max(1);
+        let (t0, c0) = (Instant::now(), cpu_seconds());
+        let mut total = 0usize;
+        for _ in 0..n {
+            if let Frame::Output(b) = decode(Message::Text(frame.clone()))? { total += b.len(); }
+        }
+        let (wall, cpu) = (t0.elapsed().as_secs_f64(), cpu_seconds() - c0);
+        let mb = total as f64 / 1048576.0;
+        println!("{}", json!({ "kib": kib, "wire_bytes": frame.len(), "mb_per_cpu_s": mb / cpu.max(0.01), "mb_per_s": mb / wall }));
+    }
+    Ok(())
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
+    if std::env::args().nth(1).as_deref() == Some("decode") {
+        // On a thread of its own, as in an app's runtime worker (malloc gives it its own arena).
+        let r = std::thread::spawn(|| decode_bench().map_err(|e| e.to_string())).join().unwrap();
+        if let Err(e) = r { eprintln!("app-client: {e}"); std::process::exit(1); }
+        return;
+    }
     let result = match parse_args() {
         Ok(a) if a.mode == "bulk" => bulk(&a).await,
         Ok(a) => echo(&a).await,
