@@ -413,8 +413,7 @@ function buildAppClient (): { bin: string } | { skip: string } {
 }
 
 /** The Rust client in its own process, decoding as the apps do; it measures itself. */
-function appContender (bin: string, encoding: 'binary' | 'json', port: number, fingerprint: string, token: string, repo: string, serverPid: number): Contender {
-  const name = `app-style ${encoding}`
+function appContender (bin: string, encoding: 'binary' | 'json', port: number, fingerprint: string, token: string, repo: string, serverPid: number, name = `app-style ${encoding}`): Contender {
   const args = ['--port', String(port), '--fingerprint', fingerprint, '--token', token, '--cwd', repo, '--encoding', encoding]
   const unused = (): never => { throw new Error(`${name} measures itself`) }
   return {
@@ -426,6 +425,8 @@ function appContender (bin: string, encoding: 'binary' | 'json', port: number, f
     selfMeasured: {
       async bulk (file) {
         const cpu0 = cpuSeconds([serverPid])
+        const relay = (): number => statTicks(`${serverPid}/task/${serverPid}`, false) / 100
+        const relay0 = relay()
         const p = spawn(bin, [...args, 'bulk', '--cmd', `exec cat ${file}`], { stdio: ['ignore', 'pipe', 'inherit'] })
         let out = ''
         p.stdout!.on('data', (d: Buffer) => { out += d.toString() })
@@ -434,7 +435,10 @@ function appContender (bin: string, encoding: 'binary' | 'json', port: number, f
         clearTimeout(timer)
         if (code !== 0) throw new Error(`${name}: bulk client exited with ${String(code)}`)
         const r = JSON.parse(out) as { bytes: number, seconds: number, frames: number, cpu_s: number }
-        if (process.env.BENCH_VERBOSE) console.log(`#   ${name}: ${r.frames} frames, ${(r.bytes / r.frames / 1024).toFixed(1)} KiB of output each on average; the client's CPU ${(r.cpu_s * 1000 / (r.bytes / MiB)).toFixed(1)} ms/MiB`)
+        if (process.env.BENCH_VERBOSE) {
+          const mib = r.bytes / MiB
+          console.log(`#   ${name}: ${r.frames} frames, ${(r.bytes / r.frames / 1024).toFixed(1)} KiB of output each on average; CPU per MiB: the client ${(r.cpu_s * 1000 / mib).toFixed(1)} ms, the relay's main thread ${((relay() - relay0) * 1000 / mib).toFixed(1)} ms (busy ${((relay() - relay0) * 100 / r.seconds).toFixed(0)} % of the transfer time)`)
+        }
         if (r.bytes < SIZE * 0.99) throw new Error(`${name}: got ${r.bytes} bytes, expected at least ${SIZE}`)
         await sleep(500) // as measureBulk: let the server reap the pty's processes
         // The client was reaped by this process, so its CPU is in this process's share.
@@ -512,7 +516,7 @@ async function main (): Promise<void> {
       ...base
         ? [
             { ...oursContender('json', base.port, base.ca, base.token, repo, base.proc.pid!), name: 'baseline claudette json' },
-            ...'bin' in app ? [{ ...appContender(app.bin, 'json', base.port, base.fingerprint, base.token, repo, base.proc.pid!), name: 'baseline app-style json' }] : [],
+            ...'bin' in app ? [appContender(app.bin, 'json', base.port, base.fingerprint, base.token, repo, base.proc.pid!, 'baseline app-style json')] : [],
           ]
         : [],
     ].filter(c => wanted(c.name))
