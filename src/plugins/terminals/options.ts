@@ -31,8 +31,9 @@ export const TerminalsOptions = Type.Object({
   /** Largest batch of output, and so the largest binary output frame; more pending output is split. */
   maxFrameBytes: Type.Integer({ minimum: 1 * KiB, maximum: 4 * MiB, default: 64 * KiB }),
   /**
-   * Most output bytes in one JSON `pty-output` event; a larger batch goes out as several. Small,
-   * because a JSON client's decoding cost per byte grows with the frame (docs/performance.md).
+   * Most output bytes in one JSON `pty-output` event; a larger batch goes out as several. Lower
+   * it to bound what a JSON client parses before it can show anything (~3.6 wire bytes per
+   * output byte); measured, it does not change bulk throughput (docs/performance.md).
    */
   maxJsonFrameBytes: Type.Integer({ minimum: 1 * KiB, maximum: 4 * MiB, default: 64 * KiB }),
   /** A pty pauses while an attached socket has more than this many bytes queued... */
