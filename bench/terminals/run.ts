@@ -10,6 +10,16 @@
 // BENCH_ECHO_PAUSE_MS (pause between keystrokes, default 2; the idle time before each keystroke
 // decides how cold every process on the path is when it wakes, see docs/performance.md).
 //
+// The app-style client (bench/terminals/app-client, Rust: tokio-tungstenite + serde_json, decoding
+// every frame as the Claudette apps do) is built here with cargo (cached in its target/) and runs
+// beside the others; where cargo, Debian's crates or the tungstenite sources are missing, one line
+// says why it is skipped (bench/terminals/README.md). Env: CLAUDETTE_BENCH_TUNGSTENITE_SRC (the
+// sources, default ~/.cache/claudette-bench/tungstenite-0.18), BENCH_APP_CLIENT=0 (leave it out).
+//
+// A/B in one run: BENCH_BASELINE=<checkout of another head, with its dist/ built> starts a second
+// server from that build (terminals options from BENCH_BASELINE_TERMINALS) and measures its JSON
+// path with both clients beside the rest, rounds interleaved ("baseline …" rows).
+//
 // OpenSSH: a private sshd started here on a spare loopback port, with throwaway host and client
 // keys in a temp dir; it is killed at the end. The system sshd is never used or touched. If sshd
 // is missing, `apt-get install -y openssh-server openssh-client` is run (Debian/Ubuntu, as root).
@@ -17,9 +27,10 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer as netServer, connect } from 'node:net'
-import { cpus, loadavg, tmpdir, userInfo } from 'node:os'
+import { cpus, homedir, loadavg, tmpdir, userInfo } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
+import { createInterface } from 'node:readline'
 import * as pty from 'node-pty'
 import WebSocket from 'ws'
 
@@ -43,6 +54,11 @@ interface Term {
 
 interface Contender {
   name: string
+  /** A client in its own process that measures itself; `bulk` and `echo` are then not used. */
+  selfMeasured?: {
+    bulk (file: string): Promise<{ mbs: number, cpuPerMiB: number }>
+    echo (n: number): Promise<{ samples: number[], cpuPerKey: number }>
+  }
   /** Processes whose CPU (own + reaped children) counts for this path, besides this one. */
   cpuPids: number[]
   /** The process that relays between the terminal and the network, when it is one we know (our server). */
@@ -345,20 +361,111 @@ function oursContender (encoding: 'binary' | 'json', port: number, ca: Buffer, t
   }
 }
 
-async function startOurServer (dir: string): Promise<{ proc: ChildProcess, port: number, token: string, ca: Buffer }> {
-  const home = join(dir, 'home')
+async function startOurServer (dir: string, baseline?: string): Promise<{ proc: ChildProcess, port: number, token: string, fingerprint: string, ca: Buffer }> {
+  const home = join(dir, baseline === undefined ? 'home' : 'baseline-home')
   const prof = process.env.BENCH_CPU_PROF
   const proc = spawn(process.execPath, [
     ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []),
     ...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean),
-    join(import.meta.dirname, 'server.mjs'), home,
-  ], { stdio: ['pipe', 'pipe', 'inherit'] })
+    join(import.meta.dirname, 'server.mjs'), home, ...(baseline === undefined ? [] : [join(baseline, 'dist')]),
+  ], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+    env: baseline === undefined ? process.env : { ...process.env, BENCH_TERMINALS: process.env.BENCH_BASELINE_TERMINALS ?? '{}' },
+  })
   // A server that fails to start must end the run, not leave it waiting for its first line.
   const exited = once(proc, 'exit').then(([code, signal]) => { throw new Error(`bench server exited before it was ready (code ${String(code)}, signal ${String(signal)})`) })
   const [line] = await Promise.race([once(proc.stdout!, 'data'), exited]) as [Buffer]
   exited.catch(() => {})
   const info = JSON.parse(line.toString())
-  return { proc, port: info.port, token: info.token, ca: readFileSync(join(home, 'cert.pem')) }
+  return { proc, port: info.port, token: info.token, fingerprint: info.fingerprint, ca: readFileSync(join(home, 'cert.pem')) }
+}
+
+// ------------------------------------------------------------------ the app-style client (Rust)
+
+const APP_CLIENT_DIR = join(import.meta.dirname, 'app-client')
+/** Debian's packaged crates the app-style client builds from (bookworm: rustls 0.20, tokio 1.24). */
+export const APP_CLIENT_APT = 'librust-tokio-dev librust-tokio-rustls-dev librust-tokio-rustls+dangerous-configuration-dev librust-rustls-dev librust-serde-json-dev librust-sha2-dev librust-sha1-dev librust-http-dev librust-httparse-dev librust-base64-dev librust-rand-dev librust-bytes-dev librust-byteorder-dev librust-thiserror-dev librust-utf-8-dev librust-url-dev librust-futures-util-dev librust-log-dev'
+
+/** Builds the app-style client (cargo caches it); its path, or one line saying why it is skipped. */
+function buildAppClient (): { bin: string } | { skip: string } {
+  if (process.env.BENCH_APP_CLIENT === '0') return { skip: 'BENCH_APP_CLIENT=0' }
+  try { execFileSync('cargo', ['--version'], { stdio: 'ignore' }) } catch {
+    return { skip: 'cargo not found (apt-get install cargo, or rustup); see bench/terminals/README.md' }
+  }
+  if (!existsSync('/usr/share/cargo/registry')) return { skip: `Debian's Rust crates missing: apt-get install ${APP_CLIENT_APT}` }
+  const src = process.env.CLAUDETTE_BENCH_TUNGSTENITE_SRC ?? join(homedir(), '.cache', 'claudette-bench', 'tungstenite-0.18')
+  const tungstenite = join(src, 'tungstenite-rs')
+  const tokioTungstenite = join(src, 'tokio-tungstenite')
+  if (!existsSync(join(tungstenite, 'Cargo.toml')) || !existsSync(join(tokioTungstenite, 'Cargo.toml'))) {
+    return { skip: `tungstenite sources missing: v0.18.0 of snapview/tungstenite-rs and snapview/tokio-tungstenite into ${src}/{tungstenite-rs,tokio-tungstenite} (CLAUDETTE_BENCH_TUNGSTENITE_SRC); see bench/terminals/README.md` }
+  }
+  try {
+    execFileSync('nice', ['-n', '10', 'cargo', 'build', '--release', '--offline', '--quiet',
+      '--config', `patch.crates-io.tungstenite.path=${JSON.stringify(tungstenite)}`,
+      '--config', `patch.crates-io.tokio-tungstenite.path=${JSON.stringify(tokioTungstenite)}`,
+    ], { cwd: APP_CLIENT_DIR, stdio: ['ignore', 'ignore', 'pipe'] })
+  } catch (err) {
+    const stderr = String((err as { stderr?: Buffer }).stderr ?? err)
+    const why = stderr.split('\n').find(l => /error/.test(l)) ?? stderr.split('\n')[0]
+    return { skip: `app-style client did not build (${why?.trim()}); crates: apt-get install ${APP_CLIENT_APT}` }
+  }
+  return { bin: join(APP_CLIENT_DIR, 'target', 'release', 'claudette-bench-app-client') }
+}
+
+/** The Rust client in its own process, decoding as the apps do; it measures itself. */
+function appContender (bin: string, encoding: 'binary' | 'json', port: number, fingerprint: string, token: string, repo: string, serverPid: number, name = `app-style ${encoding}`): Contender {
+  const args = ['--port', String(port), '--fingerprint', fingerprint, '--token', token, '--cwd', repo, '--encoding', encoding]
+  const unused = (): never => { throw new Error(`${name} measures itself`) }
+  return {
+    name,
+    cpuPids: [serverPid],
+    relayPid: serverPid,
+    bulk: async () => unused(),
+    echo: async () => unused(),
+    selfMeasured: {
+      async bulk (file) {
+        const cpu0 = cpuSeconds([serverPid])
+        const relay = (): number => statTicks(`${serverPid}/task/${serverPid}`, false) / 100
+        const relay0 = relay()
+        const p = spawn(bin, [...args, 'bulk', '--cmd', `exec cat ${file}`], { stdio: ['ignore', 'pipe', 'inherit'] })
+        let out = ''
+        p.stdout!.on('data', (d: Buffer) => { out += d.toString() })
+        const timer = setTimeout(() => p.kill('SIGKILL'), 120_000)
+        const [code] = await once(p, 'close') as [number | null]
+        clearTimeout(timer)
+        if (code !== 0) throw new Error(`${name}: bulk client exited with ${String(code)}`)
+        const r = JSON.parse(out) as { bytes: number, seconds: number, frames: number, cpu_s: number }
+        if (process.env.BENCH_VERBOSE) {
+          const mib = r.bytes / MiB
+          console.log(`#   ${name}: ${r.frames} frames, ${(r.bytes / r.frames / 1024).toFixed(1)} KiB of output each on average; CPU per MiB: the client ${(r.cpu_s * 1000 / mib).toFixed(1)} ms, the relay's main thread ${((relay() - relay0) * 1000 / mib).toFixed(1)} ms (busy ${((relay() - relay0) * 100 / r.seconds).toFixed(0)} % of the transfer time)`)
+        }
+        if (r.bytes < SIZE * 0.99) throw new Error(`${name}: got ${r.bytes} bytes, expected at least ${SIZE}`)
+        await sleep(500) // as measureBulk: let the server reap the pty's processes
+        // The client was reaped by this process, so its CPU is in this process's share.
+        return { mbs: r.bytes / MiB / r.seconds, cpuPerMiB: (cpuSeconds([serverPid]) - cpu0) * 1000 / (r.bytes / MiB) }
+      },
+      async echo (n) {
+        const p = spawn(bin, [...args, 'echo', '--keys', String(n), '--pause-ms', String(ECHO_PAUSE_MS)], { stdio: ['pipe', 'pipe', 'inherit'] })
+        const lines = createInterface({ input: p.stdout! })[Symbol.asyncIterator]()
+        const next = async (): Promise<string> => {
+          const r = await lines.next()
+          if (r.done) throw new Error(`${name}: echo client ended early (exit ${String(p.exitCode)})`)
+          return r.value as string
+        }
+        try {
+          if (await next() !== 'ready') throw new Error(`${name}: echo client not ready`)
+          // As measureEcho: the CPU of every process on the path during the keystrokes only.
+          const cpu0 = treeCpuSeconds()
+          p.stdin!.write('\n')
+          const { samples_ms: samples } = JSON.parse(await next()) as { samples_ms: number[] }
+          return { samples, cpuPerKey: (treeCpuSeconds() - cpu0) * 1e6 / n }
+        } finally {
+          p.stdin!.end()
+          if (p.exitCode === null) await once(p, 'close')
+        }
+      },
+    },
+  }
 }
 
 // ------------------------------------------------------------------ main
@@ -385,15 +492,35 @@ async function main (): Promise<void> {
     const admin = await WireClient.connect(ours.port, ours.ca, ours.token)
     await admin.call('add_repository', { path: repo })
     admin.close()
+    const baselineDir = process.env.BENCH_BASELINE
+    const base = baselineDir === undefined ? undefined : await startOurServer(dir, baselineDir)
+    if (base) {
+      cleanups.push(() => { base.proc.stdin!.end() })
+      const a = await WireClient.connect(base.port, base.ca, base.token)
+      await a.call('add_repository', { path: repo })
+      a.close()
+    }
 
     // e.g. "json" (profile one contender alone) or "local,OpenSSH,binary" (comma-separated parts)
     const only = process.env.BENCH_ONLY?.split(',').filter(Boolean)
+    const wanted = (name: string): boolean => !only || only.some(part => name.includes(part))
+    const app = wanted('app-style json') || wanted('app-style binary') ? buildAppClient() : { skip: 'not in BENCH_ONLY' }
     const contenders = [
       localPty,
       sshContender(sshd.sshArgs, sshd.proc.pid!),
       oursContender('binary', ours.port, ours.ca, ours.token, repo, ours.proc.pid!),
       oursContender('json', ours.port, ours.ca, ours.token, repo, ours.proc.pid!),
-    ].filter(c => !only || only.some(part => c.name.includes(part)))
+      ...'bin' in app
+        ? (['binary', 'json'] as const).map(e => appContender(app.bin, e, ours.port, ours.fingerprint, ours.token, repo, ours.proc.pid!))
+        : [],
+      ...base
+        ? [
+            { ...oursContender('json', base.port, base.ca, base.token, repo, base.proc.pid!), name: 'baseline claudette json' },
+            ...'bin' in app ? [appContender(app.bin, 'json', base.port, base.fingerprint, base.token, repo, base.proc.pid!, 'baseline app-style json')] : [],
+          ]
+        : [],
+    ].filter(c => wanted(c.name))
+    if ('skip' in app) console.log(`# app-style client skipped: ${app.skip}`)
     console.log(`# terminals benchmark: ${SIZE / MiB} MiB cat (median of ${RUNS}), ${ECHO_N} keystrokes ${ECHO_PAUSE_MS} ms apart; node ${process.version}, ${cpus().length} × ${cpus()[0]?.model}, load ${loadavg().map(l => l.toFixed(1)).join(' ')}`)
     // Rounds interleave the contenders, so a busy neighbour on this shared machine slows all
     // of them alike instead of whichever happened to run at that moment.
@@ -403,12 +530,13 @@ async function main (): Promise<void> {
     const echoCpu = new Map<string, number[]>(contenders.map(c => [c.name, []]))
     for (let round = 0; round < RUNS; round++) {
       for (const c of contenders) {
-        const r = await measureBulk(c, file)
+        const r = c.selfMeasured ? await c.selfMeasured.bulk(file) : await measureBulk(c, file)
         bulk.get(c.name)!.push(r.mbs)
         cpu.get(c.name)!.push(r.cpuPerMiB)
       }
       for (const c of contenders) {
-        const r = await measureEcho(c, Math.ceil(ECHO_N / RUNS))
+        const keys = Math.ceil(ECHO_N / RUNS)
+        const r = c.selfMeasured ? await c.selfMeasured.echo(keys) : await measureEcho(c, keys)
         echo.get(c.name)!.push(...r.samples)
         echoCpu.get(c.name)!.push(r.cpuPerKey)
       }
@@ -428,6 +556,11 @@ async function main (): Promise<void> {
       results.set(c.name, r)
       console.log(`${c.name.padEnd(18)} ${r.mbs.toFixed(1).padStart(7)} MB/s  CPU ${r.cpu.toFixed(1)} ms/MiB  (runs ${bulk.get(c.name)!.map(x => x.toFixed(0)).join('/')})  echo p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms  mean ${r.mean.toFixed(3)} ms  CPU ${r.keyCpu.toFixed(0)} µs/key`)
     }
+    for (const client of ['claudette json', 'app-style json']) {
+      const now = results.get(client)
+      const then = results.get(`baseline ${client}`)
+      if (now && then) console.log(`# ${client} / baseline: throughput ${(now.mbs / then.mbs).toFixed(2)}×, echo p50 ${(now.p50 / then.p50).toFixed(2)}×`)
+    }
     if (only) return
     const ssh = results.get('OpenSSH')!
     const local = results.get('local node-pty')!
@@ -440,11 +573,24 @@ async function main (): Promise<void> {
       ['json throughput / OpenSSH', json.mbs / ssh.mbs, '>=', 0.5],
       ['json echo p50 / OpenSSH', json.p50 / ssh.p50, '<=', 1.25],
     ]
+    const appJson = results.get('app-style json')
+    const appBin = results.get('app-style binary')
+    if (appJson && appBin) {
+      checks.push(
+        ['app-style json throughput / OpenSSH', appJson.mbs / ssh.mbs, '>=', 0.5],
+        ['app-style json throughput / app-style binary', appJson.mbs / appBin.mbs, '', 0],
+        ['app-style binary throughput / OpenSSH', appBin.mbs / ssh.mbs, '>=', 1.0],
+        ['app-style json echo p50 / OpenSSH', appJson.p50 / ssh.p50, '<=', 1.25],
+        ['app-style binary echo p50 / OpenSSH', appBin.p50 / ssh.p50, '<=', 1.1],
+      )
+    }
     // Load-independent view: throughput if CPU were the only limit (MiB per CPU second).
     console.log(`\nCPU per MiB, all processes of the path: ${[...results].map(([n, r]) => `${n} ${r.cpu.toFixed(1)} ms`).join(', ')}`)
     console.log(`CPU-efficiency ratios: binary/OpenSSH ${(ssh.cpu / bin.cpu).toFixed(2)}, binary/local ${(local.cpu / bin.cpu).toFixed(2)}, json/OpenSSH ${(ssh.cpu / json.cpu).toFixed(2)}`)
     console.log('\n| ratio | value | target | |\n|---|---|---|---|')
     for (const [name, v, op, target] of checks) {
+      // op '' is a ratio shown for information, with no target.
+      if (op === '') { console.log(`| ${name} | ${v.toFixed(2)} | — | |`); continue }
       const ok = op === '>=' ? v >= target : v <= target
       console.log(`| ${name} | ${v.toFixed(2)} | ${op} ${target} | ${ok ? 'met' : 'MISSED'} |`)
     }

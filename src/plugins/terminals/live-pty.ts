@@ -10,7 +10,7 @@ import { PtyViewers, type ViewerState } from './viewers.js'
 /** While paused, re-check the watermarks this often in case a drain event was missed. */
 const PAUSE_POLL_MS = 250
 
-type LivePtyOptions = Pick<TerminalsOptions, 'scrollbackBytes' | 'maxFrameBytes' | 'highWaterMark' | 'lowWaterMark' | 'idleDetachedMs' | 'killTimeoutMs'>
+type LivePtyOptions = Pick<TerminalsOptions, 'scrollbackBytes' | 'maxFrameBytes' | 'maxJsonFrameBytes' | 'highWaterMark' | 'lowWaterMark' | 'idleDetachedMs' | 'killTimeoutMs'>
 
 /**
  * One running terminal and everything it owns: the provider's session, the output bufferer,
@@ -69,7 +69,7 @@ export class LivePty implements Disposable {
     this.scrollback = new Scrollback(opts.scrollbackBytes)
     this.exited = new Promise<void>(resolve => { this.#markExited = resolve })
     this.onClose = this.#onClose.event
-    this.#viewers = new PtyViewers(id, opts.highWaterMark, {
+    this.#viewers = new PtyViewers(id, opts.highWaterMark, opts.maxJsonFrameBytes, {
       removed: () => {
         this.#maybeResume()
         if (this.#viewers.size === 0 && !this.#closed) this.#startIdle()

@@ -62,6 +62,8 @@ export class PtyViewers implements Disposable {
   constructor (
     readonly ptyId: number,
     private readonly highWaterMark: number,
+    /** Most output bytes per JSON `pty-output` frame (a batch may need several). */
+    private readonly maxJsonBytes: number,
     private readonly listener: ViewersListener,
   ) {
     this.head = Buffer.allocUnsafe(5)
@@ -94,14 +96,23 @@ export class PtyViewers implements Disposable {
   output (parts: readonly Uint8Array[], watch: boolean): Buffer {
     const frame = WireFrame.binary(parts)
     const data = frame.payload.subarray(5)
-    let json: WireFrame | undefined
+    let json: WireFrame[] | undefined
     for (const conn of this.#conns) {
       if (!conn.isOpen) continue
       if (conn.getState(VIEWER_STATE)?.encoding === 'binary') conn.sendFrame(frame)
-      else conn.sendFrame(json ??= ptyOutputJsonFrame(this.ptyId, data))
+      else for (const f of (json ??= this.#jsonFrames(data))) conn.sendFrame(f)
       if (watch && conn.bufferedAmount > this.highWaterMark) { watch = false; this.listener.congested() }
     }
     return data
+  }
+
+  /** The batch as `pty-output` events of at most maxJsonBytes of output each, built once for all JSON viewers. */
+  #jsonFrames (data: Buffer): WireFrame[] {
+    const max = this.maxJsonBytes
+    if (data.length <= max) return [ptyOutputJsonFrame(this.ptyId, data)]
+    const frames: WireFrame[] = []
+    for (let at = 0; at < data.length; at += max) frames.push(ptyOutputJsonFrame(this.ptyId, data.subarray(at, at + max)))
+    return frames
   }
 
   /** A viewer's socket drained. */
