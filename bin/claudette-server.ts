@@ -3,8 +3,10 @@
 // everything it does goes through the package's public entry.
 import { Command, InvalidArgumentError, Option } from 'commander'
 import QRCode from 'qrcode'
+import { fileURLToPath } from 'node:url'
 import { createServer, escapeControls, openAdmin, VERSION, type Admin, type ClaudetteServer } from '../src/index.js'
 import { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, UsageError, json, out, printTable, printable, reportFatal } from './cli-output.js'
+import { registerServiceCommands } from './server-commands/service.js'
 const SHUTDOWN_DEADLINE_MS = 5000
 
 interface GlobalOptions {
@@ -201,6 +203,8 @@ repo.command('remove')
     if (removed === null) throw new UsageError(noMatch('repository', id, (await admin.repos.list()).map(r => r.id), 'repo list'), EXIT_RUNTIME)
     out(globals().json ? json({ removed: removed.id }) : `Removed repository ${escapeControls(removed.name)} (${removed.id}).`)
   }))
+
+registerServiceCommands(program, { cliPath: fileURLToPath(import.meta.url) })
 
 /** Why an id or prefix named nothing: no match, or a prefix several ids share. */
 function noMatch (what: string, id: string, ids: string[], listCommand: string): string {
