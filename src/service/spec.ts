@@ -65,6 +65,9 @@ export function serviceSpec (input: ServiceSpecInput): ServiceSpec {
   const serverArgs = [...input.serverArgs ?? []]
   // `service install -- run --port 1` means the same as `-- --port 1`.
   if (serverArgs[0] === 'run') serverArgs.shift()
+  // A launchd plist (XML) cannot hold most of them, and no flag of the server needs one.
+  const control = serverArgs.find(a => /[\x00-\x1f\x7f]/.test(a))
+  if (control !== undefined) throw new ServiceUsageError(`the server flag ${JSON.stringify(control)} contains a control character (a tab, a newline, …)`)
   const first = serverArgs[0]
   if (first !== undefined && !first.startsWith('-')) throw new ServiceUsageError(`the words after -- are flags of \`claudette-server run\` (such as --port 7683), not '${first}'`)
   return {

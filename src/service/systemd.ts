@@ -1,10 +1,10 @@
 // The systemd unit that runs the server, and the quoting of its command line. Pure functions: the
 // manager (manager.ts) writes the text and runs systemctl.
 //
-// Quoting follows systemd.service(5) "Command lines" and systemd.unit(5) "Specifiers": the line is
-// first expanded for specifiers (`%%` is a literal `%`), then split into words with C-style
-// escapes inside double quotes, and at start-up `$$` in a word is a literal `$` (`$NAME` would be
-// an environment variable). A word that is exactly `;` separates commands unless written `\;`.
+// Quoting follows systemd.service(5) "Command lines" and systemd.unit(5) "Specifiers": the line
+// is split into words (double quotes, C-style escapes), each word is then expanded for
+// specifiers (`%%` is a literal `%`), and at start-up `$$` in a word is a literal `$` (`$NAME`
+// would be an environment variable). A lone `;` separates commands unless written `\;`.
 import { join } from 'node:path'
 import type { ServiceSpec } from './spec.js'
 
@@ -57,21 +57,20 @@ const SIMPLE_ESCAPES: Record<string, string> = { a: '\x07', b: '\b', f: '\f', n:
  * `$NAME` and `;` separators are not expanded: such a line was not written by this module.
  */
 export function parseSystemdExecLine (line: string): string[] {
-  const text = line.replace(/%(.)/g, (m, c: string) => c === '%' ? '%' : m)
   const words: string[] = []
   let i = 0
-  while (i < text.length) {
-    while (i < text.length && /\s/.test(text[i]!)) i++
-    if (i >= text.length) break
+  while (i < line.length) {
+    while (i < line.length && /\s/.test(line[i]!)) i++
+    if (i >= line.length) break
     let word = ''
     let quote: string | null = null
-    for (; i < text.length; i++) {
-      const ch = text[i]!
+    for (; i < line.length; i++) {
+      const ch = line[i]!
       if (quote === null && /\s/.test(ch)) break
       if (ch === '\\') {
-        const next = text[i + 1]
+        const next = line[i + 1]
         if (next === undefined) throw new SyntaxError('a command line cannot end with a backslash')
-        if (next === 'x') { word += String.fromCharCode(parseInt(text.slice(i + 2, i + 4), 16)); i += 3; continue }
+        if (next === 'x') { word += String.fromCharCode(parseInt(line.slice(i + 2, i + 4), 16)); i += 3; continue }
         if (next === ';' && quote === null) { word += ';'; i++; continue }
         const simple = SIMPLE_ESCAPES[next]
         if (simple === undefined) throw new SyntaxError(`unknown escape \\${next}`)
@@ -84,7 +83,7 @@ export function parseSystemdExecLine (line: string): string[] {
       word += ch
     }
     if (quote !== null) throw new SyntaxError('unterminated quote')
-    words.push(word.replaceAll('$$', '$'))
+    words.push(word.replace(/%(.)/gs, (m, c: string) => c === '%' ? '%' : m).replaceAll('$$', '$'))
   }
   return words
 }
