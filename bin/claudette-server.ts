@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // The server CLI: argument parsing, signals, banner and exit codes. No business logic:
 // everything it does goes through the package's public entry.
+import { fileURLToPath } from 'node:url'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import QRCode from 'qrcode'
-import { fileURLToPath } from 'node:url'
 import { createServer, escapeControls, openAdmin, VERSION, type Admin, type ClaudetteServer } from '../src/index.js'
 import { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, UsageError, json, out, printTable, printable, reportFatal } from './cli-output.js'
 import { registerServiceCommands } from './server-commands/service.js'

@@ -99,6 +99,11 @@ after --. Install again to change any of it. Examples:
         else process.stdout.write(text) // written verbatim: it is the file
         return
       }
+      const sudoUser = process.env.SUDO_USER
+      if (o.system !== true && process.getuid?.() === 0 && sudoUser !== undefined && sudoUser !== '' && sudoUser !== 'root') {
+        // A user service of root is rarely what `sudo … service install` means.
+        throw new UsageError(`under sudo this would install a user service for root: run it without sudo for ${sudoUser}'s own service, or add --system for a system service that runs as ${sudoUser}`)
+      }
       const r = await m.install(spec)
       if (g.json === true) { out(json({ ...r, argv: spec.argv })); return }
       printInstalled(r, spec.argv, spec.user)

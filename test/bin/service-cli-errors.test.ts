@@ -35,6 +35,12 @@ t.test('errors: flags before --, a command after --, no systemctl, systemctl fai
   t.equal(user.code, 2)
   t.match(user.stderr, /^error: --user applies to --system services only/)
 
+  if (process.getuid?.() === 0) {
+    const sudo = await runCli(SERVER_BIN, ['service', 'install'], { env: { ...env, SUDO_USER: 'alice' } })
+    t.equal(sudo.code, 2)
+    t.match(sudo.stderr, /^error: under sudo this would install a user service for root: .* add --system/)
+  }
+
   const help = await runCli(SERVER_BIN, ['service', 'install', '--help'], { env })
   t.match(help.stdout, /claudette-server service install -- --port 7683 --name Studio/)
 })
