@@ -94,7 +94,7 @@ after --. Install again to change any of it. Examples:
         version: VERSION,
       })
       if (o.print === true) {
-        const text = m.render(spec)
+        const text = await m.render(spec)
         if (g.json === true) out(json({ file: m.file, content: text }))
         else process.stdout.write(text) // written verbatim: it is the file
         return

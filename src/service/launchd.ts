@@ -1,8 +1,9 @@
 // The launchd job that runs the server on macOS: a LaunchAgent (the user's, started at login) or
 // a LaunchDaemon (--system, started at boot). Pure functions; the plist XML is built by the
-// `plist` package, so every string is escaped by an XML builder rather than a template.
+// `plist` package, so every string is escaped by an XML builder rather than a template. It is
+// imported on first use: every CLI command would otherwise pay for loading its XML libraries.
 import { join } from 'node:path'
-import { build, parse, type PlistValue } from 'plist'
+import type { PlistValue } from 'plist'
 import type { ServiceScope, ServiceSpec } from './spec.js'
 
 export const LAUNCHD_LABEL = 'dev.claudette.server'
@@ -21,7 +22,8 @@ export function launchdLogPath (scope: ServiceScope, homedir: string): string {
 /** The launchd domain of the job: the logged-in user's GUI session, or the system. */
 export const launchdDomain = (scope: ServiceScope, uid: number): string => scope === 'system' ? 'system' : `gui/${uid}`
 
-export function launchdPlist (spec: ServiceSpec, homedir: string): string {
+export async function launchdPlist (spec: ServiceSpec, homedir: string): Promise<string> {
+  const { build } = await import('plist')
   const log = launchdLogPath(spec.scope, homedir)
   const job: Record<string, PlistValue> = {
     Label: LAUNCHD_LABEL,
@@ -42,7 +44,8 @@ export function launchdPlist (spec: ServiceSpec, homedir: string): string {
   return build(job) + '\n'
 }
 
-function parseJob (xml: string): Record<string, unknown> | null {
+async function parseJob (xml: string): Promise<Record<string, unknown> | null> {
+  const { parse } = await import('plist')
   try {
     const job = parse(xml)
     return job !== null && typeof job === 'object' && !Array.isArray(job) ? job as Record<string, unknown> : null
@@ -52,13 +55,13 @@ function parseJob (xml: string): Record<string, unknown> | null {
 }
 
 /** A plist's ProgramArguments (for `service status`, to find the service's --home), or null. */
-export function launchdPlistArgv (xml: string): string[] | null {
-  const args = parseJob(xml)?.ProgramArguments
+export async function launchdPlistArgv (xml: string): Promise<string[] | null> {
+  const args = (await parseJob(xml))?.ProgramArguments
   return Array.isArray(args) && args.every(a => typeof a === 'string') ? args : null
 }
 
 /** A plist's UserName, or null. */
-export function launchdPlistUser (xml: string): string | null {
-  const user = parseJob(xml)?.UserName
+export async function launchdPlistUser (xml: string): Promise<string | null> {
+  const user = (await parseJob(xml))?.UserName
   return typeof user === 'string' ? user : null
 }

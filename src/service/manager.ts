@@ -103,8 +103,8 @@ export class ServiceManager {
   }
 
   /** The unit or plist text for this spec (what install writes, what --print shows). */
-  render (spec: ServiceSpec): string {
-    return this.#host.platform === 'linux' ? systemdUnit(spec) : launchdPlist(spec, this.#host.homedir)
+  async render (spec: ServiceSpec): Promise<string> {
+    return this.#host.platform === 'linux' ? systemdUnit(spec) : await launchdPlist(spec, this.#host.homedir)
   }
 
   async install (spec: ServiceSpec): Promise<InstallResult> {
@@ -183,7 +183,7 @@ export class ServiceManager {
     const wasActive = await exists(this.file) &&
       (await this.#exec(systemctl, [...s, 'is-active', this.name], null, true)).stdout.trim() === 'active'
     await mkdir(dirname(this.file), { recursive: true })
-    await writeFileAtomic(this.file, this.render(spec), 0o644)
+    await writeFileAtomic(this.file, await this.render(spec), 0o644)
     await this.#exec(systemctl, [...s, 'daemon-reload'], commands)
     await this.#exec(systemctl, [...s, 'enable', '--now', this.name], commands)
     if (wasActive) await this.#exec(systemctl, [...s, 'restart', this.name], commands)
@@ -246,7 +246,7 @@ export class ServiceManager {
     const log = launchdLogPath(this.#host.scope, this.#host.homedir)
     await mkdir(dirname(this.file), { recursive: true })
     await mkdir(dirname(log), { recursive: true })
-    await writeFileAtomic(this.file, this.render(spec), 0o644)
+    await writeFileAtomic(this.file, await this.render(spec), 0o644)
     // Clears a "disabled" override left by `launchctl disable` or `unload -w`.
     await this.#exec(launchctl, ['enable', this.#target], commands, true)
     const boot = await this.#exec(launchctl, ['bootstrap', this.#domain, this.file], commands, true)
@@ -292,8 +292,8 @@ export class ServiceManager {
       running: state === 'running',
       state,
       pid: pid > 0 ? pid : null,
-      argv: launchdPlistArgv(text),
-      user: launchdPlistUser(text),
+      argv: await launchdPlistArgv(text),
+      user: await launchdPlistUser(text),
     }
   }
 }

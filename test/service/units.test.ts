@@ -110,11 +110,11 @@ t.test('systemd-analyze verify accepts the user and the system unit without a wa
 
 t.test('the plist: well-formed, the expected keys, the argv intact', async t => {
   const spec = serviceSpec(input())
-  const xml = launchdPlist(spec, '/Users/alice')
+  const xml = await launchdPlist(spec, '/Users/alice')
   const job = parse(xml) as Record<string, unknown>
   t.equal(job.Label, LAUNCHD_LABEL)
   t.same(job.ProgramArguments, spec.argv)
-  t.same(launchdPlistArgv(xml), spec.argv)
+  t.same(await launchdPlistArgv(xml), spec.argv)
   t.equal(job.RunAtLoad, true)
   t.same(job.KeepAlive, { SuccessfulExit: false }, 'restarted after a failure, not after a clean stop')
   t.equal(job.StandardOutPath, '/Users/alice/Library/Logs/claudette-server.log')
@@ -124,16 +124,16 @@ t.test('the plist: well-formed, the expected keys, the argv intact', async t => 
   t.same(job.EnvironmentVariables, { PATH: spec.path })
   t.notOk('UserName' in job)
 
-  const daemon = parse(launchdPlist(serviceSpec(input({ scope: 'system', user: 'alice' })), '/var/root')) as Record<string, unknown>
+  const daemon = parse(await launchdPlist(serviceSpec(input({ scope: 'system', user: 'alice' })), '/var/root')) as Record<string, unknown>
   t.equal(daemon.UserName, 'alice')
   t.equal(daemon.StandardOutPath, '/Library/Logs/claudette-server.log')
   t.notOk('WorkingDirectory' in daemon)
-  t.equal(launchdPlistArgv('<plist><dict><key>Label</key></plist>'), null, 'a broken plist has no argv')
+  t.equal(await launchdPlistArgv('<plist><dict><key>Label</key></plist>'), null, 'a broken plist has no argv')
 })
 
 t.test('plutil -lint accepts the plist', { skip: noPlutil }, async t => {
   const dir = mkdtempSync(join(tmpdir(), 'claudette-plist-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  writeFileSync(join(dir, 'job.plist'), launchdPlist(serviceSpec(input({ serverArgs: ['--name', 'Studio <&> "x"'] })), '/Users/alice'))
+  writeFileSync(join(dir, 'job.plist'), await launchdPlist(serviceSpec(input({ serverArgs: ['--name', 'Studio <&> "x"'] })), '/Users/alice'))
   await t.resolves(run('plutil', ['-lint', join(dir, 'job.plist')]), 'plutil -lint')
 })
