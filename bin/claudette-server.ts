@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The server CLI: argument parsing, signals, banner and exit codes. No business logic:
 // everything it does goes through the package's public entry.
+import { fileURLToPath } from 'node:url'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import QRCode from 'qrcode'
 import { connectHostProblem, createServer, escapeControls, isHostAddress, openAdmin, VERSION, type Admin, type ClaudetteServer } from '../src/index.js'
@@ -9,6 +10,7 @@ import { registerCompletion } from './completion.js'
 import { confirmOrAbort } from './confirm.js'
 import { registerConfigCommands } from './server-commands/config.js'
 import { registerStatusCommand } from './server-commands/status.js'
+import { registerServiceCommands } from './server-commands/service.js'
 const SHUTDOWN_DEADLINE_MS = 5000
 
 interface GlobalOptions {
@@ -280,6 +282,8 @@ repo.command('remove')
 
 registerConfigCommands(program, { withAdmin, json: () => globals().json === true })
 registerStatusCommand(program, globals)
+registerServiceCommands(program, { cliPath: fileURLToPath(import.meta.url) })
+// Last: the completion scripts are generated from every command registered above.
 registerCompletion(program)
 
 /** Why an id or prefix named nothing: no match, or a prefix several ids share. */

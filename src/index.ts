@@ -63,3 +63,5 @@ export { ControlHomeInUseError, ControlNoAnswerError, ControlSocketError } from 
 export * as protocol from './protocol/index.js'
 // The client SDK (ClaudetteClient, pair, TrustStore, parseConnectionString, client errors).
 export * from './client/index.js'
+// Running the server as a systemd or launchd service (`claudette-server service …`).
+export * from './service/index.js'

@@ -11,6 +11,7 @@ const modules = [
   'src/core/errors.ts',
   ...readdirSync(join(root, 'src/plugins')).map(p => `src/plugins/${p}/errors.ts`),
   'src/client/errors.ts',
+  'src/service/errors.ts',
 ]
 
 interface Entry { name: string, code: string, statusCode: number, rpcCode: number, expose: boolean, message: unknown }
