@@ -18,6 +18,7 @@ interface GlobalOptions {
   mdnsHideVersion?: boolean
   worktreeBaseDir?: string
   logLevel: string
+  logFormat?: 'pretty' | 'json'
   json?: boolean
   pairingTtl?: number
   singleUsePairing?: boolean
@@ -73,6 +74,7 @@ program
   .option('--mdns-hide-version', 'leave the server version out of the mDNS TXT record')
   .option('--worktree-base-dir <dir>', 'where new workspaces\' git worktrees are created (default: from server.toml, else <home>/workspaces)', parseDir)
   .addOption(new Option('--log-level <level>', 'log level for stderr').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
+  .addOption(new Option('--log-format <format>', 'log format on stderr: pretty (readable) or json (one object per line; for journald and log collectors) (default: pretty when stderr is a terminal, else json)').choices(['pretty', 'json']))
   .option('--json', 'machine-readable output for commands')
   .option('--pairing-ttl <duration>', 'the pairing token stops pairing after this long and is replaced by a new one (e.g. 10m, 1h; default: never)', parseDuration)
   .option('--single-use-pairing', 'replace the pairing token after each successful pairing')
@@ -241,6 +243,7 @@ async function run (): Promise<void> {
     mdns: g.mdns ? { interface: g.mdnsInterface, ...(g.mdnsHideVersion === true ? { includeVersion: false } : {}) } : false,
     ...(g.worktreeBaseDir !== undefined ? { repos: { worktreeBaseDir: g.worktreeBaseDir } } : {}),
     logLevel: g.logLevel as 'info',
+    ...(g.logFormat !== undefined ? { logFormat: g.logFormat } : {}),
     authTimeoutMs: g.authTimeout,
     tlsHandshakeTimeoutMs: g.tlsHandshakeTimeout,
     maxConnections: g.maxConnections,

@@ -24,9 +24,14 @@ export const ServerOptions = Type.Object({
     Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'),
     Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent'),
   ], { default: 'info' }),
-  /** Where JSON log lines go (default: stderr). */
+  /**
+   * `pretty` (human-readable, pino-pretty) or `json` (one JSON object per line). Default: pretty
+   * when the log goes to a terminal, else JSON.
+   */
+  logFormat: Type.Optional(Type.Union([Type.Literal('pretty'), Type.Literal('json')])),
+  /** Where log lines go (default: stderr). */
   logStream: Type.Optional(Type.Unsafe<Writable>({})),
-  /** An existing pino logger to use instead (logLevel/logStream are then ignored). */
+  /** An existing pino logger to use instead (logLevel/logFormat/logStream are then ignored). */
   loggerInstance: Type.Optional(Type.Unsafe<FastifyBaseLogger>({})),
   /** Largest accepted WebSocket message. */
   maxPayload: Type.Integer({ minimum: 1024, maximum: 64 * MiB, default: 16 * MiB }),

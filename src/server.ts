@@ -7,7 +7,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import { rootContainer } from './core/di.js'
 import { ensurePrivateDir } from './core/files.js'
 import { resolveServerHome } from './core/home.js'
-import { REDACT_PATHS } from './core/logging.js'
+import { defaultLogFormat, FASTIFY_LISTEN_TEXT, logDestination, REDACT_PATHS } from './core/logging.js'
 import { parseOptions } from './core/options.js'
 import { ProcessRunner } from './core/process-runner.js'
 import { coreMethods } from './core/rpc/core-methods.js'
@@ -65,6 +65,8 @@ export async function createServer (input: ServerOptionsInput = {}): Promise<Cla
   const bind = opts.bind ?? config.server.bind
   const configuredPort = opts.port ?? config.server.port
 
+  const logTo = opts.logStream ?? process.stderr
+  const logStream = opts.loggerInstance ? null : await logDestination(opts.logFormat ?? defaultLogFormat(logTo), logTo)
   const app = Fastify({
     https: {
       key: identity.keyPem,
@@ -77,7 +79,17 @@ export async function createServer (input: ServerOptionsInput = {}): Promise<Cla
     logController: new LogController({ disableRequestLogging: true }),
     ...(opts.loggerInstance
       ? { loggerInstance: opts.loggerInstance }
-      : { logger: { level: opts.logLevel, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, stream: opts.logStream ?? process.stderr } }),
+      : {
+          logger: {
+            level: opts.logLevel,
+            redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+            stream: logStream!,
+            // Fastify's own listen lines are replaced by one accurate line (listen() below).
+            hooks: {
+              logMethod (args, method) { if (args[0] !== FASTIFY_LISTEN_TEXT) method.apply(this, args) },
+            },
+          },
+        }),
   })
 
   // One container per server; the global root stays empty so two servers share nothing.
@@ -170,8 +182,19 @@ export async function createServer (input: ServerOptionsInput = {}): Promise<Cla
       return `claudette://${host}:${port()}/${auth.pairingToken}`
     },
     async listen () {
-      await app.listen({ host: bind, port: configuredPort })
+      // Fastify would log "Server listening at https://…" once per interface; clients speak wss,
+      // and the CLI's banner says where. Our own logger drops those lines; an embedder's logger
+      // gets accurate ones.
+      await app.listen({
+        host: bind,
+        port: configuredPort,
+        listenTextResolver: address => opts.loggerInstance ? `listening on ${address.replace(/^https:/, 'wss:')}` : FASTIFY_LISTEN_TEXT,
+      })
       listening = true
+      if (!opts.loggerInstance) {
+        const host = bind.includes(':') ? `[${bind}]` : bind
+        app.log.info({ bind, port: port() }, `listening on wss://${host}:${port()}`)
+      }
     },
     close () {
       closing ??= app.close().then(() => { listening = false })
