@@ -50,6 +50,9 @@ export {
   AgentStdinError, AgentProviderConfigError,
 } from './plugins/agents/errors.js'
 export { VERSION } from './core/version.js'
+export { MetricsOptions, parseMetricsBind } from './plugins/metrics/index.js'
+export { MetricsBindError } from './plugins/metrics/errors.js'
+export type { MetricsEndpoint } from './plugins/metrics/types.js'
 export { escapeControls, escapeControlsInJson, stripControls } from './core/text.js'
 export { openAdmin, type Admin } from './admin.js'
 // The wire protocol: TypeBox schemas of every method's params and result and every event's payload.

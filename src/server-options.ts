@@ -51,6 +51,11 @@ export const ServerOptions = Type.Object({
   heartbeatMs: Type.Integer({ minimum: 0, default: 30_000 }),
   maxConnections: Type.Integer({ minimum: 1, default: 512 }),
   maxConnectionsPerIp: Type.Integer({ minimum: 1, default: 64 }),
+  /**
+   * Prometheus metrics on their own plain-HTTP listener (off when absent): see docs/metrics.md.
+   * `bind` is `host:port` (`127.0.0.1:9464`, `[::1]:0`); a host that is not loopback needs `public: true`.
+   */
+  metrics: Type.Optional(Type.Unknown()),
   /** Options of the built-in plugins, each validated by its plugin. */
   auth: Type.Optional(Type.Unknown()),
   repos: Type.Optional(Type.Unknown()),

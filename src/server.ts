@@ -25,6 +25,8 @@ import tlsPlugin, { loadOrCreateTlsIdentity, TLS_PROTOCOL_OPTIONS } from './plug
 import { TLS } from './plugins/tls/types.js'
 import terminalsPlugin from './plugins/terminals/index.js'
 import agentsPlugin from './plugins/agents/index.js'
+import metricsPlugin from './plugins/metrics/index.js'
+import { METRICS } from './plugins/metrics/types.js'
 import { ServerOptions, type ServerOptionsInput } from './server-options.js'
 
 /** A server instance: what createServer() returns. */
@@ -42,6 +44,8 @@ export interface ClaudetteServer {
   readonly connectionString: string
   /** Lowercase hex SHA-256 of the certificate DER (64 chars). */
   readonly fingerprint: string
+  /** http://host:port/metrics once listening with the `metrics` option, else null. */
+  readonly metricsUrl: string | null
   listen (): Promise<void>
   /** Stops accepting, closes clients with 1001, releases every resource. Idempotent. */
   close (): Promise<void>
@@ -145,6 +149,8 @@ export async function createServer (input: ServerOptionsInput = {}): Promise<Cla
   await app.register(terminalsPlugin, (opts.terminals ?? {}) as object)
   // Agent providers are the embedder's objects: passed as given (not the validated copy).
   await app.register(agentsPlugin, (input.agents ?? {}) as object)
+  // After the plugins whose events it counts (auth, terminals, agents).
+  if (opts.metrics !== undefined) await app.register(metricsPlugin, opts.metrics as object)
   const mdns = mdnsPluginOptions(opts.mdns)
   if (mdns) await app.register(mdnsPlugin, mdns)
   for (const plugin of opts.plugins ?? []) await app.register(plugin)
@@ -162,6 +168,7 @@ export async function createServer (input: ServerOptionsInput = {}): Promise<Cla
   await app.ready()
 
   const auth = resolve(di, AUTH.Service)
+  const metrics = opts.metrics !== undefined ? resolve(di, METRICS.Endpoint) : null
   const connectHost = opts.connectHost ?? hostname()
   let closing: Promise<void> | null = null
   let listening = false
@@ -175,6 +182,7 @@ export async function createServer (input: ServerOptionsInput = {}): Promise<Cla
     version: VERSION,
     bind,
     get fingerprint () { return facts.fingerprint },
+    get metricsUrl () { return metrics?.url ?? null },
     get name () { return facts.name },
     get port () { return port() },
     get connectionString () {
@@ -195,6 +203,8 @@ export async function createServer (input: ServerOptionsInput = {}): Promise<Cla
         const host = bind.includes(':') ? `[${bind}]` : bind
         app.log.info({ bind, port: port() }, `listening on wss://${host}:${port()}`)
       }
+      // Its own listener, started with the server's: a port that is taken fails the start.
+      await metrics?.listen()
     },
     close () {
       closing ??= app.close().then(() => { listening = false })
