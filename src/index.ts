@@ -50,7 +50,7 @@ export {
   AgentStdinError, AgentProviderConfigError,
 } from './plugins/agents/errors.js'
 export { VERSION } from './core/version.js'
-export { MetricsOptions, parseMetricsBind } from './plugins/metrics/index.js'
+export { MetricsOptions, parseMetricsBind } from './plugins/metrics/options.js'
 export { MetricsBindError } from './plugins/metrics/errors.js'
 export type { MetricsEndpoint } from './plugins/metrics/types.js'
 export { escapeControls, escapeControlsInJson, stripControls } from './core/text.js'

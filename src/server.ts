@@ -25,7 +25,6 @@ import tlsPlugin, { loadOrCreateTlsIdentity, TLS_PROTOCOL_OPTIONS } from './plug
 import { TLS } from './plugins/tls/types.js'
 import terminalsPlugin from './plugins/terminals/index.js'
 import agentsPlugin from './plugins/agents/index.js'
-import metricsPlugin from './plugins/metrics/index.js'
 import { METRICS } from './plugins/metrics/types.js'
 import { ServerOptions, type ServerOptionsInput } from './server-options.js'
 
@@ -150,7 +149,8 @@ export async function createServer (input: ServerOptionsInput = {}): Promise<Cla
   // Agent providers are the embedder's objects: passed as given (not the validated copy).
   await app.register(agentsPlugin, (input.agents ?? {}) as object)
   // After the plugins whose events it counts (auth, terminals, agents).
-  if (opts.metrics !== undefined) await app.register(metricsPlugin, opts.metrics as object)
+  // Loaded only when asked for: prom-client is not needed otherwise (CLI start-up time).
+  if (opts.metrics !== undefined) await app.register((await import('./plugins/metrics/index.js')).default, opts.metrics as object)
   const mdns = mdnsPluginOptions(opts.mdns)
   if (mdns) await app.register(mdnsPlugin, mdns)
   for (const plugin of opts.plugins ?? []) await app.register(plugin)
