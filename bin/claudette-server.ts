@@ -4,7 +4,7 @@
 import { fileURLToPath } from 'node:url'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import QRCode from 'qrcode'
-import { connectHostProblem, createServer, escapeControls, isHostAddress, openAdmin, VERSION, type Admin, type ClaudetteServer } from '../src/index.js'
+import { connectHostProblem, createServer, escapeControls, isHostAddress, MetricsBindError, openAdmin, parseMetricsBind, VERSION, type Admin, type ClaudetteServer } from '../src/index.js'
 import { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, UsageError, configureHelpWidth, helpLayout, json, out, printTable, printable, reportFatal, wrapHelp } from './cli-output.js'
 import { registerCompletion } from './completion.js'
 import { confirmOrAbort } from './confirm.js'
@@ -25,6 +25,9 @@ interface GlobalOptions {
   mdnsHideVersion?: boolean
   worktreeBaseDir?: string
   logLevel: string
+  logFormat?: 'pretty' | 'json'
+  metricsBind?: string
+  metricsBindPublic?: boolean
   json?: boolean
   pairingTtl?: number
   singleUsePairing?: boolean
@@ -91,6 +94,9 @@ program
   .option('--mdns-hide-version', 'leave the server version out of the mDNS TXT record')
   .option('--worktree-base-dir <dir>', 'where new workspaces\' git worktrees are created (default: from server.toml, else <home>/workspaces)', parseDir)
   .addOption(new Option('--log-level <level>', 'log level for stderr').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
+  .addOption(new Option('--log-format <format>', 'log format on stderr: pretty (readable) or json (one object per line; for journald and log collectors) (default: pretty when stderr is a terminal, else json)').choices(['pretty', 'json']))
+  .option('--metrics-bind <addr:port>', 'serve Prometheus metrics at http://<addr:port>/metrics on a plain-HTTP listener of their own, without authentication (default: off; see docs/metrics.md)')
+  .option('--metrics-bind-public', 'allow --metrics-bind on an address that is not loopback (anyone who reaches it can read the metrics)')
   .option('--json', 'machine-readable output for commands')
   .option('--pairing-ttl <duration>', 'the pairing token stops pairing after this long and is replaced by a new one (e.g. 10m, 1h; default: never)', parseDuration)
   .option('--single-use-pairing', 'replace the pairing token after each successful pairing')
@@ -295,6 +301,21 @@ function noMatch (what: string, id: string, ids: string[], listCommand: string):
 }
 
 
+/** --metrics-bind, checked before anything starts: a bad or public address without --metrics-bind-public is a usage error. */
+function metricsOption (g: GlobalOptions): { bind: string, public: boolean } | undefined {
+  if (g.metricsBind === undefined) {
+    if (g.metricsBindPublic === true) throw new UsageError('--metrics-bind-public needs --metrics-bind <addr:port>')
+    return undefined
+  }
+  try {
+    parseMetricsBind(g.metricsBind, g.metricsBindPublic === true)
+  } catch (err) {
+    if (err instanceof MetricsBindError) throw new UsageError(err.message)
+    throw err
+  }
+  return { bind: g.metricsBind, public: g.metricsBindPublic === true }
+}
+
 async function run (): Promise<void> {
   // Signals are handled from the start: Ctrl-C during start-up (first-run key generation, the
   // database) also ends cleanly, once what is being created is complete.
@@ -323,6 +344,7 @@ async function run (): Promise<void> {
   })
 
   const g = globals()
+  const metrics = metricsOption(g)
   server = await createServer({
     home: g.home,
     config: g.config,
@@ -334,6 +356,8 @@ async function run (): Promise<void> {
     mdns: !g.mdns ? false : g.mdnsInterface !== undefined || g.mdnsHideVersion === true ? { interface: g.mdnsInterface, ...(g.mdnsHideVersion === true ? { includeVersion: false } : {}) } : undefined,
     ...(g.worktreeBaseDir !== undefined ? { repos: { worktreeBaseDir: g.worktreeBaseDir } } : {}),
     logLevel: g.logLevel as 'info',
+    ...(g.logFormat !== undefined ? { logFormat: g.logFormat } : {}),
+    ...(metrics ? { metrics } : {}),
     authTimeoutMs: g.authTimeout,
     tlsHandshakeTimeoutMs: g.tlsHandshakeTimeout,
     maxConnections: g.maxConnections,

@@ -50,6 +50,9 @@ export {
   AgentStdinError, AgentProviderConfigError,
 } from './plugins/agents/errors.js'
 export { VERSION } from './core/version.js'
+export { MetricsOptions, parseMetricsBind } from './plugins/metrics/options.js'
+export { MetricsBindError } from './plugins/metrics/errors.js'
+export type { MetricsEndpoint } from './plugins/metrics/types.js'
 export { escapeControls, escapeControlsInJson, stripControls } from './core/text.js'
 export { openAdmin, serverStatus, type Admin, type ConfigEntry, type OpenAdminOptions } from './admin.js'
 export { CONFIG_KEYS, ServerTomlSchema, configValueFromText, closestKnown as closestConfigKey, type ConfigKey } from './plugins/store/index.js'

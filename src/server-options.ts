@@ -34,9 +34,14 @@ export const ServerOptions = Type.Object({
     Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'),
     Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent'),
   ], { default: 'info' }),
-  /** Where JSON log lines go (default: stderr). */
+  /**
+   * `pretty` (human-readable, pino-pretty) or `json` (one JSON object per line). Default: pretty
+   * when the log goes to a terminal, else JSON.
+   */
+  logFormat: Type.Optional(Type.Union([Type.Literal('pretty'), Type.Literal('json')])),
+  /** Where log lines go (default: stderr). */
   logStream: Type.Optional(Type.Unsafe<Writable>({})),
-  /** An existing pino logger to use instead (logLevel/logStream are then ignored). */
+  /** An existing pino logger to use instead (logLevel/logFormat/logStream are then ignored). */
   loggerInstance: Type.Optional(Type.Unsafe<FastifyBaseLogger>({})),
   /** Largest accepted WebSocket message. */
   maxPayload: Type.Integer({ minimum: 1024, maximum: 64 * MiB, default: 16 * MiB }),
@@ -57,6 +62,11 @@ export const ServerOptions = Type.Object({
   /** Connection caps. Default: server.toml's max_connections / max_connections_per_ip, else 512 / 64. */
   maxConnections: Type.Integer({ minimum: 1, default: 512 }),
   maxConnectionsPerIp: Type.Integer({ minimum: 1, default: 64 }),
+  /**
+   * Prometheus metrics on their own plain-HTTP listener (off when absent): see docs/metrics.md.
+   * `bind` is `host:port` (`127.0.0.1:9464`, `[::1]:0`); a host that is not loopback needs `public: true`.
+   */
+  metrics: Type.Optional(Type.Unknown()),
   /** Options of the built-in plugins, each validated by its plugin. */
   auth: Type.Optional(Type.Unknown()),
   repos: Type.Optional(Type.Unknown()),

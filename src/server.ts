@@ -8,7 +8,7 @@ import { rootContainer } from './core/di.js'
 import { ConfigError } from './core/errors.js'
 import { ensurePrivateDir } from './core/files.js'
 import { resolveServerHome } from './core/home.js'
-import { REDACT_PATHS } from './core/logging.js'
+import { defaultLogFormat, FASTIFY_LISTEN_TEXT, logDestination, REDACT_PATHS } from './core/logging.js'
 import { parseOptions } from './core/options.js'
 import { ProcessRunner } from './core/process-runner.js'
 import { coreMethods } from './core/rpc/core-methods.js'
@@ -31,6 +31,7 @@ import terminalsPlugin from './plugins/terminals/index.js'
 import agentsPlugin from './plugins/agents/index.js'
 import controlPlugin from './plugins/control/index.js'
 import { CONTROL } from './plugins/control/types.js'
+import { METRICS } from './plugins/metrics/types.js'
 import { ServerOptions, type ServerOptionsInput } from './server-options.js'
 
 /** A server instance: what createServer() returns. */
@@ -48,6 +49,8 @@ export interface ClaudetteServer {
   readonly connectionString: string
   /** Lowercase hex SHA-256 of the certificate DER (64 chars). */
   readonly fingerprint: string
+  /** http://host:port/metrics once listening with the `metrics` option, else null. */
+  readonly metricsUrl: string | null
   listen (): Promise<void>
   /**
    * Re-reads server.toml and applies what can change live: the name (server_info, mDNS), the
@@ -132,6 +135,8 @@ export async function createServer (input: ServerOptionsInput = {}): Promise<Cla
     input[k] === undefined && file[k] !== undefined ? file[k] : opts[k]
   const limits = new ConnectionLimits({ authTimeoutMs: pick('authTimeoutMs'), maxConnections: pick('maxConnections'), maxConnectionsPerIp: pick('maxConnectionsPerIp') })
 
+  const logTo = opts.logStream ?? process.stderr
+  const logStream = opts.loggerInstance ? null : await logDestination(opts.logFormat ?? defaultLogFormat(logTo), logTo)
   const app = Fastify({
     https: {
       key: identity.keyPem,
@@ -144,7 +149,17 @@ export async function createServer (input: ServerOptionsInput = {}): Promise<Cla
     logController: new LogController({ disableRequestLogging: true }),
     ...(opts.loggerInstance
       ? { loggerInstance: opts.loggerInstance }
-      : { logger: { level: opts.logLevel, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, stream: opts.logStream ?? process.stderr } }),
+      : {
+          logger: {
+            level: opts.logLevel,
+            redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+            stream: logStream!,
+            // Fastify's own listen lines are replaced by one accurate line (listen() below).
+            hooks: {
+              logMethod (args, method) { if (args[0] !== FASTIFY_LISTEN_TEXT) method.apply(this, args) },
+            },
+          },
+        }),
   })
 
   // One container per server; the global root stays empty so two servers share nothing.
@@ -202,6 +217,9 @@ export async function createServer (input: ServerOptionsInput = {}): Promise<Cla
   await app.register(terminalsPlugin, (opts.terminals ?? {}) as object)
   // Agent providers are the embedder's objects: passed as given (not the validated copy).
   await app.register(agentsPlugin, (input.agents ?? {}) as object)
+  // After the plugins whose events it counts (auth, terminals, agents).
+  // Loaded only when asked for: prom-client is not needed otherwise (CLI start-up time).
+  if (opts.metrics !== undefined) await app.register((await import('./plugins/metrics/index.js')).default, opts.metrics as object)
   const mdns = mdnsPluginOptions(mdnsOption(input.mdns, file))
   if (mdns) await app.register(mdnsPlugin, mdns)
   if (opts.control) await app.register(controlPlugin)
@@ -261,6 +279,7 @@ export async function createServer (input: ServerOptionsInput = {}): Promise<Cla
     app.log.info({ applied: report.applied, restartRequired: report.restartRequired, overridden: report.overridden }, 'server.toml reloaded')
     return report
   }
+  const metrics = opts.metrics !== undefined ? resolve(di, METRICS.Endpoint) : null
   let closing: Promise<void> | null = null
   let listening = false
   const port = (): number => {
@@ -273,6 +292,7 @@ export async function createServer (input: ServerOptionsInput = {}): Promise<Cla
     version: VERSION,
     bind,
     get fingerprint () { return facts.fingerprint },
+    get metricsUrl () { return metrics?.url ?? null },
     get name () { return facts.name },
     get port () { return port() },
     get connectionString () { return formatConnectionString(facts.connectHost, port(), auth.pairingToken) },
@@ -286,8 +306,21 @@ export async function createServer (input: ServerOptionsInput = {}): Promise<Cla
       // The home's control socket first: a second server for the same home stops here, before
       // it takes a port.
       await control?.claim()
-      await app.listen({ host: bind, port: configuredPort })
+      // Fastify would log "Server listening at https://…" once per interface; clients speak wss,
+      // and the CLI's banner says where. Our own logger drops those lines; an embedder's logger
+      // gets accurate ones.
+      await app.listen({
+        host: bind,
+        port: configuredPort,
+        listenTextResolver: address => opts.loggerInstance ? `listening on ${address.replace(/^https:/, 'wss:')}` : FASTIFY_LISTEN_TEXT,
+      })
       listening = true
+      if (!opts.loggerInstance) {
+        const host = bind.includes(':') ? `[${bind}]` : bind
+        app.log.info({ bind, port: port() }, `listening on wss://${host}:${port()}`)
+      }
+      // Its own listener, started with the server's: a port that is taken fails the start.
+      await metrics?.listen()
     },
     close () {
       closing ??= app.close().then(() => { listening = false })

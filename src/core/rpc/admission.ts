@@ -3,6 +3,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { Disposable } from '../lifecycle.js'
 import type { AuthRequestInfo, Authenticator } from './auth.js'
 import type { ConnectionLimits } from './limits.js'
+import type { RefusedConnection } from './types.js'
 
 /** Raw sockets (TLS handshakes, requests before the upgrade) allowed above the WebSocket caps. */
 const SOCKET_HEADROOM = 8
@@ -45,10 +46,10 @@ export class Admission implements Disposable {
   }
 
   /**
-   * May a WebSocket from `remoteAddress` stay? Returns the refusal reason, or null. `info` is
-   * what the authenticator sees for this connection.
+   * May a WebSocket from `remoteAddress` stay? Returns the refusal, or null. `info` is what the
+   * authenticator sees for this connection.
    */
-  admitConnection (info: AuthRequestInfo, log: FastifyBaseLogger): string | null {
+  admitConnection (info: AuthRequestInfo, log: FastifyBaseLogger): RefusedConnection | null {
     const { connections, limits: { maxConnections, maxConnectionsPerIp } } = this.#opts
     const { remoteAddress } = info
     let refusal: string | null = null
@@ -63,7 +64,7 @@ export class Admission implements Disposable {
     if (refusal === null) return null
     if (limit !== '') this.#logLimitOnce(limit, { remoteAddress, reason: refusal }, 'connection limit reached; refusing new connections')
     else log.debug({ remoteAddress, reason: refusal }, 'connection refused')
-    return refusal
+    return { remoteAddress, cause: limit !== '' ? 'limit' : 'authenticator', reason: refusal }
   }
 
   /** A WebSocket connection closed: below a cap again, the next time it is reached is logged again. */

@@ -4,7 +4,9 @@ import type { WsConnection } from './connection.js'
 import type { Handshake } from './handshake.js'
 import type { MethodRegistry } from './registry.js'
 import { serializeErrorReply, serializeReply } from './serialize.js'
-import type { RpcContext } from './types.js'
+import type { RpcCall, RpcContext } from './types.js'
+
+const outcomeOf = (err: unknown): RpcCall['outcome'] => err instanceof AppError && err.expose ? 'error' : 'internal'
 
 /** Deepest params accepted (no real method nests this deep; deeper values are a stack-exhaustion attempt). */
 export const MAX_PARAMS_DEPTH = 64
@@ -107,20 +109,26 @@ export class Dispatcher {
       conn.sendText(serializeErrorReply(id, -1, `Invalid parameter 'params': nested deeper than ${MAX_PARAMS_DEPTH} levels`))
       return
     }
+    const { registry } = this
+    // Timed only while someone observes calls (metrics): otherwise no clock read per request.
+    const start = registry.observed ? performance.now() : -1
+    const done = (outcome: RpcCall['outcome']): void => { if (start >= 0) registry.handled(method, performance.now() - start, outcome) }
     let out: unknown
     try {
-      out = this.registry.invoke(method, params, this.#context())
+      out = registry.invoke(method, params, this.#context())
     } catch (err) {
       conn.sendText(errorFrame(id, err, method, this.#log))
+      done(outcomeOf(err))
       return
     }
     if (out instanceof Promise) {
       out.then(
-        result => conn.sendText(resultFrame(id, result, method, this.#log)),
-        err => conn.sendText(errorFrame(id, err, method, this.#log)),
+        result => { conn.sendText(resultFrame(id, result, method, this.#log)); done('ok') },
+        err => { conn.sendText(errorFrame(id, err, method, this.#log)); done(outcomeOf(err)) },
       )
     } else {
       conn.sendText(resultFrame(id, out, method, this.#log))
+      done('ok')
     }
   }
 

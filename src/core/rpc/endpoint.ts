@@ -63,7 +63,11 @@ export const rpcEndpoint: FastifyPluginAsync<EndpointOptions> = async (app: Fast
     const deadline = deadlines.of(req.socket)
     const handshake = new Handshake(conn, authenticator, deadline, opts.maxPayload, () => hub.markAuthenticated(conn))
     const refusal = admission.admitConnection(handshake.info, log)
-    if (refusal !== null) { conn.close(CloseCode.TryAgainLater, refusal); return }
+    if (refusal !== null) {
+      conn.close(CloseCode.TryAgainLater, refusal.reason)
+      hub.refused(refusal)
+      return
+    }
 
     hub.add(conn)
     log.debug({ remoteAddress }, 'connection opened')

@@ -143,7 +143,8 @@ export class Handshake {
     this.deadline?.met()
     this.conn.raisePayloadLimit(this.maxPayload)
     this.conn.session = outcome.session
-    this.conn.log.info({ sessionId: outcome.session.id, remoteAddress: this.conn.remoteAddress }, 'authenticated')
+    // Debug: the authenticator writes the audit line (device name, how it authenticated).
+    this.conn.log.debug({ sessionId: outcome.session.id, remoteAddress: this.conn.remoteAddress }, 'authenticated')
     this.conn.sendText(serializeReply(id, outcome.result))
     this.onAuthenticated()
   }

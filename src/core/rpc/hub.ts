@@ -1,10 +1,10 @@
 import { Emitter } from '../lifecycle.js'
 import { OutboxScheduler } from './outbox.js'
 import { serializeEvent } from './serialize.js'
-import type { ConnectionHub, RpcConnection } from './types.js'
+import type { ConnectionHub, RefusedConnection, RpcConnection } from './types.js'
 import { WireFrame } from './ws-frame.js'
 
-export type { ConnectionHub, RpcConnection } from './types.js'
+export type { ConnectionHub, RefusedConnection, RpcConnection } from './types.js'
 export { serializeEvent } from './serialize.js'
 
 /** Close codes the server uses (4000–4999 are application codes). */
@@ -18,6 +18,10 @@ export const CloseCode = {
 /** Every live connection of one server (the `ConnectionHub` behind `CORE.Hub`). */
 export class LiveConnections implements ConnectionHub {
   readonly #connections = new Set<RpcConnection>()
+  readonly #onOpened = new Emitter<RpcConnection>()
+  readonly #onRefused = new Emitter<RefusedConnection>()
+  readonly onOpened = this.#onOpened.event
+  readonly onRefused = this.#onRefused.event
   readonly #onAuthenticated = new Emitter<RpcConnection>()
   readonly #onClosed = new Emitter<RpcConnection>()
   readonly onAuthenticated = this.#onAuthenticated.event
@@ -54,7 +58,12 @@ export class LiveConnections implements ConnectionHub {
   }
 
   /** @internal used by the endpoint */
-  add (c: RpcConnection): void { this.#connections.add(c) }
+  add (c: RpcConnection): void {
+    this.#connections.add(c)
+    this.#onOpened.fire(c)
+  }
+  /** @internal a connection refused at admission */
+  refused (e: RefusedConnection): void { this.#onRefused.fire(e) }
   /** @internal */
   markAuthenticated (c: RpcConnection): void { this.#onAuthenticated.fire(c) }
   /** @internal */
@@ -64,6 +73,8 @@ export class LiveConnections implements ConnectionHub {
 
   dispose (): void {
     this.outbox.dispose()
+    this.#onOpened.dispose()
+    this.#onRefused.dispose()
     this.#onAuthenticated.dispose()
     this.#onClosed.dispose()
   }

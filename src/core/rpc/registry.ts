@@ -1,9 +1,10 @@
 import type { TSchema } from 'typebox'
 import { RpcDuplicateMethodError, RpcInvalidParamsError, RpcUnknownMethodError } from '../errors.js'
+import { Emitter } from '../lifecycle.js'
 import { compileChecker } from '../schema.js'
-import type { AnyRpcMethod, BinaryHandler, RpcContext, RpcHandler, RpcMethod, RpcRegistry } from './types.js'
+import type { AnyRpcMethod, BinaryHandler, RpcCall, RpcContext, RpcHandler, RpcMethod, RpcRegistry } from './types.js'
 
-export type { AnyRpcMethod, BinaryHandler, RpcContext, RpcHandler, RpcMethod, RpcRegistry } from './types.js'
+export type { AnyRpcMethod, BinaryHandler, RpcCall, RpcContext, RpcHandler, RpcMethod, RpcRegistry } from './types.js'
 
 /** Declares a method with its handler's params typed from the schema. */
 export const defineMethod = <S extends TSchema>(method: RpcMethod<S>): AnyRpcMethod => method as AnyRpcMethod
@@ -27,6 +28,16 @@ export class MethodRegistry implements RpcRegistry {
   readonly #binary = new Map<number, BinaryHandler>()
   readonly #capabilities = new Set<string>()
   #capabilityList: string[] = []
+  readonly #onDidHandle = new Emitter<RpcCall>()
+  readonly onDidHandle = this.#onDidHandle.event
+
+  /** Whether anyone observes calls (the dispatcher times requests only then). */
+  get observed (): boolean { return this.#onDidHandle.hasListeners }
+
+  /** @internal the dispatcher reports each answered request; unknown names are reported as null. */
+  handled (method: string, ms: number, outcome: RpcCall['outcome']): void {
+    this.#onDidHandle.fire({ method: this.#methods.has(method) ? method : null, ms, outcome })
+  }
 
   register<S extends TSchema> (method: RpcMethod<S>): void
   register (method: { name: string, params?: Record<string, unknown>, handler: RpcHandler<any> }): void

@@ -40,8 +40,20 @@ export interface RpcConnection {
   setState<T> (key: Token<T>, value: T): void
 }
 
+/** A WebSocket connection that was refused before it could authenticate. */
+export interface RefusedConnection {
+  readonly remoteAddress: string
+  /** `limit`: a connection cap; `authenticator`: the authenticator refused the address (a lockout). */
+  readonly cause: 'limit' | 'authenticator'
+  readonly reason: string
+}
+
 /** Every live connection of one server; the place to broadcast from (`CORE.Hub`). */
 export interface ConnectionHub {
+  /** A WebSocket connection was admitted (before it authenticates). */
+  readonly onOpened: Event<RpcConnection>
+  /** A WebSocket connection was refused at admission (caps, lockouts) and closed. */
+  readonly onRefused: Event<RefusedConnection>
   readonly onAuthenticated: Event<RpcConnection>
   readonly onClosed: Event<RpcConnection>
   readonly size: number
@@ -85,6 +97,18 @@ export interface AnyRpcMethod {
   readonly handler: RpcHandler<any>
 }
 
+/**
+ * One RPC request after authentication, answered: `method` is the registered name, or null when
+ * no such method is registered (so observers never see names a client made up). `outcome`:
+ * `ok`, `error` (an error meant for the client: bad params, not found, …) or `internal` (a bug
+ * or an unexpected failure, answered `Internal error`).
+ */
+export interface RpcCall {
+  readonly method: string | null
+  readonly ms: number
+  readonly outcome: 'ok' | 'error' | 'internal'
+}
+
 /** A binary frame handler for frames whose first byte is `type` (after authentication only). */
 export type BinaryHandler = (frame: Buffer, connection: RpcConnection) => void
 
@@ -102,4 +126,6 @@ export interface RpcRegistry {
   /** Capabilities announced by `server_info` (e.g. "pty-binary"). */
   addCapability (name: string): void
   readonly capabilities: readonly string[]
+  /** Fires when a request has been answered (for metrics; see RpcCall). */
+  readonly onDidHandle: Event<RpcCall>
 }

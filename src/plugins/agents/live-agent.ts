@@ -9,7 +9,7 @@ import type { AgentEventSink, AgentOutput, PromptResolution } from './events.js'
 import { attentionKind, pendingControls, type PendingPrompt, type PromptKind } from './prompts.js'
 import { isObj } from './stream.js'
 import { AgentTurn } from './turn.js'
-import type { AgentAnswer, AgentEvent, AgentSession, ChatStore, PendingControl, TurnSettings } from './types.js'
+import type { AgentAnswer, AgentEvent, AgentOrigin, AgentSession, ChatStore, PendingControl, TurnSettings } from './types.js'
 
 /** What the CLI prints on stderr when `--resume <id>` names no stored conversation. */
 const NO_CONVERSATION = /^No conversation found with session ID/
@@ -19,7 +19,14 @@ export const settingsKey = (s: TurnSettings): string =>
   JSON.stringify([s.provider, s.permissionLevel, s.planMode, s.effort, s.fastMode, s.thinkingEnabled, s.chromeEnabled, s.disable1mContext])
 
 /** A message for the agent: `prompt` is what it reads, `content` what is saved (null id: not saved yet). */
-export interface QueuedMessage { readonly prompt: string, readonly content: string, readonly userMessageId: string | null, readonly settings: TurnSettings }
+export interface QueuedMessage {
+  readonly prompt: string
+  readonly content: string
+  readonly userMessageId: string | null
+  readonly settings: TurnSettings
+  /** Who sent it (for the audit line of the agent it starts). */
+  readonly origin?: AgentOrigin | undefined
+}
 
 /** What a live agent needs from the registry that owns it. */
 export interface LiveAgentContext {
@@ -213,7 +220,7 @@ export class LiveAgent implements Disposable {
       // resumed one is kept (Claude Code prints init only after reading a turn, so a start-up
       // failure says nothing about it) unless the CLI said it does not exist.
       if (!this.#gotInit && (!this.resumed || this.#noConversation)) ctx.store.setAgentSessionId(this.chatSessionId, null)
-      ctx.log.info({ chatSessionId: this.chatSessionId, code: ev.code, signal: ev.signal, stopped: this.#stopped }, 'agent exited')
+      ctx.log.debug({ chatSessionId: this.chatSessionId, code: ev.code, signal: ev.signal, stopped: this.#stopped }, 'agent exited')
       this.#running = false
       this.#cancelPending()
       this.#queue.length = 0

@@ -93,7 +93,8 @@ export function agentMethods (registry: ChatAgents, opts: AgentsOptions, provide
           disable1mContext: p.disable_1m_context ?? false,
           provider,
         }
-        await registry.send({ chatSessionId: chatId(p), content: p.content, mentionedFiles: p.mentioned_files ?? [], settings })
+        const origin = { sessionId: ctx.session.id, device: ctx.session.name, remoteAddress: ctx.connection.remoteAddress }
+        await registry.send({ chatSessionId: chatId(p), content: p.content, mentionedFiles: p.mentioned_files ?? [], settings, origin })
         return null
       },
     }),
@@ -105,7 +106,10 @@ export function agentMethods (registry: ChatAgents, opts: AgentsOptions, provide
     defineMethod({
       name: 'stop_agent',
       params: ChatIdParams,
-      handler: async p => { await registry.stop(chatId(p)); return null },
+      handler: async (p, ctx) => {
+        await registry.stop(chatId(p), { sessionId: ctx.session.id, device: ctx.session.name, remoteAddress: ctx.connection.remoteAddress })
+        return null
+      },
     }),
     defineMethod({
       name: 'reset_agent_session',

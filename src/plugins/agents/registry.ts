@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import { inject, injectable } from '../../core/di.js'
-import type { Disposable } from '../../core/lifecycle.js'
+import { Emitter, type Disposable } from '../../core/lifecycle.js'
 import { stripControls } from '../../core/text.js'
 import { CORE } from '../../core/tokens.js'
 import type { ConnectionHub } from '../../core/rpc/hub.js'
@@ -24,7 +24,7 @@ import { expandMentions } from './mentions.js'
 import { AGENTS_OPTIONS, type AgentsOptions } from './options.js'
 import { answerReply, approvalKind, approvalReply, QUESTION, type PendingPrompt, type PromptKind } from './prompts.js'
 import {
-  AGENTS, type AgentAnswer, type AgentProvider, type AgentSession, type ChatAgents, type ChatMessage, type ChatSession, type ChatSnapshot, type ChatStore,
+  AGENTS, type AgentAnswer, type AgentOrigin, type AgentProvider, type AgentSession, type AgentStarted, type AgentStopped, type ChatAgents, type ChatMessage, type ChatSession, type ChatSnapshot, type ChatStore,
   type CompletedTurnData, type SendRequest, type TurnSettings,
 } from './types.js'
 import { AgentWire } from './wire.js'
@@ -32,6 +32,9 @@ import { AgentWire } from './wire.js'
 export { AGENT_PERMISSION_RESOLVED_EVENT } from './wire.js'
 
 const SESSION_NAME_MAX = 60
+
+/** An event's fields for its audit line: the origin's (sessionId, device, remoteAddress) at the top level, as other audit lines have them. */
+const flat = <T extends { origin?: AgentOrigin }>({ origin, ...rest }: T): Omit<T, 'origin'> & Partial<AgentOrigin> => ({ ...rest, ...origin })
 
 @injectable()
 export class AgentRegistry implements ChatAgents, Disposable {
@@ -45,6 +48,12 @@ export class AgentRegistry implements ChatAgents, Disposable {
   readonly #agentContext: LiveAgentContext
   readonly #log: FastifyBaseLogger
   #disposed = false
+  /** Why the server ended an agent (absent: it exited by itself), and who asked, for its audit line. */
+  readonly #stopReasons = new WeakMap<LiveAgent, { reason: string, origin?: AgentOrigin | undefined }>()
+  readonly #onDidStart = new Emitter<AgentStarted>()
+  readonly #onDidStop = new Emitter<AgentStopped>()
+  readonly onDidStart = this.#onDidStart.event
+  readonly onDidStop = this.#onDidStop.event
 
   constructor (
     @inject(AGENTS.Store) private readonly store: ChatStore,
@@ -110,7 +119,7 @@ export class AgentRegistry implements ChatAgents, Disposable {
     const s = this.store.getSession(id)
     if (!s) throw new AgentSessionNotFoundError(id)
     this.#lanes.cancelQueued(id)
-    await this.#drop(id)
+    await this.#drop(id, 'chat archived')
     this.#wire.forget(id)
     return this.store.archiveSessionEnsuringActive(id, s.workspace_id)
   }
@@ -130,7 +139,7 @@ export class AgentRegistry implements ChatAgents, Disposable {
     // Saved before anything can fail to start: the message stays even when the spawn fails.
     const user = this.store.insertMessage({ workspace_id: ws.id, chat_session_id: chat.id, role: 'User', content: req.content })
     const prompt = await expandMentions(this.dir, ws.id, req.content, req.mentionedFiles, this.#log)
-    const queued: QueuedMessage = { prompt, content: req.content, userMessageId: user.id, settings: req.settings }
+    const queued: QueuedMessage = { prompt, content: req.content, userMessageId: user.id, settings: req.settings, origin: req.origin }
     const agent = this.#live.get(chat.id)
     if (agent?.running) {
       if (agent.queueDepth >= this.opts.maxQueueDepth) throw new AgentQueueFullError(agent.queueDepth)
@@ -169,7 +178,7 @@ export class AgentRegistry implements ChatAgents, Disposable {
         // Flags are fixed when a process starts: a changed permission level, model, plan mode, …
         // (or a dead process) means a fresh process that resumes the same conversation.
         carried.push(...agent.takeQueue())
-        await this.#drop(chatSessionId)
+        await this.#drop(chatSessionId, 'settings changed')
         continue
       }
       break
@@ -185,7 +194,7 @@ export class AgentRegistry implements ChatAgents, Disposable {
     try {
       await agent.send(q)
     } catch (err) {
-      await this.#drop(chatSessionId)
+      await this.#drop(chatSessionId, 'send failed')
       throw err
     }
   }
@@ -231,7 +240,11 @@ export class AgentRegistry implements ChatAgents, Disposable {
     agent.attach(session)
     if (!resume) this.store.setAgentSessionId(chatSessionId, agentSessionId)
     this.store.setCliInvocation(chatSessionId, session.snapshot().commandLine)
-    this.#log.info({ chatSessionId, workspaceId: ws.id, kind: provider.kind, pid: session.snapshot().pid, resume }, 'agent started')
+    const started: AgentStarted = { chatSessionId, workspaceId: ws.id, kind: provider.kind, pid: session.snapshot().pid, resume, ...(q.origin ? { origin: q.origin } : {}) }
+    this.#log.info({ audit: 'agent_started', ...flat(started) }, 'agent started')
+    this.#onDidStart.fire(started)
+    // `exit` is always a session's last event, also when the server ends it.
+    session.onEvent(ev => { if (ev.type === 'exit') this.#ended(agent, ev.code, ev.signal) })
     return agent
   }
 
@@ -279,13 +292,14 @@ export class AgentRegistry implements ChatAgents, Disposable {
   // --- stop, reset, snapshot -----------------------------------------------------------------
 
   /** stop_agent: drops the live agent, its prompts and queue; saves "Agent stopped" even if idle. */
-  async stop (chatSessionId: string): Promise<void> {
+  async stop (chatSessionId: string, origin?: AgentOrigin): Promise<void> {
     const chat = this.store.getSession(chatSessionId)
     if (!chat) throw new ChatSessionNotFoundError(chatSessionId)
     this.#lanes.cancelQueued(chatSessionId)
     const agent = this.#live.get(chatSessionId)
     if (agent) {
       this.#live.delete(chatSessionId)
+      this.#stopping(agent, 'stopped', origin)
       await agent.stop()
     }
     this.store.insertMessage({ workspace_id: chat.workspace_id, chat_session_id: chatSessionId, role: 'System', content: 'Agent stopped' })
@@ -294,7 +308,7 @@ export class AgentRegistry implements ChatAgents, Disposable {
   /** reset_agent_session: forgets the live agent and the CLI conversation; the next turn starts fresh. */
   async reset (chatSessionId: string): Promise<void> {
     this.#lanes.cancelQueued(chatSessionId)
-    await this.#drop(chatSessionId)
+    await this.#drop(chatSessionId, 'reset')
     this.#models.delete(chatSessionId)
     if (this.store.getSession(chatSessionId)) this.store.setAgentSessionId(chatSessionId, null)
   }
@@ -303,15 +317,32 @@ export class AgentRegistry implements ChatAgents, Disposable {
   async stopWorkspace (workspaceId: string): Promise<void> {
     const ids = [...this.#live.values()].filter(a => a.workspaceId === workspaceId).map(a => a.chatSessionId)
     for (const id of ids) this.#lanes.cancelQueued(id)
-    await Promise.all(ids.map(id => this.#drop(id)))
+    await Promise.all(ids.map(id => this.#drop(id, 'workspace archived')))
   }
 
-  /** Removes a live agent without reporting its exit. */
-  async #drop (chatSessionId: string): Promise<void> {
+  /** Removes a live agent without reporting its exit to clients. */
+  async #drop (chatSessionId: string, reason: string): Promise<void> {
     const agent = this.#live.get(chatSessionId)
     if (!agent) return
     this.#live.delete(chatSessionId)
+    this.#stopping(agent, reason)
     await agent.dispose()
+  }
+
+  /** The server is about to end `agent`: its exit is logged with this reason (the first one given). */
+  #stopping (agent: LiveAgent, reason: string, origin?: AgentOrigin): void {
+    if (!this.#stopReasons.has(agent)) this.#stopReasons.set(agent, { reason, origin })
+  }
+
+  /** An agent's process exited: the audit line and onDidStop. */
+  #ended (agent: LiveAgent, exitCode: number | null, signal: string | null): void {
+    const why = this.#stopReasons.get(agent)
+    const stopped: AgentStopped = {
+      chatSessionId: agent.chatSessionId, workspaceId: agent.workspaceId, reason: why?.reason ?? 'exited', exitCode, signal,
+      ...(why?.origin ? { origin: why.origin } : {}),
+    }
+    this.#log.info({ audit: 'agent_stopped', ...flat(stopped) }, 'agent stopped')
+    this.#onDidStop.fire(stopped)
   }
 
   snapshot (chatSessionId: string, limit: number, before: string | null): ChatSnapshot {
@@ -347,11 +378,14 @@ export class AgentRegistry implements ChatAgents, Disposable {
     this.#disposed = true
     this.#wire.dispose()
     const agents = [...this.#live.values()]
+    for (const a of agents) this.#stopping(a, 'server closing')
     this.#live.clear()
     await Promise.all([
       ...agents.map(a => a.dispose()),
       // Processes still starting are stopped as soon as they run.
       ...[...this.#starting].map(async p => { const session = await p.catch(() => null); await session?.dispose() }),
     ])
+    this.#onDidStart.dispose()
+    this.#onDidStop.dispose()
   }
 }

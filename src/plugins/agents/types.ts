@@ -131,17 +131,53 @@ export interface TurnSettings {
   readonly provider: string
 }
 
+/** The device (and connection) that asked for something, for the audit log. */
+export interface AgentOrigin {
+  readonly sessionId: string
+  readonly device: string
+  readonly remoteAddress: string
+}
+
 export interface SendRequest {
   readonly chatSessionId: string
   readonly content: string
   readonly mentionedFiles: readonly string[]
   readonly settings: TurnSettings
+  readonly origin?: AgentOrigin
+}
+
+/** An agent process was started for a chat session. */
+export interface AgentStarted {
+  readonly chatSessionId: string
+  readonly workspaceId: string
+  readonly kind: string
+  readonly pid: number | null
+  readonly resume: boolean
+  /** Who sent the turn that started it (absent: a queued message). */
+  readonly origin?: AgentOrigin
+}
+
+/** An agent process ended. */
+export interface AgentStopped {
+  readonly chatSessionId: string
+  readonly workspaceId: string
+  /**
+   * `exited` (by itself), `stopped` (stop_agent), `reset`, `settings changed` (restarted with new
+   * flags), `send failed`, `chat archived`, `workspace archived` or `server closing`.
+   */
+  readonly reason: string
+  readonly exitCode: number | null
+  readonly signal: string | null
+  /** Who stopped it (stop_agent only). */
+  readonly origin?: AgentOrigin
 }
 
 /** The chat sessions and their live agents (the [A] methods of claudette-wire.md §6). */
 export interface ChatAgents extends Disposable {
-  /** How many chat sessions have a live agent. */
+  /** How many chat sessions have a live agent (a process running or starting). */
   readonly size: number
+  readonly onDidStart: Event<AgentStarted>
+  readonly onDidStop: Event<AgentStopped>
   isRunning (chatSessionId: string): boolean
   /** A ChatSession with its runtime fields filled in from the live agent (if any). */
   hydrate (s: ChatSession): ChatSession
@@ -154,7 +190,7 @@ export interface ChatAgents extends Disposable {
   steer (chatSessionId: string, content: string): { queue_depth: number, queued: true }
   answer (chatSessionId: string, toolUseId: string, answers: Record<string, string>, annotations: unknown): Promise<void>
   approve (chatSessionId: string, toolUseId: string, approved: boolean, reason: string | undefined, planOnly: boolean): Promise<void>
-  stop (chatSessionId: string): Promise<void>
+  stop (chatSessionId: string, origin?: AgentOrigin): Promise<void>
   reset (chatSessionId: string): Promise<void>
   /** Stops every agent of a workspace (before it is archived). */
   stopWorkspace (workspaceId: string): Promise<void>

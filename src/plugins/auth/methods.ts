@@ -14,11 +14,12 @@ export function authMethods (service: DeviceAuth, sessions: DeviceSessionStore):
     defineMethod({
       name: 'revoke_session',
       params: RevokeSessionParams,
-      handler: (p) => {
+      handler: (p, ctx) => {
         const id = sessions.resolveId(p.session_id)
         if (id === null) throw new SessionNotFoundError(p.session_id)
         // Closing our own connection must wait until the reply has been written.
-        setImmediate(() => service.revoke(id))
+        const by = { sessionId: ctx.session.id, device: ctx.session.name, remoteAddress: ctx.connection.remoteAddress }
+        setImmediate(() => service.revoke(id, by))
         return null
       },
     }),

@@ -1,14 +1,16 @@
 import { stat } from 'node:fs/promises'
 import type { FastifyBaseLogger } from 'fastify'
 import { inject, injectable } from '../../core/di.js'
-import type { Disposable } from '../../core/lifecycle.js'
+import { Emitter, type Disposable } from '../../core/lifecycle.js'
 import type { AuthOutcome, AuthRequestInfo, Authenticator } from '../../core/rpc/auth.js'
 import { CloseCode, type ConnectionHub } from '../../core/rpc/hub.js'
 import { stripControls } from '../../core/text.js'
 import { CORE, token, type ServerFacts } from '../../core/tokens.js'
 import { STORE, type ConfigFile, type Store } from '../store/types.js'
 import type { AuthOptions } from './options.js'
-import { AUTH, type DeviceAuth, type DeviceSessionStore, type LiveAuthSettings, type PairingTokenStore } from './types.js'
+import {
+  AUTH, type AuthFailure, type AuthLockout, type DeviceAuth, type DeviceSessionStore, type LiveAuthSettings, type PairingTokenStore, type RevokedBy,
+} from './types.js'
 
 export const AUTH_OPTIONS = token<AuthOptions>('AuthOptions')
 
@@ -35,6 +37,12 @@ export class AuthService implements DeviceAuth, Authenticator, Disposable {
   /** Config reads and writes run one after another, so a reload never undoes a rotation. */
   #configChain: Promise<void> = Promise.resolve()
   readonly #ips = new Map<string, IpRecord>()
+  /** Every paired device's name by session id, to name devices in the audit log once they are revoked. */
+  readonly #devices = new Map<string, string>()
+  readonly #onDidFail = new Emitter<AuthFailure>()
+  readonly #onDidLockOut = new Emitter<AuthLockout>()
+  readonly onDidFail = this.#onDidFail.event
+  readonly onDidLockOut = this.#onDidLockOut.event
 
   constructor (
     @inject(AUTH.Sessions) private readonly sessions: DeviceSessionStore,
@@ -61,6 +69,7 @@ export class AuthService implements DeviceAuth, Authenticator, Disposable {
   async start (): Promise<void> {
     await this.#serially(() => this.#reloadConfig(true))
     this.#dataVersion = this.store.dataVersion()
+    for (const s of this.sessions.list()) this.#devices.set(s.id, s.name)
     this.#timer = setInterval(() => { void this.#tick() }, this.opts.reloadIntervalMs).unref()
   }
 
@@ -85,12 +94,15 @@ export class AuthService implements DeviceAuth, Authenticator, Disposable {
       rec = { failures: [], lockedUntil: 0 }
       this.#ips.set(info.remoteAddress, rec)
     }
+    this.#onDidFail.fire({ remoteAddress: info.remoteAddress })
     rec.failures.push(now)
     rec.failures = rec.failures.filter(t => now - t < this.opts.failureWindowMs)
     if (rec.failures.length >= this.opts.maxFailuresPerIp && rec.lockedUntil <= now) {
       rec.lockedUntil = now + this.opts.lockoutMs
       rec.failures = []
-      this.log.warn({ remoteAddress: info.remoteAddress, lockoutMs: this.opts.lockoutMs }, 'too many failed auth attempts; address locked out')
+      // Audit event, at warn: it is also the sign of an attack.
+      this.log.warn({ audit: 'locked_out', remoteAddress: info.remoteAddress, lockoutMs: this.opts.lockoutMs }, 'too many failed auth attempts; address locked out')
+      this.#onDidLockOut.fire({ remoteAddress: info.remoteAddress, lockoutMs: this.opts.lockoutMs })
       // Close this address's other unauthenticated connections too: they are part of the same attempt.
       for (const c of this.hub.all()) {
         if (c.remoteAddress === info.remoteAddress && c.session === null) c.close(CloseCode.PolicyViolation, 'too many failed attempts')
@@ -102,7 +114,10 @@ export class AuthService implements DeviceAuth, Authenticator, Disposable {
     const p = params !== null && typeof params === 'object' && !Array.isArray(params) ? params as Record<string, unknown> : {}
     if (typeof p.session_token === 'string' && p.session_token.length > 0 && p.session_token.length <= 256) {
       const s = this.sessions.verify(p.session_token, info.remoteAddress)
-      if (s) return { ok: true, session: s, result: { server_name: this.facts.name } }
+      if (s) {
+        this.log.info({ audit: 'authenticated', sessionId: s.id, device: s.name, remoteAddress: info.remoteAddress }, 'device authenticated')
+        return { ok: true, session: s, result: { server_name: this.facts.name } }
+      }
     }
     // A bad session token falls through to the pairing token in the same request (reference rule).
     if (typeof p.pairing_token === 'string' && p.pairing_token.length > 0 && p.pairing_token.length <= 256) {
@@ -114,7 +129,8 @@ export class AuthService implements DeviceAuth, Authenticator, Disposable {
       // The reply waits until server.toml shows the next token, so whoever paired can read it there
       // (the used token already pairs nothing: the database replaced it with this session).
       await saved
-      this.log.info({ sessionId: out.session.id, clientName: name, remoteAddress: info.remoteAddress }, 'paired device')
+      this.#devices.set(out.session.id, name)
+      this.log.info({ audit: 'paired', sessionId: out.session.id, device: name, remoteAddress: info.remoteAddress }, 'paired device')
       return { ok: true, session: { id: out.session.id, name }, result: { server_name: this.facts.name, session_token: out.token } }
     }
     return { ok: false }
@@ -123,10 +139,21 @@ export class AuthService implements DeviceAuth, Authenticator, Disposable {
   isValid (sessionId: string): boolean { return this.sessions.ids().has(sessionId) }
 
   /** Revokes one session and closes its live connections. */
-  revoke (sessionId: string): boolean {
+  revoke (sessionId: string, by?: RevokedBy): boolean {
     const ok = this.sessions.revoke(sessionId)
-    if (ok) this.#afterRevocation(new Set([sessionId]))
+    if (ok) {
+      this.#auditRevoked(sessionId, by
+        ? { by: 'device', bySessionId: by.sessionId, byDevice: by.device, remoteAddress: by.remoteAddress }
+        : { by: 'server' })
+      this.#afterRevocation(new Set([sessionId]))
+    }
     return ok
+  }
+
+  #auditRevoked (sessionId: string, fields: Record<string, unknown>): void {
+    const device = this.#devices.get(sessionId) ?? null
+    this.#devices.delete(sessionId)
+    this.log.info({ audit: 'revoked', sessionId, device, ...fields }, 'device revoked')
   }
 
   /** Re-reads server.toml and checks for revoked sessions now (also runs on a timer). */
@@ -142,6 +169,9 @@ export class AuthService implements DeviceAuth, Authenticator, Disposable {
       if (v !== this.#dataVersion) {
         this.#dataVersion = v
         const live = this.sessions.ids()
+        // Revoked by another process on this home (the CLI's `sessions revoke`, `regenerate-token`).
+        for (const id of [...this.#devices.keys()]) if (!live.has(id)) this.#auditRevoked(id, { by: 'cli' })
+        for (const s of this.sessions.list()) if (!this.#devices.has(s.id)) this.#devices.set(s.id, s.name)
         const gone = new Set<string>()
         for (const c of this.hub.authenticated()) if (!live.has(c.session!.id)) gone.add(c.session!.id)
         if (gone.size > 0) this.#afterRevocation(gone)
@@ -166,7 +196,7 @@ export class AuthService implements DeviceAuth, Authenticator, Disposable {
   #afterRevocation (ids: Set<string>): void {
     for (const id of ids) {
       const n = this.hub.closeSession(id, CloseCode.SessionRevoked, 'session revoked')
-      this.log.info({ sessionId: id, connections: n }, 'session revoked')
+      this.log.debug({ sessionId: id, connections: n }, 'closed the connections of a revoked session')
     }
   }
 
@@ -255,6 +285,8 @@ export class AuthService implements DeviceAuth, Authenticator, Disposable {
   async dispose (): Promise<void> {
     if (this.#timer) clearInterval(this.#timer)
     this.#timer = undefined
+    this.#onDidFail.dispose()
+    this.#onDidLockOut.dispose()
     await this.#configChain
   }
 }

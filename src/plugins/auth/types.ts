@@ -1,5 +1,6 @@
 import type { Authenticator, AuthRequestInfo } from '../../core/rpc/auth.js'
 import type { DeviceSessionInfo } from '../../protocol/index.js'
+import type { Event } from '../../core/lifecycle.js'
 import { token } from '../../core/tokens.js'
 
 // Defined in src/protocol (`list_sessions` lists it with `current`).
@@ -52,8 +53,17 @@ export interface LiveAuthSettings {
   lockoutMs?: number
 }
 
+/** A counted failed authentication attempt (a wrong token, an auth deadline missed, a parse-error flood). */
+export interface AuthFailure { readonly remoteAddress: string }
+/** An address was locked out after too many failures. */
+export interface AuthLockout { readonly remoteAddress: string, readonly lockoutMs: number }
+/** Who asked for a revocation over the wire (absent: the server itself, or the CLI). */
+export interface RevokedBy { readonly sessionId: string, readonly device: string, readonly remoteAddress: string }
+
 /** Pairing and session authentication of devices, with per-address failure limits. */
 export interface DeviceAuth extends Authenticator {
+  readonly onDidFail: Event<AuthFailure>
+  readonly onDidLockOut: Event<AuthLockout>
   /** Applies changed pairing/lockout settings from now on; nothing is dropped. */
   update (patch: LiveAuthSettings): void
   /** The current pairing token (for the banner and connection string only; never logged). */
@@ -62,7 +72,7 @@ export interface DeviceAuth extends Authenticator {
   admit (info: AuthRequestInfo): string | null
   recordFailure (info: AuthRequestInfo): void
   /** Revokes a session and closes its connections; false when there was none. */
-  revoke (sessionId: string): boolean
+  revoke (sessionId: string, by?: RevokedBy): boolean
   /** Picks up changes another process made to the same home (token, sessions) now. */
   sync (): Promise<void>
   /** Resolves when pending server.toml reads and writes are done. */

@@ -181,7 +181,7 @@ export class LivePty implements Disposable {
     this.#exitCode = e.code
     this.#signal = e.signal
     if (this.#paused) { this.#paused = false; clearInterval(this.#pausePoll); this.#pausePoll = undefined }
-    this.#log.info({ ptyId: this.id, exitCode: e.code, signal: e.signal }, 'pty exited')
+    this.#log.debug({ ptyId: this.id, exitCode: e.code, signal: e.signal }, 'pty exited')
     this.#viewers.exit(e)
     if (this.#killTimer) {
       // Killed by us: anything of its session that outlived it (ignored SIGHUP) gets SIGKILL now.

@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { inject, injectable } from '../../core/di.js'
+import { Emitter } from '../../core/lifecycle.js'
 import type { AuthSession, Authenticator } from '../../core/rpc/auth.js'
 import type { RpcConnection } from '../../core/rpc/hub.js'
 import { CORE } from '../../core/tokens.js'
@@ -9,7 +10,7 @@ import {
 import { LivePty } from './live-pty.js'
 import { TERM_OPTIONS, type TerminalsOptions } from './options.js'
 import {
-  TERM, TERM_PLACER, type PtyAttachment, type PtyEncoding, type PtyInfo, type PtyPlacer, type TerminalProvider,
+  TERM, TERM_PLACER, type PtyAttachment, type PtyClosed, type PtyEncoding, type PtyInfo, type PtyOpened, type PtyPlacer, type TerminalProvider,
   type TerminalRegistry, type TerminalSession,
 } from './types.js'
 import { encodingOf, viewerState, type ViewerState } from './viewers.js'
@@ -29,6 +30,10 @@ export class PtyRegistry implements TerminalRegistry {
   #closing = false
   #sweepTimer: NodeJS.Timeout | undefined
   readonly #log: FastifyBaseLogger
+  readonly #onDidOpen = new Emitter<PtyOpened>()
+  readonly #onDidClose = new Emitter<PtyClosed>()
+  readonly onDidOpen = this.#onDidOpen.event
+  readonly onDidClose = this.#onDidClose.event
 
   constructor (
     @inject(TERM_OPTIONS) private readonly opts: TerminalsOptions,
@@ -61,10 +66,19 @@ export class PtyRegistry implements TerminalRegistry {
     if (this.#closing) { term.kill('SIGKILL'); term.dispose(); throw new TerminalsClosedError() }
     const id = this.#allocateId()
     const pty = new LivePty(id, session.id, placement, req, term, this.opts, this.#log)
-    pty.onClose(() => { this.#ptys.delete(id) })
+    let closeReason = 'exited'
+    pty.onClose(reason => { closeReason = reason; this.#ptys.delete(id) })
     this.#ptys.set(id, pty)
     this.#sweepTimer ??= setInterval(() => { this.#sweepRevoked() }, REVOKED_SWEEP_MS).unref()
-    this.#log.info({ ptyId: id, pid: term.pid, sessionId: session.id, cwd: placement.cwd }, 'pty spawned')
+    const remoteAddress = conn?.remoteAddress ?? null
+    const opened: PtyOpened = { ptyId: id, pid: term.pid, sessionId: session.id, device: session.name, workspaceId: placement.workspaceId, cwd: placement.cwd, remoteAddress }
+    this.#log.info({ audit: 'terminal_opened', ...opened }, 'pty spawned')
+    this.#onDidOpen.fire(opened)
+    void pty.exited.then(() => {
+      const closed: PtyClosed = { ptyId: id, sessionId: session.id, device: session.name, workspaceId: placement.workspaceId, exitCode: pty.exitCode, signal: pty.signal, reason: closeReason }
+      this.#log.info({ audit: 'terminal_closed', ...closed }, 'pty ended')
+      this.#onDidClose.fire(closed)
+    })
     if (conn && conn.isOpen) pty.attach(conn, this.#viewerState(conn))
     else pty.detached()
     return { pty_id: id }
@@ -150,6 +164,8 @@ export class PtyRegistry implements TerminalRegistry {
     ])
     clearTimeout(timer)
     for (const p of all) p.dispose()
+    this.#onDidOpen.dispose()
+    this.#onDidClose.dispose()
   }
 
   /** Kills every terminal of a device session that was revoked (its owner can never come back). */

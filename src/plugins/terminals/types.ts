@@ -80,11 +80,39 @@ export interface PtyAttachment {
   readonly signal: string | null
 }
 
+/** A terminal was started. */
+export interface PtyOpened {
+  readonly ptyId: number
+  readonly pid: number
+  /** The owning device session. */
+  readonly sessionId: string
+  readonly device: string
+  readonly workspaceId: string | null
+  readonly cwd: string
+  /** The address of the connection that asked for it (null when none did). */
+  readonly remoteAddress: string | null
+}
+
+/** A terminal's process ended. */
+export interface PtyClosed {
+  readonly ptyId: number
+  readonly sessionId: string
+  readonly device: string
+  readonly workspaceId: string | null
+  /** null when a signal ended it. */
+  readonly exitCode: number | null
+  readonly signal: string | null
+  /** Why the server ended it (`closed`, `idle while detached`, `session revoked`, …), or `exited` when it ended by itself. */
+  readonly reason: string
+}
+
 /**
  * Every terminal of one server, by id, owned by device sessions: what the RPC methods, the
  * binary input handler and other plugins (workspace archiving) use.
  */
 export interface TerminalRegistry extends Disposable {
+  readonly onDidOpen: Event<PtyOpened>
+  readonly onDidClose: Event<PtyClosed>
   /** Number of live (not closed) terminals, for tests and metrics. */
   readonly size: number
   /** Starts a terminal owned by `session`; `conn` (when open) is attached to it. */
