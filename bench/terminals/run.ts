@@ -20,7 +20,7 @@ import { createServer as netServer, connect } from 'node:net'
 import { cpus, loadavg, tmpdir, userInfo } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
-import * as pty from 'node-pty'
+import * as pty from '@lydell/node-pty'
 import WebSocket from 'ws'
 
 const MiB = 1024 * 1024

@@ -2,9 +2,10 @@
 // master file descriptor without going through its queue (an fs.write on the thread pool, which
 // shows in keystroke echo latency on a busy machine), nor to know whether that queue is empty.
 // On Unix its process object has an `fd` getter (the master fd) and `_writeStream._writeQueue`
-// (the array of pending writes, emptied as they complete). Checked against node-pty 1.1.0;
+// (the array of pending writes, emptied as they complete). Checked against node-pty 1.1.0 as
+// @lydell/node-pty 1.1.0 ships it (the same JavaScript, with prebuilt binaries);
 // test/plugins/terminals/node-pty-internals.test.ts fails when that shape changes.
-import type { IPty } from 'node-pty'
+import type { IPty } from '@lydell/node-pty'
 
 /** Direct access to a node-pty process's master: its fd, and its pending-write queue. */
 export interface PtyMaster {

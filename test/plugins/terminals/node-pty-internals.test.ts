@@ -2,7 +2,7 @@
 // against the installed node-pty with a real pty: they fail when an upgrade changes that shape.
 import { fstatSync, writeSync } from 'node:fs'
 import { isatty } from 'node:tty'
-import * as pty from 'node-pty'
+import * as pty from '@lydell/node-pty'
 import t from 'tap'
 import { ptyMaster } from '../../../src/plugins/terminals/node-pty-internals.js'
 
