@@ -50,6 +50,9 @@ export {
   AgentStdinError, AgentProviderConfigError,
 } from './plugins/agents/errors.js'
 export { VERSION } from './core/version.js'
+// TypeBox, which RPC methods' params are written in: from here an embedder's `Type` is the copy
+// the server validates with, whatever its package manager hoists.
+export { Type, type Static, type TSchema } from 'typebox'
 export { escapeControls, escapeControlsInJson, stripControls } from './core/text.js'
 export { openAdmin, type Admin } from './admin.js'
 // The wire protocol: TypeBox schemas of every method's params and result and every event's payload.
