@@ -20,10 +20,13 @@ export interface NativePackage<T> {
   readonly probe?: (mod: T) => void
 }
 
-/** The first line of an error's message, without a trailing colon (the rest is usually paths). */
+/**
+ * The first line of an error's message: the rest is usually a list of paths tried. Its lead-in
+ * goes too (the bindings package's `Could not locate the bindings file. Tried:`).
+ */
 const firstLine = (err: unknown): string => {
   const msg = err instanceof Error ? err.message : String(err)
-  return (msg.split('\n').find(l => l.trim() !== '') ?? 'unknown error').trim().replace(/[:.]$/, '')
+  return (msg.split('\n').find(l => l.trim() !== '') ?? 'unknown error').trim().replace(/\.?\s*Tried:?$/, '').replace(/[:.]$/, '')
 }
 
 /** Requires a native package; throws NativeModuleError (one line) when it or its binary does not load. */

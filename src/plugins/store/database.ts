@@ -13,8 +13,9 @@ export const DB_FILE = 'claudette.db'
 const SQLITE: NativePackage<typeof SqliteModule> = {
   name: 'better-sqlite3',
   impact: 'the server cannot run without its database',
-  fix: 'its install script must run to build or fetch the binary: npm rebuild better-sqlite3 --allow-scripts=better-sqlite3 ' +
-    '(or reinstall without --ignore-scripts; building needs python3, make and a C++ compiler)',
+  fix: 'its install script must run to fetch or build the binary: npm rebuild better-sqlite3 ' +
+    '(where npm allowScripts blocks it, npm install-scripts approve better-sqlite3 first; pnpm: pnpm approve-builds; ' +
+    'building needs python3, make and a C++ compiler)',
   probe: Sqlite => { new Sqlite(':memory:').close() },
 }
 
