@@ -53,6 +53,9 @@ export { VERSION } from './core/version.js'
 export { MetricsOptions, parseMetricsBind } from './plugins/metrics/options.js'
 export { MetricsBindError } from './plugins/metrics/errors.js'
 export type { MetricsEndpoint } from './plugins/metrics/types.js'
+// TypeBox, which RPC methods' params are written in: from here an embedder's `Type` is the copy
+// the server validates with, whatever its package manager hoists.
+export { Type, type Static, type TSchema } from 'typebox'
 export { escapeControls, escapeControlsInJson, stripControls } from './core/text.js'
 export { openAdmin, serverStatus, type Admin, type ConfigEntry, type OpenAdminOptions } from './admin.js'
 export { CONFIG_KEYS, ServerTomlSchema, configValueFromText, closestKnown as closestConfigKey, type ConfigKey } from './plugins/store/index.js'

@@ -20,7 +20,7 @@ await build({
   sourcemap: 'linked',
   // Loaded from node_modules at run time: native code (found through its own package paths), and
   // @homebridge/ciao, which the mDNS plugin imports only when advertising is on.
-  external: ['better-sqlite3', 'node-pty', '@homebridge/ciao'],
+  external: ['better-sqlite3', '@lydell/node-pty', '@homebridge/ciao'],
   // CommonJS packages inside an ES module bundle still call require() for Node's built-ins.
   banner: { js: "import { createRequire as __claudetteCreateRequire } from 'node:module'; const require = __claudetteCreateRequire(import.meta.url);" },
   logLevel: 'warning',

@@ -31,7 +31,7 @@ import { cpus, homedir, loadavg, tmpdir, userInfo } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { createInterface } from 'node:readline'
-import * as pty from 'node-pty'
+import * as pty from '@lydell/node-pty'
 import WebSocket from 'ws'
 
 const MiB = 1024 * 1024

@@ -163,6 +163,14 @@ export class RpcDuplicateMethodError extends createError('ERR_RPC_DUPLICATE_METH
 export class WsInternalsError extends createError('ERR_RPC_WS_INTERNALS',
   (what: string) => `${what}: the installed ws or Node.js changed an internal the RPC endpoint relies on (src/core/rpc/ws-internals.ts)`) {}
 
+/**
+ * A native addon (better-sqlite3, @lydell/node-pty) did not load: one line naming what is
+ * unavailable, the package, why, and how to fix the install (src/core/native.ts).
+ */
+export class NativeModuleError extends createError('ERR_NATIVE_MODULE',
+  (impact: string, pkg: string, reason: string, fix: string) => `${impact}: ${pkg} failed to load (${reason}); ${fix}`,
+  { expose: true, wireCode: false, fields: ([, pkg]) => ({ package: pkg }) }) {}
+
 /** The process runner was disposed (server closing): the call was not run, or its child was killed. */
 export class ProcessRunnerClosedError extends createError('ERR_PROCESS_RUNNER_CLOSED',
   'process runner is closed (server shutting down)', { statusCode: 503 }) {}

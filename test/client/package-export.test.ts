@@ -30,7 +30,7 @@ register(${JSON.stringify(pathToFileURL(join(dir, 'hooks.mjs')).href)})
   t.equal(out.trim(), 'function function function undefined', 'the SDK, and no server factory')
   const urls = readFileSync(log, 'utf8').split('\n').filter(Boolean)
   t.ok(urls.some(u => u.endsWith('/dist/src/client/index.js')), 'resolved to the built client entry')
-  const server = urls.filter(u => /\/node_modules\/(fastify|@fastify|node-pty|better-sqlite3|@homebridge\/ciao|typebox|tsyringe|pino)\//.test(u) ||
+  const server = urls.filter(u => /\/node_modules\/(fastify|@fastify|@lydell\/node-pty|better-sqlite3|@homebridge\/ciao|typebox|tsyringe|pino)\//.test(u) ||
     /\/dist\/src\/(server|plugins)\b/.test(u))
   t.same(server, [], 'nothing of the server stack was loaded')
 })

@@ -1,9 +1,23 @@
 import { closeSync, chmodSync, openSync } from 'node:fs'
-import Sqlite from 'better-sqlite3'
+import type SqliteModule from 'better-sqlite3'
+import { loadNative, type NativePackage } from '../../core/native.js'
 import { StoreOpenError } from './errors.js'
 import type { Database, Migration, Store } from './types.js'
 
 export const DB_FILE = 'claudette.db'
+
+/**
+ * better-sqlite3, loaded when a database is first opened (src/core/native.ts). Requiring the
+ * package does not load its binary; opening an in-memory database does.
+ */
+const SQLITE: NativePackage<typeof SqliteModule> = {
+  name: 'better-sqlite3',
+  impact: 'the server cannot run without its database',
+  fix: 'its install script must run to fetch or build the binary: npm rebuild better-sqlite3 ' +
+    '(where npm allowScripts blocks it, npm install-scripts approve better-sqlite3 first; pnpm: pnpm approve-builds; ' +
+    'building needs python3, make and a C++ compiler)',
+  probe: Sqlite => { new Sqlite(':memory:').close() },
+}
 
 export interface OpenStoreOptions {
   /**
@@ -26,6 +40,7 @@ export interface OpenStoreOptions {
  */
 export function openStore (file: string, opts: OpenStoreOptions = {}): Store & { close (): void } {
   const synchronous = opts.synchronous ?? 'FULL'
+  const Sqlite = loadNative(SQLITE)
   let db: Database
   try {
     closeSync(openSync(file, 'a', 0o600)) // create with the right mode; SQLite's -wal/-shm copy it

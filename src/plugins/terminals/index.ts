@@ -4,7 +4,7 @@ import { ConfigError } from '../../core/errors.js'
 import { parseOptions } from '../../core/options.js'
 import { CORE, resolve } from '../../core/tokens.js'
 import { terminalMethods, ptyInputHandler } from './methods.js'
-import { NodePtyProvider } from './node-pty-provider.js'
+import { NodePtyProvider, loadNodePty } from './node-pty-provider.js'
 import { TERM_OPTIONS, TerminalsOptions } from './options.js'
 import { directoryPlacer } from './placement.js'
 import { PtyRegistry } from './registry.js'
@@ -19,6 +19,11 @@ const terminalsPlugin: FastifyPluginAsync<Partial<TerminalsOptions>> = async (ap
   }
   const runner = resolve(app.di, CORE.ProcessRunner)
   const log = resolve(app.di, CORE.Log).child({ plugin: 'terminals' })
+  // Without node-pty's binary the server still runs: the log says once why terminals do not, and
+  // each spawn_pty answers the same line (PtySpawnError).
+  if (!opts.provider) {
+    try { loadNodePty() } catch (err) { log.error((err as Error).message) }
+  }
   const provider = opts.provider ?? new NodePtyProvider({
     shell: opts.shell ?? process.env.SHELL ?? '/bin/sh',
     shellArgs: opts.shellArgs,

@@ -1,10 +1,26 @@
 import { randomBytes } from 'node:crypto'
 import { readdirSync, readFileSync, writeSync } from 'node:fs'
 import { constants } from 'node:os'
-import * as pty from 'node-pty'
+import type * as pty from '@lydell/node-pty'
 import { Emitter } from '../../core/lifecycle.js'
+import { loadNative, type NativePackage } from '../../core/native.js'
 import { NODE_PTY_SHAPE_WARNING, ptyMaster, type PtyMaster } from './node-pty-internals.js'
 import type { SpawnRequest, TerminalExit, TerminalProvider, TerminalSession } from './types.js'
+
+/**
+ * node-pty with prebuilt binaries (linux, darwin, win32 on x64 and arm64), each in an optional
+ * dependency `@lydell/node-pty-<platform>-<arch>`: no install script, no compiler. Loaded on the
+ * first spawn (src/core/native.ts), so a server whose binary is missing runs without terminals.
+ */
+const NODE_PTY: NativePackage<typeof pty> = {
+  name: '@lydell/node-pty',
+  impact: 'terminals are unavailable',
+  fix: `reinstall claudette-server with its optional dependencies (not --omit=optional) so @lydell/node-pty-${process.platform}-${process.arch} is installed ` +
+    '(prebuilt for linux, darwin and win32 on x64 and arm64)',
+}
+
+/** node-pty's module; throws NativeModuleError (one line saying why and how to fix it) when it does not load. */
+export const loadNodePty = (): typeof pty => loadNative(NODE_PTY)
 
 const SIGNAL_NAMES = new Map<number, string>(Object.entries(constants.signals).map(([name, n]) => [n, name]))
 
@@ -99,7 +115,7 @@ export class NodePtyProvider implements TerminalProvider {
     const file = req.file ?? this.#opts.shell
     const args = [...(req.args ?? this.#opts.shellArgs ?? [])]
     const nonce = this.#opts.exitBarrier === false ? null : randomBytes(12).toString('hex')
-    const proc = pty.spawn(nonce ? '/bin/sh' : file, nonce ? ['-c', BARRIER, 'claudette-pty', nonce, file, ...args] : args, {
+    const proc = loadNodePty().spawn(nonce ? '/bin/sh' : file, nonce ? ['-c', BARRIER, 'claudette-pty', nonce, file, ...args] : args, {
       name: req.env.TERM ?? 'xterm-256color',
       cols: req.cols,
       rows: req.rows,

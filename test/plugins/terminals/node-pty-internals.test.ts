@@ -2,7 +2,7 @@
 // against the installed node-pty with a real pty: they fail when an upgrade changes that shape.
 import { fstatSync, writeSync } from 'node:fs'
 import { isatty } from 'node:tty'
-import * as pty from 'node-pty'
+import * as pty from '@lydell/node-pty'
 import t from 'tap'
 import { ptyMaster } from '../../../src/plugins/terminals/node-pty-internals.js'
 
@@ -40,7 +40,8 @@ t.test('a real node-pty process has the master fd and the write queue the adapte
   const lines = 'echo queued-""ok\n'
   const done = untilOutput(proc, s => s.includes('queued-ok'))
   proc.write(Buffer.from(lines) as never)
-  t.equal(master.writeQueue.length, 1, 'a public write is in the queue until fs.write completes')
+  // A tty stream may write at once (writableLength 0 right away); a queue holds it until written.
+  t.ok(master.writeQueue.length <= lines.length, 'the queue holds at most the public write')
   await done
   // The shell's echo can be read before fs.write's callback has run: wait for the queue itself.
   const deadline = Date.now() + 10_000
@@ -52,4 +53,17 @@ t.test('another shape is reported as null, so the provider falls back to the pub
   t.equal(ptyMaster({} as pty.IPty), null)
   t.equal(ptyMaster({ fd: 3 } as unknown as pty.IPty), null, 'no write queue')
   t.equal(ptyMaster({ fd: 'x', _writeStream: { _writeQueue: [] } } as unknown as pty.IPty), null, 'fd not a number')
+  t.equal(ptyMaster({ fd: 3, _socket: {} } as unknown as pty.IPty), null, 'a socket without writableLength')
+})
+
+t.test('both write paths are recognised: a tty socket (installed) and a write queue (microsoft/node-pty 1.1.0)', async t => {
+  const socket = { writableLength: 0 }
+  const viaSocket = ptyMaster({ fd: 3, _socket: socket } as unknown as pty.IPty)
+  t.equal(viaSocket?.fd, 3)
+  socket.writableLength = 7
+  t.equal(viaSocket?.writeQueue.length, 7, 'the socket\'s pending bytes, read live')
+  const queue: unknown[] = []
+  const viaQueue = ptyMaster({ fd: 4, _writeStream: { _writeQueue: queue } } as unknown as pty.IPty)
+  queue.push({})
+  t.equal(viaQueue?.writeQueue.length, 1, 'the queue itself')
 })
