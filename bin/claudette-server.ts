@@ -145,6 +145,12 @@ async function withAdmin<T> (fn: (admin: Admin) => Promise<T> | T, opts: { readO
   try { return await fn(admin) } finally { admin.close() }
 }
 const readOnly = { readOnly: true }
+/**
+ * `show-connection-string` and `qr` print what the next start will use, and a fresh home has no
+ * pairing token yet: they create the home as `run` would. A `--config` file that does not exist is
+ * still an error, never created by looking.
+ */
+const printsNextStart = (): { readOnly: boolean } => ({ readOnly: globals().config !== undefined })
 
 program.command('run', { isDefault: true })
   .description('run the server (the default command)')
@@ -175,7 +181,7 @@ program.command('show-connection-string')
   .action(() => withAdmin(async admin => {
     const cs = await servedConnectionString(admin)
     out(globals().json ? json({ connection_string: cs }) : cs)
-  }, readOnly))
+  }, printsNextStart()))
 
 program.command('qr')
   .description('print the connection string as a QR code (scan it with the Claudette mobile app): the running server\'s, else the next start\'s')
@@ -191,7 +197,7 @@ program.command('qr')
     process.stdout.write(qr.replace(/\n+$/, '') + '\n') // keep the quiet zone (trailing blank modules)
     out('')
     out(cs)
-  }, readOnly))
+  }, printsNextStart()))
 
 program.command('rotate-certificate')
   .description('replace the TLS key and certificate (a running server switches within a second); every client must then re-pin the new fingerprint')

@@ -31,6 +31,11 @@ t.test('read-only commands given a missing --config or home: exit 1 naming it, n
   t.equal(r.code, 1)
   t.match(r.stderr, `error: ${noHome}: the home directory does not exist`)
   t.equal(existsSync(noHome), false, 'the home is not created')
+  // The connection string on a fresh home is the one the next start serves: made, not refused.
+  const cs = await runCli(SERVER_BIN, ['--home', noHome, 'show-connection-string'])
+  t.equal(cs.code, 0, cs.stderr)
+  t.match(cs.stdout, /^claudette:\/\/[^/]+:7683\/[\w-]{43}\n$/)
+  t.equal(existsSync(join(noHome, 'server.toml')), true, 'show-connection-string made the home it prints for')
   // Commands that write still create what they need.
   const set = await runCli(SERVER_BIN, ['--home', home, '--config', missing, 'config', 'set', 'server.name', 'made'])
   t.equal(set.code, 0, set.stderr)

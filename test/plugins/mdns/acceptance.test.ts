@@ -32,7 +32,7 @@ t.test('nearby lists the server in the other namespace; avahi resolves it; both 
   const server = rig.spawn(rig.a, [NODE, SERVER_BIN, '--home', home, '--port', '0', '--name', 'Acceptance 1.0', '--log-level', 'info'], { hostname: 'acc-host' })
   const sOut = new Lines(server.stdout!)
   const sErr = new Lines(server.stderr!)
-  const listening = json(await sErr.wait(l => /^listening on wss:\/\/10\.99\.0\.1:/.test(String(json(l)?.msg)), 60_000, 'server listening'))!
+  const listening = json(await sErr.wait(l => /^listening on wss:\/\/0\.0\.0\.0:\d+$/.test(String(json(l)?.msg)), 60_000, 'server listening'))!
   const port = Number(/:(\d+)$/.exec(String(listening.msg))![1])
   const fingerprint = /\b[0-9a-f]{64}\b/.exec((await sOut.wait(l => /fingerprint/i.test(l), 10_000, 'banner fingerprint')))![0]
 

@@ -60,7 +60,7 @@ t.test('repo add, list and remove from the server CLI', async t => {
 
 t.test('repo remove with a prefix several ids share says so, and removes nothing', async t => {
   const home = tempDir(t)
-  t.equal((await runCli(SERVER_BIN, ['--home', home, 'repo', 'list'])).code, 0) // creates the home and database
+  t.equal((await runCli(SERVER_BIN, ['--home', home, 'show-connection-string'])).code, 0) // creates the home and database
   // Two rows whose random ids happen to share a prefix (written the way the provider stores them).
   const { default: Database } = await import('better-sqlite3')
   const db = new Database(join(home, 'claudette.db'))
