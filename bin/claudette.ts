@@ -266,7 +266,8 @@ on the server; reattach with --attach <pty-id>. Exits with the remote shell's ex
     let raw = false
     try {
       await client.connect()
-      const workspaceId = o.attach === undefined && o.cwd === undefined ? await pickWorkspace(client, server, o.workspace) : undefined
+      // --workspace with --cwd: both go to the server, which resolves a relative cwd inside the workspace.
+      const workspaceId = o.attach === undefined && (o.cwd === undefined || o.workspace !== undefined) ? await pickWorkspace(client, server, o.workspace) : undefined
       if (workspaceId !== undefined) await store.update(server.id, { lastWorkspaceId: workspaceId })
       if (stdin.isTTY) { stdin.setRawMode(true); raw = true }
       const outcome = await runTerminal({
@@ -309,8 +310,17 @@ on the server; reattach with --attach <pty-id>. Exits with the remote shell's ex
 async function pickWorkspace (client: ClaudetteClient, server: TrustedServer, query: string | undefined): Promise<string> {
   const all = await client.request('list_workspaces')
   const hint = `claudette workspaces ${shellQuote(server.name)}`
-  if (query !== undefined) return findOne('workspace', query, all, hint).id
   const active = all.filter(w => w.status === 'Active')
+  if (query !== undefined) {
+    try {
+      return findOne('workspace', query, active, hint).id
+    } catch (err) {
+      // An archived workspace has no worktree to start in: say so rather than "not found".
+      let archived
+      try { archived = findOne('workspace', query, all.filter(w => w.status !== 'Active'), hint) } catch { throw err }
+      throw new UsageError(`workspace '${archived.name}' is archived; restore it first: ${hint} restore ${archived.id}`)
+    }
+  }
   const last = active.find(w => w.id === server.lastWorkspaceId)
   if (last) return last.id
   if (active.length === 0) {
@@ -379,7 +389,8 @@ program.command('__complete', { hidden: true })
   .argument('<what>')
   .action(async (what: string) => {
     if (what !== 'servers') return
-    for (const s of (await openStore()).list()) out(s.name)
+    // Runs at every TAB with whatever --home word is on the line: read only, never create a home.
+    for (const s of (await TrustStore.read(globals().home))) out(s.name)
   })
 
 // ---- main --------------------------------------------------------------------------------

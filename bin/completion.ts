@@ -85,7 +85,7 @@ ${cases('vopts', models.map(m => [m.path, m.valueOptions]))}
 ${cases('ochoices', models.flatMap(m => [...m.optionChoices].map(([o, c]): [string, string[]] => [`${m.path}#${o}`, c])))}
 ${cases('arg', models.flatMap(m => m.positionals.map((c, i): [string, string[]] => [`${m.path}#${i}`, c])))}
 ${f} () {
-  local cur=\${COMP_WORDS[COMP_CWORD]} path='' n=0 i w prev='' home='' words
+  local cur=\${COMP_WORDS[COMP_CWORD]} cmdpath='' n=0 i w prev='' home='' cands
   for ((i = 1; i < COMP_CWORD; i++)); do
     w=\${COMP_WORDS[i]}
     if [[ -n $prev ]]; then
@@ -95,34 +95,36 @@ ${f} () {
     fi
     case $w in
       --*=*) ;;
-      -*) [[ " $(${f}_vopts "$path") " == *" $w "* ]] && prev=$w ;;
+      -*) [[ " $(${f}_vopts "$cmdpath") " == *" $w "* ]] && prev=$w ;;
       *)
-        if [[ $n -eq 0 && " $(${f}_subs "$path") " == *" $w "* ]]; then path="$path $w"
+        if [[ $n -eq 0 && " $(${f}_subs "$cmdpath") " == *" $w "* ]]; then cmdpath="$cmdpath $w"
         else n=$((n + 1)); fi ;;
     esac
   done
   COMPREPLY=()
   if [[ -n $prev ]]; then
-    words=$(${f}_ochoices "$path#$prev")
+    cands=$(${f}_ochoices "$cmdpath#$prev")
   elif [[ $cur == -* ]]; then
-    words=$(${f}_opts "$path")
-  elif [[ $n -eq 0 && -n $(${f}_subs "$path") ]]; then
-    words=$(${f}_subs "$path")
+    cands=$(${f}_opts "$cmdpath")
+  elif [[ $n -eq 0 && -n $(${f}_subs "$cmdpath") ]]; then
+    cands=$(${f}_subs "$cmdpath")
   else
-    words=$(${f}_arg "$path#$n")
-    if [[ $words == @* ]]; then
+    cands=$(${f}_arg "$cmdpath#$n")
+    if [[ $cands == @* ]]; then
       # Names may hold spaces: one per line, each quoted for the command line.
-      local name quoted
+      # An array, not \${home:+--home "$home"}: zsh would pass that as one word.
+      local name quoted hopt=()
+      [[ -n $home ]] && hopt=(--home "$home")
       while IFS= read -r name; do
         [[ $name == "$cur"* ]] || continue
         printf -v quoted '%q' "$name"
         COMPREPLY+=("$quoted")
-      done < <(command ${cli} \${home:+--home "$home"} __complete "\${words#@}" 2>/dev/null)
+      done < <(command ${cli} "\${hopt[@]}" __complete "\${cands#@}" 2>/dev/null)
       return 0
     fi
   fi
   # Nothing to offer (a free-form value or argument): -o default completes file names.
-  [[ -n $words ]] && COMPREPLY=($(compgen -W "$words" -- "$cur"))
+  [[ -n $cands ]] && COMPREPLY=($(compgen -W "$cands" -- "$cur"))
   return 0
 }
 complete -o default -F ${f} ${cli}

@@ -66,6 +66,18 @@ export class TrustStore {
     return store
   }
 
+  /**
+   * The paired servers of `home` without opening the store: nothing is created, and a home or
+   * file that does not exist (or cannot be read) is an empty list. For shell completion, which
+   * runs at every TAB with whatever `--home` word is on the command line.
+   */
+  static async read (home?: string, env: NodeJS.ProcessEnv = process.env): Promise<TrustedServer[]> {
+    const dir = resolveClientHome(home, env)
+    const store = new TrustStore(dir, join(dir, TRUST_FILE))
+    try { await store.reload() } catch { return [] }
+    return store.list()
+  }
+
   /** Re-reads the file. */
   async reload (): Promise<void> {
     let text: string

@@ -3,7 +3,7 @@
 // the fish script answers `complete -C` in a real fish; zsh and fish scripts pass their shells'
 // syntax check. The CLIs are put first in PATH under their own names, as an install would.
 import { execFileSync, spawnSync } from 'node:child_process'
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { CLIENT_BIN, SERVER_BIN, runCli } from '../helpers/cli.js'
@@ -70,7 +70,7 @@ t.test('bash: commands, subcommands, options, choices and stored server names', 
 })
 
 t.test('zsh: the script passes zsh -n and registers through bashcompinit', { skip: has('zsh') ? false : 'zsh is not installed (apt-get install zsh)' }, async t => {
-  const { env } = setup(t)
+  const { env, clientHome } = setup(t)
   for (const bin of [CLIENT_BIN, SERVER_BIN]) {
     const script = (await runCli(bin, ['completion', 'zsh'])).stdout
     const file = join(tempHome(t), 'completion.zsh')
@@ -83,6 +83,33 @@ t.test('zsh: the script passes zsh -n and registers through bashcompinit', { ski
     t.equal(bound.status, 0, bound.stderr)
     t.match(bound.stdout, /_bash_complete/, `${name} is bound to its bash completer`)
   }
+  // A real completion in zsh, called the way bashcompinit's _bash_complete calls it (ksharrays,
+  // COMP_WORDS/COMP_CWORD set): the stored names come back quoted. This fails if the script
+  // clobbers zsh's own variables (a local `path` empties PATH) or relies on bash's word
+  // splitting of an unquoted expansion.
+  const script = (await runCli(CLIENT_BIN, ['completion', 'zsh'])).stdout
+  const file = join(tempHome(t), 'claudette.zsh')
+  writeFileSync(file, script)
+  const drive = (line: string): string[] => {
+    const words = line.split(' ')
+    const zsh = `source ${file} && setopt ksharrays && COMP_WORDS=(${words.map(w => `'${w}'`).join(' ')}) && COMP_CWORD=${words.length - 1} && _claudette && print -rl -- "\${COMPREPLY[@]}"`
+    return execFileSync('zsh', ['-f', '-c', zsh], { env, encoding: 'utf8' }).split('\n').filter(Boolean)
+  }
+  // (zsh itself narrows the words to the typed prefix, so they come back whole.)
+  t.same(drive(`claudette --home ${clientHome} term `).sort(), ['nas', 'work\\ laptop'], 'zsh: stored server names')
+  t.same(drive(`claudette --home ${clientHome} term n`), ['nas'], 'zsh: names by prefix')
+  t.same(drive('claudette workspaces box cr'), ['list', 'create', 'archive', 'restore'], 'zsh: subcommand words')
+})
+
+t.test('completing server names creates nothing, whatever --home word is on the line', async t => {
+  const { env } = setup(t)
+  const cwd = tempHome(t)
+  for (const home of ['$HOME/typo', '"/tmp/x y"', join(cwd, 'missing')]) {
+    const r = spawnSync(process.execPath, [CLIENT_BIN, '--home', home, '__complete', 'servers'], { env, cwd, encoding: 'utf8' })
+    t.equal(r.status, 0, r.stderr)
+    t.equal(r.stdout, '', `no names for ${home}`)
+  }
+  t.same(readdirSync(cwd), [], 'no directory was made')
 })
 
 t.test('fish: the script passes fish -n and answers complete -C', { skip: has('fish') ? false : 'fish is not installed (apt-get install fish)' }, async t => {

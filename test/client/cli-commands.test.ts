@@ -79,6 +79,9 @@ t.test('pair --name, repos, workspaces, methods and term without a terminal', as
   t.equal(wrongWs.code, 2)
   t.match(wrongWs.stderr, /no workspace matches 'nothing-like-it' \(see 'claudette workspaces box'\)/)
   t.notMatch(wrongWs.stderr, /workspace_id/, 'errors name flags, not wire fields')
+  const archivedWs = await cli('term', 'box', '--workspace', 'second')
+  t.equal(archivedWs.code, 2)
+  t.equal(archivedWs.stderr, `error: workspace 'second' is archived; restore it first: claudette workspaces box restore ${second.workspace.id}\n`)
 
   const restored = await cli('workspaces', 'box', 'restore', 'second')
   t.equal(restored.code, 0, restored.stderr)

@@ -1,7 +1,7 @@
 // The client CLI's questions on a real terminal (tmux on a private socket): `workspaces create`,
 // `term` with no flags (a numbered choice the first time, the same workspace without asking the
 // next time, and a reattach hint that keeps --home), `forget` without --yes (n keeps the server,
-// y forgets it), and the server CLI's regenerate-token answered n.
+// y forgets it), --workspace with --cwd, and the server CLI's regenerate-token answered n.
 import { execFileSync, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { basename, join } from 'node:path'
@@ -89,6 +89,16 @@ t.test('workspaces create, term with no flags, forget and regenerate-token on a 
   t.notMatch(again, /Number \(/, 'no question the second time')
   tm.type('exit 3')
   await tm.waitFor(/LOCAL-EXIT=3/)
+  await tm.clear()
+
+  // --workspace with a relative --cwd: the directory is resolved inside that workspace.
+  const other = workspaces.find(w => w.name === 'other')!
+  tm.type(`${cli} term ttybox --workspace other --cwd .; echo LOCAL-EXIT=$?`)
+  tm.type('echo cwd-$((40+4))-"$(basename "$PWD")"')
+  await tm.waitFor(new RegExp(`cwd-44-${basename(other.worktree_path)}$`, 'm'))
+  t.pass('--cwd is taken inside the --workspace')
+  tm.type('exit 0')
+  await tm.waitFor(/LOCAL-EXIT=0/)
   await tm.clear()
 
   // 4. forget without --yes: n keeps it, y forgets it.
