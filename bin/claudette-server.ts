@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // The server CLI: argument parsing, signals, banner and exit codes. No business logic:
 // everything it does goes through the package's public entry.
+import { isatty } from 'node:tty'
 import { fileURLToPath } from 'node:url'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import QRCode from 'qrcode'
 import { connectHostProblem, createServer, escapeControls, isHostAddress, MetricsBindError, openAdmin, parseMetricsBind, VERSION, type Admin, type ClaudetteServer } from '../src/index.js'
-import { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, UsageError, configureHelpWidth, helpLayout, json, out, printTable, printable, reportFatal, wrapHelp } from './cli-output.js'
+import { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, UsageError, configureHelpWidth, helpLayout, json, out, printTable, printable, reportFatal, shellQuote, wrapHelp } from './cli-output.js'
 import { registerCompletion } from './completion.js'
 import { confirmOrAbort } from './confirm.js'
 import { registerConfigCommands } from './server-commands/config.js'
@@ -145,6 +146,8 @@ async function withAdmin<T> (fn: (admin: Admin) => Promise<T> | T, opts: { readO
   try { return await fn(admin) } finally { admin.close() }
 }
 const readOnly = { readOnly: true }
+/** Set by the service definitions `service install` writes: stdout is then a log. */
+const SERVICE_ENV = 'CLAUDETTE_SERVER_SERVICE'
 /**
  * `show-connection-string` and `qr` print what the next start will use, and a fresh home has no
  * pairing token yet: they create the home as `run` would. A `--config` file that does not exist is
@@ -327,14 +330,20 @@ async function run (): Promise<void> {
   // database) also ends cleanly, once what is being created is complete.
   let server: ClaudetteServer | undefined
   let stopping = false
-  const stop = (signal: string): void => {
+  const stop = (signal: string, opts: { hungUp?: boolean } = {}): void => {
     if (stopping) return
     stopping = true
     const deadline = setTimeout(() => { process.stderr.write('shutdown took too long; exiting\n'); process.exit(EXIT_RUNTIME) }, SHUTDOWN_DEADLINE_MS)
     deadline.unref()
     if (!server) return // still starting: run() closes it as soon as it exists
     server.app.log.info({ signal }, 'shutting down')
-    server.close().then(() => process.exit(EXIT_OK), (err: unknown) => {
+    server.close().then(() => {
+      if (opts.hungUp !== true) process.exit(EXIT_OK)
+      // Die of the signal, as a process whose terminal hung up does: Node's own exit would try
+      // to restore the dead terminal's modes and abort.
+      process.removeAllListeners('SIGHUP')
+      process.kill(process.pid, 'SIGHUP')
+    }, (err: unknown) => {
       process.stderr.write(`error during shutdown: ${printable((err as Error).message)}\n`)
       process.exit(EXIT_RUNTIME)
     })
@@ -342,8 +351,18 @@ async function run (): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'))
   process.on('SIGTERM', () => stop('SIGTERM'))
   // SIGHUP re-reads server.toml (reload() logs what it applied, and an invalid file); during
-  // start-up the file is being read anyway, so a SIGHUP then has nothing to add.
+  // start-up the file is being read anyway, so a SIGHUP then has nothing to add. The same signal
+  // also means "your terminal hung up" to a server run in one: when the terminal it started on
+  // is gone (a hung-up tty answers no tty ioctl), it stops as it always did.
+  const startedOnTerminal = isatty(0)
   process.on('SIGHUP', () => {
+    if (startedOnTerminal && !isatty(0)) {
+      // Nobody reads the terminal any more, and writing to it fails: drop what is still printed
+      // (logs of the shutdown) rather than fail on it.
+      for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {})
+      stop('SIGHUP', { hungUp: true })
+      return
+    }
     if (!server || stopping) return
     server.app.log.info({ signal: 'SIGHUP' }, 'reloading server.toml')
     server.reload().catch(() => { /* logged by reload(); the server keeps its settings */ })
@@ -387,8 +406,16 @@ async function run (): Promise<void> {
   out(`claudette-server v${server.version} listening on wss://${bind}:${server.port}`)
   out(`Name: ${server.name}`)
   out('')
-  out('Connection string (paste into Claudette):')
-  out(`  ${server.connectionString}`)
+  if (process.env[SERVICE_ENV] !== undefined) {
+    // Under a service manager stdout is a log (the journal, a log file) that outlives the token
+    // and may be read by others: the string is asked for instead.
+    const home = g.home !== undefined ? ` --home ${shellQuote(g.home)}` : ''
+    out('Connection string: not printed in the service log (it holds the pairing token).')
+    out(`  Show it with: claudette-server${home} show-connection-string   (or qr)`)
+  } else {
+    out('Connection string (paste into Claudette):')
+    out(`  ${server.connectionString}`)
+  }
   out('')
   out(`Certificate fingerprint: ${server.fingerprint}`)
   out('')

@@ -159,7 +159,7 @@ export async function openAdmin (opts: OpenAdminOptions = {}): Promise<Admin> {
       if (c.auth.pairing_token !== '') pairing.reconcile(c.auth.pairing_token)
       const { token, revoked } = pairing.rotate({ revokeSessions: true })!
       c.auth.pairing_token = token
-      await cf.write(c)
+      await cf.setPairingToken(token)
       return { connectionString: connectionString(c), revoked }
     },
     warnings,

@@ -28,7 +28,7 @@ export function registerConfigCommands (program: Command, deps: ConfigCommandDep
     .description('show or change server.toml (flags given to `run` apply to that run only; `config set` saves)')
     .addHelpText('after', `
 Keys are named section.key (server.port, auth.pairing_ttl, mdns.enabled, ...); see docs/configuration.md.
-A running server applies a changed live key on SIGHUP (kill -HUP <pid>, or systemctl reload) and the
+A running server applies a changed live key on SIGHUP (kill -HUP <pid>, or systemctl --user reload claudette-server for the service) and the
 others at its next start. A flag given to \`run\` still wins over the file for that run.`)
 
   config.command('list')

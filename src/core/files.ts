@@ -15,10 +15,17 @@ export async function ensurePrivateDir (dir: string): Promise<void> {
  */
 export async function writeFileAtomic (file: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
   const tmp = join(dirname(file), `.${basename(file)}.${randomBytes(6).toString('hex')}.tmp`)
+  // Run as root on another user's file (`sudo claudette-server config set …` on a service's
+  // home), the replacement keeps that user as owner: a root-owned 0600 file would lock them out.
+  let owner: { uid: number, gid: number } | undefined
+  if (process.getuid?.() === 0) {
+    try { const st = await stat(file); owner = { uid: st.uid, gid: st.gid } } catch { /* a new file */ }
+  }
   const fh = await open(tmp, 'wx', mode)
   try {
     await fh.writeFile(data)
     await fh.chmod(mode)
+    if (owner !== undefined && owner.uid !== 0) await fh.chown(owner.uid, owner.gid)
     await fh.sync()
   } catch (err) {
     await fh.close()

@@ -1,6 +1,6 @@
 // show-connection-string and qr against a running server of the same home print what it serves
 // (a `claudette pair` from that output works); a second server on a live home is refused and two
-// homes never mix; --connect-host is checked.
+// homes never mix; --connect-host is checked; under a service the banner holds no token.
 import { join } from 'node:path'
 import t from 'tap'
 import { CLIENT_BIN, runCli, SERVER_BIN, startCli } from '../helpers/cli.js'
@@ -57,4 +57,15 @@ t.test('a second server on a live home exits 1 naming the pid; two homes never m
     t.equal(JSON.parse((await runCli(SERVER_BIN, ['--home', home, 'status', '--json'])).stdout).pid, srv.child.pid)
   }
   t.equal(JSON.parse((await runCli(SERVER_BIN, ['--home', join(a, 'elsewhere'), 'status', '--json'])).stdout || 'null'), null, 'another home: none')
+})
+
+t.test('under a service manager the banner leaves the pairing token out of the log, and says how to get it', async t => {
+  const home = tempHome(t)
+  const srv = await startCli(SERVER_BIN, ['--home', home, '--port', '0', '--bind', '127.0.0.1', '--no-mdns', '--log-level', 'info'], /Ready for connections\.\n/, { env: { CLAUDETTE_SERVER_SERVICE: 'systemd' } })
+  t.teardown(() => { srv.child.kill('SIGKILL') })
+  const token = (await runCli(SERVER_BIN, ['--home', home, 'show-connection-string'])).stdout.trim().split('/').pop()!
+  t.match(token, /^[A-Za-z0-9_-]{43}$/)
+  t.notMatch(srv.stdout(), /claudette:\/\//, 'no connection string in the banner')
+  t.notOk(srv.stdout().includes(token) || srv.stderr().includes(token), 'the token is nowhere in the output')
+  t.match(srv.stdout(), `Show it with: claudette-server --home ${home} show-connection-string   (or qr)`)
 })

@@ -1,6 +1,9 @@
 // SIGHUP: the server CLI re-reads server.toml and applies the name, limits and pairing settings
 // live, with a real client attached to a real pty the whole time; settings that need a restart
 // and settings a flag sets are named in the log; an invalid file is logged and changes nothing.
+// Run on a terminal, the same signal from the terminal hanging up stops the server.
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import t from 'tap'
 import type { ClaudetteServer } from '../../src/index.js'
 import { runCli, SERVER_BIN, startCli } from '../helpers/cli.js'
@@ -65,7 +68,6 @@ t.test('SIGHUP renames the server and changes a limit while a terminal stays att
   // An invalid file: logged, the server keeps running with its settings.
   await cli('config', 'set', 'server.name', 'Never')
   const { readFileSync, writeFileSync } = await import('node:fs')
-  const { join } = await import('node:path')
   const file = join(home, 'server.toml')
   writeFileSync(file, readFileSync(file, 'utf8').replace('max_connections_per_ip = 2', 'max_connections_per_ip = "many"'))
   await hup()
@@ -78,4 +80,37 @@ t.test('SIGHUP renames the server and changes a limit while a terminal stays att
   t.equal(srv.child.exitCode, null, 'still running')
   srv.child.kill('SIGTERM')
   t.equal((await srv.exited).code, 0)
+})
+
+t.test('run on a terminal: SIGHUP with the terminal still there reloads; the terminal hanging up stops the server', async t => {
+  const { spawn } = await import('@lydell/node-pty')
+  const home = tempHome(t)
+  const start = async (): Promise<{ pty: ReturnType<typeof spawn>, screen: () => string, exited: Promise<{ exitCode: number, signal?: number }> }> => {
+    let text = ''
+    const pty = spawn(process.execPath, [SERVER_BIN, '--home', home, '--port', '0', '--bind', '127.0.0.1', '--no-mdns', '--log-format', 'json', '--log-level', 'info'], { cols: 200, rows: 50, env: { ...process.env, SHELL: '/bin/sh' } as Record<string, string> })
+    const exited = new Promise<{ exitCode: number, signal?: number }>(resolve => { pty.onExit(e => { resolve(e) }) })
+    pty.onData(d => { text += d })
+    t.teardown(() => { try { process.kill(pty.pid, 'SIGKILL') } catch { /* gone */ } })
+    await waitFor(() => text.includes('Ready for connections'), { what: 'the banner on the terminal', timeout: 60_000 })
+    return { pty, screen: () => text, exited }
+  }
+  const first = await start()
+  process.kill(first.pty.pid, 'SIGHUP')
+  await waitFor(() => first.screen().includes('server.toml reloaded'), { what: 'a reload, the terminal being still there', timeout: 20_000 })
+  let alive = true
+  try { process.kill(first.pty.pid, 0) } catch { alive = false }
+  t.ok(alive, 'still running after the reload')
+  process.kill(first.pty.pid, 'SIGTERM')
+  await first.exited
+
+  // Closing the terminal (its master side) hangs it up: the kernel sends SIGHUP, and the server
+  // stops instead of reloading into a terminal nobody reads.
+  const second = await start()
+  const pid = second.pty.pid
+  ;(second.pty as unknown as { destroy (): void }).destroy() // closes the master, then sends SIGHUP (node-pty's typings omit it)
+  t.ok(existsSync(join(home, 'control.sock')), 'the control socket is there while it runs')
+  const end = await second.exited
+  await waitFor(() => { try { process.kill(pid, 0); return false } catch { return true } }, { what: 'the server to exit after its terminal hung up', timeout: 30_000 })
+  t.equal(end.signal, 1, 'it ended by SIGHUP, as a process whose terminal hung up does (not an abort)')
+  t.notOk(existsSync(join(home, 'control.sock')), 'after a clean shutdown: the control socket is removed')
 })

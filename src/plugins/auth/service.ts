@@ -241,8 +241,7 @@ export class AuthService implements DeviceAuth, Authenticator, Disposable {
   async #writeToken (token: string): Promise<void> {
     const cfg = await this.config.read({ allowInvalidToken: true })
     if (cfg.auth.pairing_token === token || !this.tokens.matches(token)) return
-    cfg.auth.pairing_token = token
-    await this.config.write(cfg)
+    await this.config.setPairingToken(token)
     this.#configStamp = (await this.#stamp()) ?? ''
   }
 

@@ -333,21 +333,32 @@ export function configFile (file: string): ConfigFile {
       if (!checkers.get(def.name)!.Check(value) || (def.refine !== undefined && !def.refine(value as never))) {
         throw new ConfigError(`invalid value for ${name}: must be ${def.expect}`)
       }
-      const text = await readFile(file, 'utf8')
-      // The current file must be valid (a missing token excepted: regenerate-token repairs that).
-      const current = parseConfigText(file, text, { allowInvalidToken: true }).config
-      let next = withKey(text, def, value)
-      try {
-        parseConfigText(file, next, { allowInvalidToken: true })
-      } catch {
-        // A layout the line editor does not handle (an inline table, a dotted key): rewrite the file.
-        const table = { ...(current[def.section] ?? {}), [def.key]: value }
-        next = HEADER + stringify({ ...current, [def.section]: table }) + '\n'
-      }
-      const parsed = parseConfigText(file, next, { allowInvalidToken: true }).config
-      await writeFileAtomic(file, next.endsWith('\n') ? next : next + '\n', 0o600)
-      return parsed
+      return await setKey(def, value)
     },
+    async setPairingToken (token) {
+      await setKey(requireKey('auth.pairing_token'), token)
+    },
+  }
+
+  async function setKey (def: ConfigKey, value: unknown): Promise<ServerConfig> {
+    const text = await readFile(file, 'utf8')
+    // The current file must be valid (a missing token excepted: regenerate-token repairs that).
+    const current = parseConfigText(file, text, { allowInvalidToken: true }).config
+    const edited = withKey(text, def, value)
+    let parsed: ParsedConfig | undefined
+    try {
+      parsed = parseConfigText(file, edited, { allowInvalidToken: true })
+    } catch { /* handled below */ }
+    let next = edited
+    // A layout the line editor does not handle (an inline table, a dotted key) either breaks the
+    // file or leaves the new line where it sets nothing: then the file is rewritten whole.
+    if (parsed === undefined || !parsed.keys.includes(def.name)) {
+      const table = { ...(current[def.section] ?? {}), [def.key]: value }
+      next = HEADER + stringify({ ...current, [def.section]: table }) + '\n'
+      parsed = parseConfigText(file, next, { allowInvalidToken: true })
+    }
+    await writeFileAtomic(file, next.endsWith('\n') ? next : next + '\n', 0o600)
+    return parsed.config
   }
 }
 

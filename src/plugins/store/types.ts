@@ -109,6 +109,11 @@ export interface ConfigFile {
    * editing the file in place (comments and other keys stay as they are). Returns the new config.
    */
   set (name: string, value: unknown): Promise<ServerConfig>
+  /**
+   * Saves a new pairing token the same way (only its line changes), for the rotations the server
+   * and `regenerate-token` make; `set` refuses the token on purpose.
+   */
+  setPairingToken (token: string): Promise<void>
 }
 
 export const STORE = {

@@ -1,6 +1,7 @@
 // server.toml's schema: a wrong type names the key and its line; unknown keys and tables are
 // warnings naming the closest known key; durations are seconds or "10m"-style strings; `set`
-// edits the file in place (comments and unknown lines stay) and checks the value first.
+// edits the file in place (comments and unknown lines stay) and checks the value first; a new
+// pairing token replaces only its line.
 import { readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
@@ -80,6 +81,25 @@ t.test('set: checked by the schema, edits the file in place, keeps comments and 
     t.match(err.message, re)
   }
   t.equal(readFileSync(file, 'utf8'), before, 'refused values change nothing')
+})
+
+t.test('a new pairing token replaces only its line; a key the line editor cannot place rewrites the file', async t => {
+  const file = join(tempHome(t), 'server.toml')
+  const original = `# my notes\n[server]\nname = "kept"\n\n# auth below\n[auth]\n${TOKEN}\npairing_ttl = "10m"\n`
+  writeFileSync(file, original, { mode: 0o600 })
+  const cf = configFile(file)
+  await cf.setPairingToken('b'.repeat(43))
+  t.equal(readFileSync(file, 'utf8'), original.replace('a'.repeat(43), 'b'.repeat(43)), 'comments and other keys stay')
+  t.equal((await cf.read()).auth.pairing_token, 'b'.repeat(43))
+
+  // Root-level dotted keys: a line added after `server.name` would land at the top level and set
+  // nothing. The value must take effect, whatever happens to the layout.
+  writeFileSync(file, `server.name = "dotted"\nauth.pairing_token = "${'a'.repeat(43)}"\n`)
+  await cf.set('server.port', 8123)
+  const { config, warnings } = await cf.load()
+  t.equal(config.server.port, 8123, 'the value is set')
+  t.equal(config.server.name, 'dotted', 'the other keys kept')
+  t.same(warnings, [], 'no stray key left behind')
 })
 
 t.test('docs/configuration.md lists every key with its default, flag and whether it is live', async t => {
