@@ -21,6 +21,9 @@ export function connectHostProblem (value: string): string | null {
   if (bare.includes(':') || value.startsWith('[')) {
     return isIP(bare) === 6 ? null : 'must be a host name or an IP address, without a port (an IPv6 address may be written in brackets)'
   }
+  if (isIP(value) === 4) return null
+  // Digits and dots only but not an IPv4 address (`192.168.1.300`): a typo, not a host name.
+  if (/^[\d.]+$/.test(value)) return 'is not a valid IPv4 address'
   return HOST_NAME.test(value) ? null : 'must be a host name or an IP address (letters, digits, dots and dashes)'
 }
 

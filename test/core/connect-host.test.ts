@@ -16,6 +16,7 @@ t.test('connectHostProblem accepts hosts and addresses, names what is wrong othe
     ['', /empty/], ['https://build', /scheme/], ['build/x', /path/], ['a b', /spaces/], ['bu\u0007ild', /control/],
     ['user@build', /user/], ['build:7683', /without a port/], ['[::1]:7683', /without a port/], ['[build]', /without a port|IPv6/],
     ['-build', /host name/], ['bu!ld', /host name/], ['a'.repeat(64) + '.com', /host name/],
+    ['192.168.1.300', /not a valid IPv4 address/], ['10.0.0', /not a valid IPv4 address/],
   ]
   for (const [value, re] of bad) t.match(connectHostProblem(value), re, JSON.stringify(value))
 })

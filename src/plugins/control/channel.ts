@@ -49,7 +49,8 @@ export class ControlSocket implements ControlChannel, Disposable {
   get path (): string | null { return this.#http.listening ? this.#location?.path ?? null : null }
 
   claim (): Promise<void> {
-    this.#claiming ??= this.#claim()
+    // A failed claim (the home in use) may be retried by a later listen().
+    this.#claiming ??= this.#claim().catch((err: unknown) => { this.#claiming = null; throw err })
     return this.#claiming
   }
 
@@ -69,17 +70,21 @@ export class ControlSocket implements ControlChannel, Disposable {
         }
       }
       // Someone holds the path: a live server answers; a socket whose server was killed refuses.
+      // The file is looked at before asking and removed only if it is still that same file: a
+      // server that took it over meanwhile (racing us for the same stale socket) keeps its own.
+      const before = process.platform === 'win32' ? null : await lstat(loc.path).catch(() => null)
+      if (before !== null && !before.isSocket()) throw new ControlSocketError(`${loc.path} exists and is not a socket; remove it`)
       let owner: ServerStatus | null
       try {
         owner = await askServer(this.#home, 'status', { timeoutMs: 2000 })
       } catch (err) {
+        if (err instanceof ControlSocketError) throw err // e.g. a socket another user owns: say so
         throw new ControlHomeInUseError(this.#home, null, { cause: err })
       }
       if (owner !== null) throw new ControlHomeInUseError(this.#home, typeof owner.pid === 'number' ? owner.pid : null)
-      if (process.platform === 'win32') continue // a pipe goes away with its process
-      const st = await lstat(loc.path).catch(() => null)
-      if (st === null) continue
-      if (!st.isSocket()) throw new ControlSocketError(`${loc.path} exists and is not a socket; remove it`)
+      if (process.platform === 'win32' || before === null) continue // a pipe goes away with its process
+      const now = await lstat(loc.path).catch(() => null)
+      if (now === null || now.ino !== before.ino || now.dev !== before.dev) continue
       await unlink(loc.path).catch(() => {})
       this.#log.info({ path: loc.path }, 'removed a stale control socket (its server is gone)')
     }
@@ -131,7 +136,8 @@ export class ControlSocket implements ControlChannel, Disposable {
     })
     const path = this.#location?.path
     if (path === undefined || this.#inode === null) return
-    // Node may have removed it already; a file that is no longer ours (a later server's) stays.
+    // libuv removes the path when the listener closes; where it did not, the file goes here, and
+    // only if it is still the one we created.
     const st = await lstat(path).catch(() => null)
     if (st !== null && st.ino === this.#inode) await unlink(path).catch(() => {})
   }

@@ -1,9 +1,10 @@
 // Where a home's control socket lives. Server and CLI derive it the same way from the home path
 // alone, so `status` finds the server of exactly that home and two homes never share a socket.
 import { createHash } from 'node:crypto'
+import { realpathSync } from 'node:fs'
 import { lstat, mkdir } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { isAbsolute, join } from 'node:path'
+import { isAbsolute, join, resolve } from 'node:path'
 import { ControlSocketError } from './errors.js'
 
 export const CONTROL_SOCKET = 'control.sock'
@@ -26,6 +27,7 @@ export interface ControlLocation {
 }
 
 const homeHash = (home: string, length: number): string => createHash('sha256').update(home).digest('hex').slice(0, length)
+const realHome = (home: string): string => { try { return realpathSync(home) } catch { return resolve(home) } }
 
 /**
  * `<home>/control.sock`; on Windows the pipe `\\.\pipe\claudette-server-<hash of the home>`. A
@@ -34,14 +36,15 @@ const homeHash = (home: string, length: number): string => createHash('sha256').
  * `<tmpdir>/claudette-server-<uid>`.
  */
 export function controlLocation (home: string, env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): ControlLocation {
-  if (platform === 'win32') return { path: `\\\\.\\pipe\\claudette-server-${homeHash(home.toLowerCase(), 32)}`, privateDir: null }
+  if (platform === 'win32') return { path: `\\\\.\\pipe\\claudette-server-${homeHash(realHome(home).toLowerCase(), 32)}`, privateDir: null }
   const inHome = join(home, CONTROL_SOCKET)
   if (Buffer.byteLength(inHome) <= maxSocketPathBytes(platform)) return { path: inHome, privateDir: null }
   const runtime = env.XDG_RUNTIME_DIR
   const privateDir = runtime !== undefined && isAbsolute(runtime)
     ? join(runtime, 'claudette-server')
     : join(tmpdir(), `claudette-server-${process.getuid?.() ?? 'user'}`)
-  const path = join(privateDir, `${homeHash(home, 32)}.sock`)
+  // By the home's real path: another spelling of it (a symlink, a trailing slash) finds the same socket.
+  const path = join(privateDir, `${homeHash(realHome(home), 32)}.sock`)
   if (Buffer.byteLength(path) > maxSocketPathBytes(platform)) {
     throw new ControlSocketError(`no usable path for the control socket of ${home}: ${path} is longer than the platform's ${maxSocketPathBytes(platform)} bytes (set XDG_RUNTIME_DIR or TMPDIR to a shorter directory)`)
   }

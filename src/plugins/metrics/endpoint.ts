@@ -24,6 +24,11 @@ export class MetricsHttpEndpoint implements MetricsEndpoint, Disposable {
     this.#server = createServer((req, res) => { void this.#handle(req, res) })
     // A scraper keeps its connection; it must not hold the server open at close.
     this.#server.keepAliveTimeout = 5000
+    // Reachable from the network with --metrics-bind-public: a scrape is one small request, so
+    // slow or piled-up peers are cut off before they cost the server its file descriptors.
+    this.#server.maxConnections = 16
+    this.#server.headersTimeout = 10_000
+    this.#server.requestTimeout = 10_000
   }
 
   get address (): MetricsAddress | null { return this.#address }
@@ -67,6 +72,8 @@ export class MetricsHttpEndpoint implements MetricsEndpoint, Disposable {
   async dispose (): Promise<void> {
     if (this.#disposed) return
     this.#disposed = true
+    // A listen still resolving its host finishes first, so that it is closed too.
+    await this.#listening?.catch(() => {})
     if (!this.#server.listening) return
     await new Promise<void>(resolve => {
       this.#server.close(() => resolve())

@@ -1,6 +1,6 @@
 // Metrics of real servers scraped over HTTP and parsed as Prometheus text: the figures match a
 // session with calls, a failed authentication, a terminal and a (fake) agent; two servers in one
-// process keep separate registries; a public bind needs `public`.
+// process keep separate registries; a public bind needs `public`; the listener's connections are capped.
 import t from 'tap'
 import { createServer, MetricsBindError, resolve } from '../../../src/index.js'
 import { METRICS } from '../../../src/plugins/metrics/types.js'
@@ -110,7 +110,26 @@ t.test('off by default; a public address needs `public`; a bad bind is a clear e
   await t.rejects(createServer({ home: tempHome(t), mdns: false, metrics: { bind: '0.0.0.0:0' } }), /not a loopback address.*--metrics-bind-public/)
   await t.rejects(createServer({ home: tempHome(t), mdns: false, metrics: { bind: 'localhost' } }), /must be host:port/)
   await t.rejects(createServer({ home: tempHome(t), mdns: false, metrics: { bind: '127.0.0.1:0', extra: 1 } }), /metrics/)
-  const open = await startServer(t, { metrics: { bind: '0.0.0.0:0', public: true } })
-  t.match(open.metricsUrl, /^http:\/\/0\.0\.0\.0:\d+\/metrics$/)
-  t.equal((await scrape(open.metricsUrl!.replace('0.0.0.0', '127.0.0.1'))).status, 200)
+  // Accepted with `public` (created, not started: tests never listen beyond loopback).
+  const open = await createServer({ home: tempHome(t), mdns: false, logLevel: 'silent', metrics: { bind: '0.0.0.0:0', public: true } })
+  t.teardown(() => open.close())
+  t.pass('a public address is accepted with `public`')
+})
+
+t.test('the metrics listener holds at most 16 connections, and drops a peer that sends nothing', async t => {
+  const { connect } = await import('node:net')
+  const server = await startServer(t, METRICS_ON)
+  const port = Number(new URL(server.metricsUrl!).port)
+  const sockets = Array.from({ length: 17 }, () => connect({ host: '127.0.0.1', port }))
+  t.teardown(() => { for (const s of sockets) s.destroy() })
+  for (const s of sockets) s.on('error', () => {})
+  await Promise.all(sockets.map(s => new Promise(resolve => { s.once('connect', resolve); s.once('close', resolve) })))
+  // The one over the limit is closed by the server at once; the other 16 stay until their
+  // request times out (10 s, far longer than this takes).
+  await waitFor(() => sockets.some(s => s.destroyed), { what: 'a connection over the limit to be closed', timeout: 20_000 })
+  t.equal(sockets.filter(s => !s.destroyed).length, 16, 'one connection over the limit was closed, 16 stay')
+  t.equal((await scrape(server.metricsUrl!).catch(() => ({ status: 0 }))).status, 0, 'a scrape now finds no room either')
+  for (const s of sockets) s.destroy()
+  await waitFor(async () => (await scrape(server.metricsUrl!).catch(() => ({ status: 0 }))).status === 200, { what: 'scrapes again once the idle peers are gone', timeout: 20_000 })
+  t.pass('room again after they leave')
 })
