@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // The server CLI: argument parsing, signals, banner and exit codes. No business logic:
 // everything it does goes through the package's public entry.
+import { existsSync } from 'node:fs'
 import { isatty } from 'node:tty'
 import { fileURLToPath } from 'node:url'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import QRCode from 'qrcode'
-import { connectHostProblem, createServer, escapeControls, isHostAddress, MetricsBindError, openAdmin, parseMetricsBind, VERSION, type Admin, type ClaudetteServer } from '../src/index.js'
+import { connectHostProblem, createServer, escapeControls, isHostAddress, MetricsBindError, openAdmin, parseMetricsBind, resolveServerHome, VERSION, type Admin, type ClaudetteServer } from '../src/index.js'
 import { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, UsageError, configureHelpWidth, helpLayout, json, out, printTable, printable, reportFatal, shellQuote, wrapHelp } from './cli-output.js'
 import { registerCompletion } from './completion.js'
 import { confirmOrAbort } from './confirm.js'
@@ -139,8 +140,13 @@ error (unknown option or command, bad value).`))
 const globals = (): GlobalOptions => program.opts<GlobalOptions>()
 
 /** Opens the home's admin for one command. `readOnly`: a missing home or server.toml is an error (exit 1) instead of being created. */
-async function withAdmin<T> (fn: (admin: Admin) => Promise<T> | T, opts: { readOnly?: boolean } = {}): Promise<T> {
+async function withAdmin<T> (fn: (admin: Admin) => Promise<T> | T, opts: { readOnly?: boolean, existingHome?: boolean } = {}): Promise<T> {
   const g = globals()
+  if (opts.existingHome === true) {
+    // Replacing a secret of a home that is not there is a mistyped --home, not a first start.
+    const home = resolveServerHome(g.home)
+    if (!existsSync(home)) throw new Error(`${home}: the home directory does not exist (check --home; \`claudette-server run\` creates it)`)
+  }
   const admin = await openAdmin({ home: g.home, config: g.config, connectHost: g.connectHost, readOnly: opts.readOnly === true })
   for (const w of admin.warnings) process.stderr.write(`warning: ${printable(w.message)}\n`)
   try { return await fn(admin) } finally { admin.close() }
@@ -213,7 +219,7 @@ program.command('rotate-certificate')
     out('they are paired again (Claudette: remove the server and add it again; claudette CLI: `forget`, then `pair`).\n')
     out(`Previous fingerprint: ${r.previous}`)
     out(`New fingerprint:      ${r.fingerprint}`)
-  }))
+  }, { existingHome: true }))
 
 program.command('regenerate-token')
   .description('replace the pairing token and revoke every paired device')
@@ -226,7 +232,7 @@ program.command('regenerate-token')
     out('Pairing token regenerated. All existing sessions have been revoked.\n')
     out('New connection string:')
     out(`  ${connectionString}`)
-  }))
+  }, { existingHome: true }))
 
 const sessions = program.command('sessions').description('list or revoke paired devices')
 sessions.command('list')

@@ -31,6 +31,13 @@ t.test('read-only commands given a missing --config or home: exit 1 naming it, n
   t.equal(r.code, 1)
   t.match(r.stderr, `error: ${noHome}: the home directory does not exist`)
   t.equal(existsSync(noHome), false, 'the home is not created')
+  // Replacing a secret of a home that is not there: a mistyped --home, refused before asking.
+  for (const cmd of ['regenerate-token', 'rotate-certificate']) {
+    const r = await runCli(SERVER_BIN, ['--home', noHome, cmd, '--yes'])
+    t.equal(r.code, 1, cmd)
+    t.equal(r.stderr, `error: ${noHome}: the home directory does not exist (check --home; \`claudette-server run\` creates it)\n`)
+    t.equal(existsSync(noHome), false, `${cmd} created nothing`)
+  }
   // The connection string on a fresh home is the one the next start serves: made, not refused.
   const cs = await runCli(SERVER_BIN, ['--home', noHome, 'show-connection-string'])
   t.equal(cs.code, 0, cs.stderr)
