@@ -121,6 +121,7 @@ after --. Install again to change any of it. Examples:
       out(`Stopped, disabled and removed the service (${r.file}):`)
       for (const c of r.commands) out(`  ${c}`)
       out('Its home directory (the database, keys and server.toml) is left as it was.')
+      if (r.logs !== null) out(`Its log file is left too (remove it if you no longer need it): ${r.logs}`)
     }))
 
   service.command('status')

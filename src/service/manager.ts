@@ -3,7 +3,7 @@
 // directories) is passed in, so one manager can write the other platform's file in tests.
 import { execFile } from 'node:child_process'
 import { constants } from 'node:fs'
-import { access, mkdir, readFile, rm } from 'node:fs/promises'
+import { access, mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { basename, delimiter, dirname, join } from 'node:path'
 import { writeFileAtomic } from '../core/files.js'
 import { ServiceCommandFailedError, ServiceNeedsRootError, ServiceToolMissingError } from './errors.js'
@@ -67,6 +67,8 @@ export interface UninstallResult extends Common {
   /** False when there was nothing to remove. */
   readonly removed: boolean
   readonly commands: string[]
+  /** launchd: the log file, left in place (it is the user's data); null for systemd (the journal). */
+  readonly logs: string | null
 }
 
 export interface ServiceStatus extends Common {
@@ -114,7 +116,7 @@ export class ServiceManager {
 
   async uninstall (): Promise<UninstallResult> {
     this.#requireRoot()
-    if (!await exists(this.file)) return { ...this.#common(), removed: false, commands: [] }
+    if (!await exists(this.file)) return { ...this.#common(), removed: false, commands: [], logs: this.#logFile }
     return this.#host.platform === 'linux' ? this.#uninstallSystemd() : this.#uninstallLaunchd()
   }
 
@@ -129,6 +131,10 @@ export class ServiceManager {
 
   #common (): Common {
     return { platform: this.#host.platform, scope: this.#host.scope, name: this.name, file: this.file }
+  }
+
+  get #logFile (): string | null {
+    return this.#host.platform === 'darwin' ? launchdLogPath(this.#host.scope, this.#host.homedir) : null
   }
 
   #requireRoot (): void {
@@ -202,7 +208,7 @@ export class ServiceManager {
     await this.#exec(systemctl, [...s, 'daemon-reload'], commands)
     // Forgets a failed state, so `systemctl --failed` does not keep listing a removed unit.
     await this.#exec(systemctl, [...s, 'reset-failed', this.name], commands, true)
-    return { ...this.#common(), removed: true, commands }
+    return { ...this.#common(), removed: true, commands, logs: null }
   }
 
   async #statusSystemd (text: string): Promise<ServiceStatus> {
@@ -247,6 +253,7 @@ export class ServiceManager {
     await mkdir(dirname(this.file), { recursive: true })
     await mkdir(dirname(log), { recursive: true })
     await writeFileAtomic(this.file, await this.render(spec), 0o644)
+    await createPrivateFile(log)
     // Clears a "disabled" override left by `launchctl disable` or `unload -w`.
     await this.#exec(launchctl, ['enable', this.#target], commands, true)
     const boot = await this.#exec(launchctl, ['bootstrap', this.#domain, this.file], commands, true)
@@ -273,7 +280,8 @@ export class ServiceManager {
       }
     }
     await rm(this.file, { force: true })
-    return { ...this.#common(), removed: true, commands }
+    // The log file stays: it is the user's data, not part of the service's definition.
+    return { ...this.#common(), removed: true, commands, logs: this.#logFile }
   }
 
   async #statusLaunchd (text: string): Promise<ServiceStatus> {
@@ -296,6 +304,16 @@ export class ServiceManager {
       user: await launchdPlistUser(text),
     }
   }
+}
+
+/**
+ * Creates an empty file of mode 0600 unless one exists (whose mode is then the owner's choice):
+ * launchd would create the log world-readable, and the server's output is its user's business.
+ */
+async function createPrivateFile (file: string): Promise<void> {
+  await writeFile(file, '', { flag: 'wx', mode: 0o600 }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EEXIST') throw err
+  })
 }
 
 const exists = (file: string): Promise<boolean> => access(file).then(() => true, () => false)

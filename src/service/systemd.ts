@@ -6,7 +6,7 @@
 // specifiers (`%%` is a literal `%`), and at start-up `$$` in a word is a literal `$` (`$NAME`
 // would be an environment variable). A lone `;` separates commands unless written `\;`.
 import { join } from 'node:path'
-import type { ServiceSpec } from './spec.js'
+import { SERVICE_ENV, type ServiceSpec } from './spec.js'
 
 export const SYSTEMD_UNIT_NAME = 'claudette-server.service'
 
@@ -113,6 +113,8 @@ export function systemdUnit (spec: ServiceSpec): string {
     // The PATH of the installing shell: the server runs git, shells and the claude CLI, which
     // may live in ~/.local/bin, an nvm directory and the like, unknown to systemd's default PATH.
     ...(spec.path !== undefined ? [`Environment=${systemdEnvironmentWord('PATH', spec.path)}`] : []),
+    // Tells the server its stdout goes to the journal: the banner leaves the pairing token out.
+    `Environment=${systemdEnvironmentWord(SERVICE_ENV, 'systemd')}`,
     'Restart=on-failure',
     'RestartSec=5s',
     // The server stops on SIGTERM within its 5 s shutdown deadline; SIGKILL only after that.

@@ -26,6 +26,7 @@ t.test('systemd user unit: status, install with odd flags, status --json with th
   const print = await runCli(SERVER_BIN, ['--home', serverHome, 'service', 'install', '--print', '--', '--port', '7777'], { env })
   t.equal(print.code, 0)
   t.match(print.stdout, /^\[Service\]$/m)
+  t.match(print.stdout, /^Environment="CLAUDETTE_SERVER_SERVICE=systemd"$/m, 'the server knows its stdout goes to the journal')
   t.notOk(existsSync(unit), '--print writes nothing')
   t.same(fake.calls(), [], '--print runs nothing (nor does the status of nothing installed)')
 
@@ -76,6 +77,7 @@ t.test('launchd agent through --platform darwin: install, status, uninstall', as
   t.match(install.stdout, `tail -f ${join(home, 'Library/Logs/claudette-server.log')}`)
   const job = parse(readFileSync(plistFile, 'utf8')) as Record<string, unknown>
   t.same(job.ProgramArguments, [process.execPath, SERVER_BIN, 'run', '--name', ODD_NAME])
+  t.match(job.EnvironmentVariables, { CLAUDETTE_SERVER_SERVICE: 'launchd' }, 'the server knows its stdout goes to a log file')
   t.same(fake.calls(), [`print gui/${uid}/dev.claudette.server`, `enable gui/${uid}/dev.claudette.server`, `bootstrap gui/${uid} ${plistFile}`])
 
   const status = await runCli(SERVER_BIN, ['--json', 'service', 'status', '--platform', 'darwin'], { env })
@@ -86,4 +88,7 @@ t.test('launchd agent through --platform darwin: install, status, uninstall', as
   t.equal(uninstall.code, 0, uninstall.stderr)
   t.notOk(existsSync(plistFile))
   t.equal(fake.calls().at(-1), `bootout gui/${uid}/dev.claudette.server`)
+  const log = join(home, 'Library/Logs/claudette-server.log')
+  t.match(uninstall.stdout, `Its log file is left too (remove it if you no longer need it): ${log}`)
+  t.ok(existsSync(log))
 })

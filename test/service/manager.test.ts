@@ -1,7 +1,7 @@
 // ServiceManager against fake systemctl/launchctl executables (test/service/fakes.ts): the
 // commands it runs, the files it writes, and its errors. The CLI on top is in
 // test/bin/service-cli.test.ts.
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { ServiceManager, serviceSpec, type ServiceHost } from '../../src/index.js'
@@ -41,7 +41,7 @@ t.test('systemd --system: root only; writes the unit where told, enables it; uni
   const u = await m.uninstall()
   t.same(u.commands, ['systemctl disable --now claudette-server.service', 'systemctl daemon-reload', 'systemctl reset-failed claudette-server.service'])
   t.notOk(existsSync(r.file))
-  t.match(await m.uninstall(), { removed: false, commands: [] }, 'a second uninstall has nothing to do')
+  t.match(await m.uninstall(), { removed: false, commands: [], logs: null }, 'a second uninstall has nothing to do')
 })
 
 t.test('systemd user unit: reinstalling over a running service restarts it; the linger check', async t => {
@@ -86,7 +86,7 @@ t.test('launchd: bootstrap, with load -w as the fallback; status from launchctl 
   const r = await m.install(spec())
   t.equal(r.file, join(home, 'Library/LaunchAgents/dev.claudette.server.plist'))
   t.equal(r.logs, join(home, 'Library/Logs/claudette-server.log'))
-  t.ok(existsSync(join(home, 'Library/Logs')), 'the log directory exists for launchd to open the file in')
+  t.equal(statSync(r.logs).mode & 0o777, 0o600, 'the log file is created private')
   t.same(r.commands, ['launchctl enable gui/501/dev.claudette.server', `launchctl bootstrap gui/501 ${r.file}`])
   t.match(await m.status(), { installed: true, enabled: true, running: true, state: 'running', pid: 4343 })
   fake.set('disabled', '\t"dev.claudette.server" => disabled\n')
@@ -99,6 +99,12 @@ t.test('launchd: bootstrap, with load -w as the fallback; status from launchctl 
   const u = await m.uninstall()
   t.same(u.commands, ['launchctl bootout gui/501/dev.claudette.server'])
   t.notOk(existsSync(r.file))
+  t.equal(u.logs, r.logs)
+  t.ok(existsSync(r.logs), 'the log file is left: it is the user\'s data')
+  chmodSync(r.logs, 0o640)
+  await m.install(spec())
+  t.equal(statSync(r.logs).mode & 0o777, 0o640, 'an existing log file keeps its mode')
+  await m.uninstall()
   t.match(await m.status(), { installed: false, running: false, state: null })
 
   process.env.FAKE_FAIL = 'bootstrap'
