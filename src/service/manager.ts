@@ -191,6 +191,10 @@ export class ServiceManager {
     await mkdir(dirname(this.file), { recursive: true })
     await writeFileAtomic(this.file, await this.render(spec), 0o644)
     await this.#exec(systemctl, [...s, 'daemon-reload'], commands)
+    // Earlier failed starts (a crash loop) leave the unit failed with its start limit hit, and
+    // `enable --now` and `restart` would then be refused: forget them. It fails harmlessly for a
+    // unit that has no such state, so its failure is tolerated.
+    await this.#exec(systemctl, [...s, 'reset-failed', this.name], commands, true)
     await this.#exec(systemctl, [...s, 'enable', '--now', this.name], commands)
     if (wasActive) await this.#exec(systemctl, [...s, 'restart', this.name], commands)
     const linger = this.#host.scope === 'user'

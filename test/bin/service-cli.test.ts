@@ -32,10 +32,10 @@ t.test('systemd user unit: status, install with odd flags, status --json with th
 
   const install = await runCli(SERVER_BIN, ['--home', serverHome, 'service', 'install', '--', '--port', '7777', '--name', ODD_NAME], { env })
   t.equal(install.code, 0, install.stderr)
-  t.match(install.stdout, `Installed the systemd user unit ${unit} and started it:\n  systemctl --user daemon-reload\n  systemctl --user enable --now claudette-server.service\n`)
+  t.match(install.stdout, `Installed the systemd user unit ${unit} and started it:\n  systemctl --user daemon-reload\n  systemctl --user reset-failed claudette-server.service\n  systemctl --user enable --now claudette-server.service\n`)
   t.match(install.stdout, /^Logs: {5}journalctl --user -u claudette-server\.service -f$/m)
   if (!existsSync('/var/lib/systemd/linger/root')) t.match(install.stdout, /loginctl enable-linger/, 'says how to keep it running after logout')
-  t.same(fake.calls(), ['--user daemon-reload', '--user enable --now claudette-server.service'])
+  t.same(fake.calls(), ['--user daemon-reload', '--user reset-failed claudette-server.service', '--user enable --now claudette-server.service'])
 
   const text = readFileSync(unit, 'utf8')
   const execStart = /^ExecStart=(.*)$/m.exec(text)![1]!

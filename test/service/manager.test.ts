@@ -27,12 +27,12 @@ t.test('systemd --system: root only; writes the unit where told, enables it; uni
   const m = new ServiceManager(host)
   const r = await m.install(spec('system'))
   t.equal(r.file, join(dir, 'claudette-server.service'))
-  t.same(r.commands, ['systemctl daemon-reload', 'systemctl enable --now claudette-server.service'])
+  t.same(r.commands, ['systemctl daemon-reload', 'systemctl reset-failed claudette-server.service', 'systemctl enable --now claudette-server.service'])
   t.equal(r.linger, null, 'lingering is a user-unit matter')
   t.equal(r.logs, 'journalctl -u claudette-server.service')
   t.match(readFileSync(r.file, 'utf8'), /^User=alice$/m)
   t.equal(statSync(r.file).mode & 0o777, 0o644, 'a unit file is world-readable, as systemd expects (it holds no secret)')
-  t.same(fake.calls(), ['daemon-reload', 'enable --now claudette-server.service'], 'no --user for a system unit')
+  t.same(fake.calls(), ['daemon-reload', 'reset-failed claudette-server.service', 'enable --now claudette-server.service'], 'no --user for a system unit')
 
   const s = await m.status()
   t.match(s, { installed: true, enabled: true, running: true, state: 'active', pid: 4242, user: 'alice' })
@@ -52,11 +52,26 @@ t.test('systemd user unit: reinstalling over a running service restarts it; the 
   const first = await m.install(spec())
   t.equal(first.file, join(home, 'cfg/systemd/user/claudette-server.service'))
   t.equal(first.linger, false)
-  t.same(first.commands, ['systemctl --user daemon-reload', 'systemctl --user enable --now claudette-server.service'])
+  t.same(first.commands, ['systemctl --user daemon-reload', 'systemctl --user reset-failed claudette-server.service', 'systemctl --user enable --now claudette-server.service'])
   writeFileSync(join(linger, 'alice'), '')
   const again = await m.install(spec())
-  t.same(again.commands, ['systemctl --user daemon-reload', 'systemctl --user enable --now claudette-server.service', 'systemctl --user restart claudette-server.service'])
+  t.same(again.commands, ['systemctl --user daemon-reload', 'systemctl --user reset-failed claudette-server.service', 'systemctl --user enable --now claudette-server.service', 'systemctl --user restart claudette-server.service'])
   t.equal(again.linger, true)
+})
+
+t.test('systemd: install forgets earlier failed starts first (reset-failed), and goes on when that fails', async t => {
+  const fake = fakeServiceManager(t, 'systemctl')
+  const home = tempHome(t)
+  const m = new ServiceManager({ platform: 'linux', scope: 'user', env: { PATH: fake.bin }, homedir: home, uid: 1000, username: 'alice', lingerDir: tempHome(t) })
+  // A unit left failed by a crash loop.
+  fake.set('active', 'failed\n')
+  process.env.FAKE_FAIL = 'reset-failed'
+  t.teardown(() => { delete process.env.FAKE_FAIL })
+  const r = await m.install(spec())
+  t.same(fake.calls(), ['--user daemon-reload', '--user reset-failed claudette-server.service', '--user enable --now claudette-server.service'],
+    'reset-failed before enable --now')
+  t.same(r.commands, ['systemctl --user daemon-reload', 'systemctl --user enable --now claudette-server.service'], 'its failure is tolerated (and not listed as done)')
+  t.match(await m.status(), { running: true })
 })
 
 t.test('systemd errors: systemctl missing, failing (its stderr shown, with a hint for a user unit)', async t => {
