@@ -2,7 +2,7 @@
 // or a launchd job (macOS). The work is done by the package's ServiceManager; this module parses
 // the flags and prints what was done.
 import { homedir, userInfo } from 'node:os'
-import { Command, Option } from 'commander'
+import { Command, CommanderError, Option } from 'commander'
 import {
   ServiceManager, ServiceUnsupportedPlatformError, ServiceUsageError, VERSION, argvOption, openAdmin, serviceSpec,
   type InstallResult, type ServicePlatform, type ServiceScope, type ServiceStatus,
@@ -33,6 +33,26 @@ export function registerServiceCommands (program: Command, ctx: ServiceCommandsC
     if (given.length > 0) {
       throw new UsageError(`${given.join(', ')}: server flags for the service go after --, e.g. claudette-server service install -- ${given[0]} …`)
     }
+  }
+
+  /**
+   * The flags after `--`, parsed as `run` parses them: with the program's own option definitions
+   * (the same Option objects, so the same parsers and choices) on a fresh Command that has no
+   * action, so nothing starts. A mistyped flag or a bad value is a usage error here, before
+   * anything is written, instead of a service that fails at every start.
+   */
+  const checkServerFlags = (args: readonly string[]): void => {
+    const check = new Command('run').exitOverride().helpOption(false).showSuggestionAfterError(true).allowExcessArguments(true)
+      .configureOutput({ writeOut: () => {}, writeErr: () => {}, outputError: () => {} })
+    // --version would print and exit: a service that does nothing.
+    for (const option of program.options) if (option.long !== '--version') check.addOption(option)
+    try {
+      check.parse([...args], { from: 'user' })
+    } catch (err) {
+      if (err instanceof CommanderError) throw new UsageError(`after --: ${err.message.replace(/^error: /, '').replaceAll('\n', ' ')}`)
+      throw err
+    }
+    if (check.args.length > 0) throw new UsageError(`after --: '${check.args[0]}' is not a flag of \`claudette-server run\` (a value with spaces needs quotes)`)
   }
 
   const manager = (o: ScopeOptions): ServiceManager => {
@@ -93,6 +113,7 @@ after --. Install again to change any of it. Examples:
         env: process.env,
         version: VERSION,
       })
+      checkServerFlags(serverArgs[0] === 'run' ? serverArgs.slice(1) : serverArgs)
       if (o.print === true) {
         const text = await m.render(spec)
         if (g.json === true) out(json({ file: m.file, content: text }))
