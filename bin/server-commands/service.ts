@@ -95,7 +95,7 @@ The service runs this installation (the node binary and CLI script it was instal
 PATH of the shell that installed it) with \`run\`, --home and --config if given, and the flags
 after --. Install again to change any of it. Examples:
   claudette-server service install -- --port 7683 --name Studio
-  sudo claudette-server service install --system --user alice -- --bind 192.168.1.20
+  sudo env PATH="$PATH" claudette-server service install --system --user alice -- --bind 192.168.1.20
   claudette-server service install --print`)
     .action((serverArgs: string[], o: ScopeOptions & { user?: string, print?: boolean, hardening: boolean }) => usage(async () => {
       refuseServerFlags()
@@ -114,17 +114,25 @@ after --. Install again to change any of it. Examples:
         version: VERSION,
       })
       checkServerFlags(serverArgs[0] === 'run' ? serverArgs.slice(1) : serverArgs)
+      const sudoUser = process.env.SUDO_USER
+      /** sudo replaces PATH by its secure_path: the service would get that one (user tools such as ~/.local/bin missing). */
+      const warnSudoPath = (): void => {
+        if (sudoUser === undefined || sudoUser === '') return
+        process.stderr.write(`warning: under sudo the service gets sudo's PATH, not ${sudoUser}'s: ${spec.path ?? ''}; ` +
+          `to keep ${sudoUser}'s, run: sudo env PATH="$PATH" claudette-server service install${o.system === true ? ' --system' : ''} …\n`)
+      }
       if (o.print === true) {
+        warnSudoPath()
         const text = await m.render(spec)
         if (g.json === true) out(json({ file: m.file, content: text }))
         else process.stdout.write(text) // written verbatim: it is the file
         return
       }
-      const sudoUser = process.env.SUDO_USER
       if (o.system !== true && process.getuid?.() === 0 && sudoUser !== undefined && sudoUser !== '' && sudoUser !== 'root') {
         // A user service of root is rarely what `sudo … service install` means.
         throw new UsageError(`under sudo this would install a user service for root: run it without sudo for ${sudoUser}'s own service, or add --system for a system service that runs as ${sudoUser}`)
       }
+      warnSudoPath()
       const r = await m.install(spec)
       if (g.json === true) { out(json({ ...r, argv: spec.argv })); return }
       printInstalled(r, spec.argv, spec.user)

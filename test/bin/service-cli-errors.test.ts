@@ -60,6 +60,14 @@ t.test('errors: flags before --, a command after --, no systemctl, systemctl fai
     t.match(sudo.stderr, /^error: under sudo this would install a user service for root: .* add --system/)
   }
 
+  // Under sudo the service gets sudo's PATH: a warning says so and how to keep the user's.
+  const sudoPath = await runCli(SERVER_BIN, ['service', 'install', '--system', '--print'], { env: { ...env, SUDO_USER: 'alice', PATH: `/usr/sbin:${env.PATH}` } })
+  t.equal(sudoPath.code, 0, sudoPath.stderr)
+  t.match(sudoPath.stderr, /^warning: under sudo the service gets sudo's PATH, not alice's: \S*\/usr\/sbin:\S+; to keep alice's, run: sudo env PATH="\$PATH" claudette-server service install --system …$/m)
+  t.match(sudoPath.stdout, /^User=alice$/m)
+  const noSudo = await runCli(SERVER_BIN, ['service', 'install', '--system', '--print'], { env: { ...env, SUDO_USER: '' } })
+  t.notMatch(noSudo.stderr, /sudo's PATH/, 'no warning without sudo')
+
   const help = await runCli(SERVER_BIN, ['service', 'install', '--help'], { env })
   t.match(help.stdout, /claudette-server service install -- --port 7683 --name Studio/)
 })
