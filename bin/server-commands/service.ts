@@ -175,18 +175,19 @@ after --. Install again to change any of it. Examples:
 /**
  * The connection string of the service's server: the home is the one given here, else the
  * installed command line's --home, else the default one (for a system service that runs as
- * another account: unknown here).
+ * another account, root included: unknown here). The home is opened read-only: looking never
+ * creates a home, or a server.toml with a fresh pairing token the service has never served.
  */
 async function serviceConnectionString (s: ServiceStatus, g: Globals): Promise<string | null> {
   const home = g.home ?? argvOption(s.argv ?? [], '--home')
   const config = g.config ?? argvOption(s.argv ?? [], '--config')
   if (home === undefined && s.user !== null && s.user !== userInfo().username) {
     // Its default home is that account's, not ours.
-    process.stderr.write(`note: the service runs as ${s.user}; for its connection string: sudo -u ${s.user} claudette-server show-connection-string\n`)
+    process.stderr.write(`note: the service runs as ${s.user}; for its connection string: sudo ${s.user === 'root' ? '' : `-u ${s.user} `}claudette-server show-connection-string\n`)
     return null
   }
   try {
-    const admin = await openAdmin({ home, config })
+    const admin = await openAdmin({ home, config, readOnly: true })
     try { return await admin.connectionString() } finally { admin.close() }
   } catch (err) {
     process.stderr.write(`warning: cannot read the connection string: ${(err as Error).message}\n`)

@@ -81,7 +81,10 @@ export interface ServiceStatus extends Common {
   readonly pid: number | null
   /** The installed command line (to find its --home), null when not installed or unreadable. */
   readonly argv: string[] | null
-  /** The account a system service runs as (User=, UserName), null for none. */
+  /**
+   * The account a system service runs as: User= or UserName, else root (a system service without
+   * one runs as root); null for a user service (it runs as the user who installed it).
+   */
   readonly user: string | null
 }
 
@@ -135,6 +138,11 @@ export class ServiceManager {
 
   get #logFile (): string | null {
     return this.#host.platform === 'darwin' ? launchdLogPath(this.#host.scope, this.#host.homedir) : null
+  }
+
+  /** The account named in a unit or plist; for a system service that names none, root. */
+  #systemUser (named: string | null): string | null {
+    return this.#host.scope === 'system' ? named ?? 'root' : named
   }
 
   #requireRoot (): void {
@@ -237,7 +245,7 @@ export class ServiceManager {
       state,
       pid: Number.isSafeInteger(pid) && pid > 0 ? pid : null,
       argv: systemdUnitArgv(text),
-      user: /^User=(.+)$/m.exec(text)?.[1] ?? null,
+      user: this.#systemUser(/^User=(.+)$/m.exec(text)?.[1] ?? null),
     }
   }
 
@@ -305,7 +313,7 @@ export class ServiceManager {
       state,
       pid: pid > 0 ? pid : null,
       argv: await launchdPlistArgv(text),
-      user: await launchdPlistUser(text),
+      user: this.#systemUser(await launchdPlistUser(text)),
     }
   }
 }

@@ -42,12 +42,22 @@ t.test('systemd user unit: status, install with odd flags, status --json with th
   t.same(parseSystemdExecLine(execStart), [process.execPath, SERVER_BIN, 'run', '--home', serverHome, '--port', '7777', '--name', ODD_NAME],
     'this installation\'s node and CLI, --home made absolute, the flags after -- intact')
 
+  // The fake started nothing, so the service's home does not exist yet: status only looks.
+  const early = await runCli(SERVER_BIN, ['service', 'status', '--json'], { env })
+  t.equal(early.code, 0, early.stderr)
+  t.match(JSON.parse(early.stdout), { running: true, connection_string: null })
+  t.match(early.stderr, /^warning: cannot read the connection string: .*server home.*does not exist/m)
+  t.notOk(existsSync(serverHome), 'status creates no home (nor a server.toml with a fresh token)')
+
+  // What the service's first start would do.
+  const show = await runCli(SERVER_BIN, ['--home', serverHome, 'show-connection-string'], { env })
+  t.equal(show.code, 0, show.stderr)
+
   const status = await runCli(SERVER_BIN, ['service', 'status', '--json'], { env })
   t.equal(status.code, 0, status.stderr)
   const s = JSON.parse(status.stdout)
   t.same(Object.keys(s), ['platform', 'scope', 'name', 'file', 'installed', 'enabled', 'running', 'state', 'pid', 'user', 'connection_string'], 'stable keys')
   t.match(s, { platform: 'linux', scope: 'user', name: 'claudette-server.service', file: unit, installed: true, enabled: true, running: true, state: 'active', pid: 4242, user: null })
-  const show = await runCli(SERVER_BIN, ['--home', serverHome, 'show-connection-string'], { env })
   t.equal(s.connection_string, show.stdout.trim(), 'the connection string of the service\'s home (found in its ExecStart)')
 
   const human = await runCli(SERVER_BIN, ['service', 'status'], { env })
@@ -67,7 +77,7 @@ t.test('systemd user unit: status, install with odd flags, status --json with th
 t.test('launchd agent through --platform darwin: install, status, uninstall', async t => {
   const fake = fakeServiceManager(t, 'launchctl')
   const home = tempHome(t)
-  const env = { PATH: `${fake.bin}:${process.env.PATH}`, HOME: home }
+  const env = { PATH: `${fake.bin}:${process.env.PATH}`, HOME: home, XDG_CONFIG_HOME: join(home, 'cfg') }
   const plistFile = join(home, 'Library/LaunchAgents/dev.claudette.server.plist')
   const uid = process.getuid!()
 
@@ -80,6 +90,8 @@ t.test('launchd agent through --platform darwin: install, status, uninstall', as
   t.match(job.EnvironmentVariables, { CLAUDETTE_SERVER_SERVICE: 'launchd' }, 'the server knows its stdout goes to a log file')
   t.same(fake.calls(), [`print gui/${uid}/dev.claudette.server`, `enable gui/${uid}/dev.claudette.server`, `bootstrap gui/${uid} ${plistFile}`])
 
+  // The job would create its (default) home at its first start; the fake does not run it.
+  t.equal((await runCli(SERVER_BIN, ['show-connection-string'], { env })).code, 0)
   const status = await runCli(SERVER_BIN, ['--json', 'service', 'status', '--platform', 'darwin'], { env })
   t.equal(status.code, 0, status.stderr)
   t.match(JSON.parse(status.stdout), { platform: 'darwin', scope: 'user', name: 'dev.claudette.server', installed: true, enabled: true, running: true, pid: 4343, connection_string: /^claudette:\/\// })

@@ -38,6 +38,13 @@ t.test('systemd --system: root only; writes the unit where told, enables it; uni
   t.match(s, { installed: true, enabled: true, running: true, state: 'active', pid: 4242, user: 'alice' })
   t.same(s.argv, spec('system').argv)
 
+  // A system unit without User= runs as root.
+  await m.install(serviceSpec({ scope: 'system', node: process.execPath, cli: '/opt/claudette/cli.js', env: { PATH: '/usr/bin' }, version: '1.0.0' }))
+  t.notMatch(readFileSync(r.file, 'utf8'), /^User=/m)
+  t.match(await m.status(), { installed: true, user: 'root' }, 'no User=: root, not the caller')
+  const userUnit = await new ServiceManager({ ...host, scope: 'user', uid: 1000, username: 'alice' }).status()
+  t.match(userUnit, { installed: true, user: null }, 'a user unit names no account')
+
   const u = await m.uninstall()
   t.same(u.commands, ['systemctl disable --now claudette-server.service', 'systemctl daemon-reload', 'systemctl reset-failed claudette-server.service'])
   t.notOk(existsSync(r.file))
