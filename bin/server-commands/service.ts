@@ -88,7 +88,7 @@ export function registerServiceCommands (program: Command, ctx: ServiceCommandsC
     .option('--system', 'a system service (systemd: /etc/systemd/system, launchd: /Library/LaunchDaemons); needs root')
     .option('--user <name>', 'with --system: the account it runs as (default: the user who ran sudo)')
     .option('--print', 'print the unit or plist and change nothing')
-    .option('--no-hardening', 'leave out NoNewPrivileges (systemd), e.g. so that sudo works in terminals')
+    .option('--no-hardening', 'leave out NoNewPrivileges (systemd), so that sudo, su and rootless podman work in terminals')
     .addOption(platformOption())
     .addHelpText('after', `
 The service runs this installation (the node binary and CLI script it was installed with, and the

@@ -120,13 +120,17 @@ export function systemdUnit (spec: ServiceSpec): string {
     // The server stops on SIGTERM within its 5 s shutdown deadline; SIGKILL only after that.
     'KillSignal=SIGTERM',
     'TimeoutStopSec=10s',
+    // The default, written out because it is meant: stopping, restarting or re-installing the
+    // service ends every process it started, tmux servers started from its terminals included,
+    // so none outlives it (`systemd-run --user --scope tmux …` starts one outside, docs/operations.md).
+    'KillMode=control-group',
     'StandardOutput=journal',
     'StandardError=journal',
     'SyslogIdentifier=claudette-server',
     // Hardening that leaves the server's work alone: git, shells in ptys and agents run with the
     // user's rights in the user's home (so no ProtectHome, ProtectSystem or PrivateTmp).
-    // NoNewPrivileges also keeps setuid programs such as sudo from gaining rights in terminals;
-    // `--no-hardening` leaves it out.
+    // NoNewPrivileges also keeps setuid programs from gaining rights in terminals: sudo, su and
+    // rootless podman (its setuid newuidmap) fail there; `--no-hardening` leaves it out.
     ...(spec.hardening ? ['NoNewPrivileges=yes'] : []),
     '',
     '[Install]',

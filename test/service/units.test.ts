@@ -60,7 +60,7 @@ t.test('odd flags survive the round trip through ExecStart', async t => {
 t.test('the unit: run command, restart policy, stop deadline, reload, logs, hardening, install target', async t => {
   const user = systemdUnit(serviceSpec(input()))
   for (const line of [
-    'Restart=on-failure', 'RestartSec=5s', 'StartLimitIntervalSec=300', 'StartLimitBurst=5', 'KillSignal=SIGTERM', 'TimeoutStopSec=10s',
+    'Restart=on-failure', 'RestartSec=5s', 'StartLimitIntervalSec=300', 'StartLimitBurst=5', 'KillSignal=SIGTERM', 'TimeoutStopSec=10s', 'KillMode=control-group',
     'ExecReload=/bin/kill -HUP $MAINPID', 'StandardOutput=journal', 'StandardError=journal', 'NoNewPrivileges=yes',
     'WorkingDirectory=~', 'WantedBy=default.target', 'Environment="CLAUDETTE_SERVER_SERVICE=systemd"', 'Environment="PATH=' + [process.execPath.replace(/\/[^/]*$/, ''), '/usr/bin', '/bin'].filter((v, i, a) => a.indexOf(v) === i).join(':') + '"',
   ]) t.ok(user.split('\n').includes(line), line)
