@@ -2,7 +2,7 @@
 // or a launchd job (macOS). The work is done by the package's ServiceManager; this module parses
 // the flags and prints what was done.
 import { homedir, userInfo } from 'node:os'
-import { Command, Option } from 'commander'
+import { Command, CommanderError, Option } from 'commander'
 import {
   ServiceManager, ServiceUnsupportedPlatformError, ServiceUsageError, VERSION, argvOption, openAdmin, serviceSpec,
   type InstallResult, type ServicePlatform, type ServiceScope, type ServiceStatus,
@@ -33,6 +33,26 @@ export function registerServiceCommands (program: Command, ctx: ServiceCommandsC
     if (given.length > 0) {
       throw new UsageError(`${given.join(', ')}: server flags for the service go after --, e.g. claudette-server service install -- ${given[0]} …`)
     }
+  }
+
+  /**
+   * The flags after `--`, parsed as `run` parses them: with the program's own option definitions
+   * (the same Option objects, so the same parsers and choices) on a fresh Command that has no
+   * action, so nothing starts. A mistyped flag or a bad value is a usage error here, before
+   * anything is written, instead of a service that fails at every start.
+   */
+  const checkServerFlags = (args: readonly string[]): void => {
+    const check = new Command('run').exitOverride().helpOption(false).showSuggestionAfterError(true).allowExcessArguments(true)
+      .configureOutput({ writeOut: () => {}, writeErr: () => {}, outputError: () => {} })
+    // --version would print and exit: a service that does nothing.
+    for (const option of program.options) if (option.long !== '--version') check.addOption(option)
+    try {
+      check.parse([...args], { from: 'user' })
+    } catch (err) {
+      if (err instanceof CommanderError) throw new UsageError(`after --: ${err.message.replace(/^error: /, '').replaceAll('\n', ' ')}`)
+      throw err
+    }
+    if (check.args.length > 0) throw new UsageError(`after --: '${check.args[0]}' is not a flag of \`claudette-server run\` (a value with spaces needs quotes)`)
   }
 
   const manager = (o: ScopeOptions): ServiceManager => {
@@ -68,14 +88,14 @@ export function registerServiceCommands (program: Command, ctx: ServiceCommandsC
     .option('--system', 'a system service (systemd: /etc/systemd/system, launchd: /Library/LaunchDaemons); needs root')
     .option('--user <name>', 'with --system: the account it runs as (default: the user who ran sudo)')
     .option('--print', 'print the unit or plist and change nothing')
-    .option('--no-hardening', 'leave out NoNewPrivileges (systemd), e.g. so that sudo works in terminals')
+    .option('--no-hardening', 'leave out NoNewPrivileges (systemd), so that sudo, su and rootless podman work in terminals')
     .addOption(platformOption())
     .addHelpText('after', `
 The service runs this installation (the node binary and CLI script it was installed with, and the
 PATH of the shell that installed it) with \`run\`, --home and --config if given, and the flags
 after --. Install again to change any of it. Examples:
   claudette-server service install -- --port 7683 --name Studio
-  sudo claudette-server service install --system --user alice -- --bind 192.168.1.20
+  sudo env PATH="$PATH" claudette-server service install --system --user alice -- --bind 192.168.1.20
   claudette-server service install --print`)
     .action((serverArgs: string[], o: ScopeOptions & { user?: string, print?: boolean, hardening: boolean }) => usage(async () => {
       refuseServerFlags()
@@ -93,17 +113,26 @@ after --. Install again to change any of it. Examples:
         env: process.env,
         version: VERSION,
       })
+      checkServerFlags(serverArgs[0] === 'run' ? serverArgs.slice(1) : serverArgs)
+      const sudoUser = process.env.SUDO_USER
+      /** sudo replaces PATH by its secure_path: the service would get that one (user tools such as ~/.local/bin missing). */
+      const warnSudoPath = (): void => {
+        if (sudoUser === undefined || sudoUser === '') return
+        process.stderr.write(`warning: under sudo the service gets sudo's PATH, not ${sudoUser}'s: ${spec.path ?? ''}; ` +
+          `to keep ${sudoUser}'s, run: sudo env PATH="$PATH" claudette-server service install${o.system === true ? ' --system' : ''} …\n`)
+      }
       if (o.print === true) {
+        warnSudoPath()
         const text = await m.render(spec)
         if (g.json === true) out(json({ file: m.file, content: text }))
         else process.stdout.write(text) // written verbatim: it is the file
         return
       }
-      const sudoUser = process.env.SUDO_USER
       if (o.system !== true && process.getuid?.() === 0 && sudoUser !== undefined && sudoUser !== '' && sudoUser !== 'root') {
         // A user service of root is rarely what `sudo … service install` means.
         throw new UsageError(`under sudo this would install a user service for root: run it without sudo for ${sudoUser}'s own service, or add --system for a system service that runs as ${sudoUser}`)
       }
+      warnSudoPath()
       const r = await m.install(spec)
       if (g.json === true) { out(json({ ...r, argv: spec.argv })); return }
       printInstalled(r, spec.argv, spec.user)
@@ -121,6 +150,7 @@ after --. Install again to change any of it. Examples:
       out(`Stopped, disabled and removed the service (${r.file}):`)
       for (const c of r.commands) out(`  ${c}`)
       out('Its home directory (the database, keys and server.toml) is left as it was.')
+      if (r.logs !== null) out(`Its log file is left too (remove it if you no longer need it): ${r.logs}`)
     }))
 
   service.command('status')
@@ -145,18 +175,19 @@ after --. Install again to change any of it. Examples:
 /**
  * The connection string of the service's server: the home is the one given here, else the
  * installed command line's --home, else the default one (for a system service that runs as
- * another account: unknown here).
+ * another account, root included: unknown here). The home is opened read-only: looking never
+ * creates a home, or a server.toml with a fresh pairing token the service has never served.
  */
 async function serviceConnectionString (s: ServiceStatus, g: Globals): Promise<string | null> {
   const home = g.home ?? argvOption(s.argv ?? [], '--home')
   const config = g.config ?? argvOption(s.argv ?? [], '--config')
   if (home === undefined && s.user !== null && s.user !== userInfo().username) {
     // Its default home is that account's, not ours.
-    process.stderr.write(`note: the service runs as ${s.user}; for its connection string: sudo -u ${s.user} claudette-server show-connection-string\n`)
+    process.stderr.write(`note: the service runs as ${s.user}; for its connection string: sudo ${s.user === 'root' ? '' : `-u ${s.user} `}claudette-server show-connection-string\n`)
     return null
   }
   try {
-    const admin = await openAdmin({ home, config })
+    const admin = await openAdmin({ home, config, readOnly: true })
     try { return await admin.connectionString() } finally { admin.close() }
   } catch (err) {
     process.stderr.write(`warning: cannot read the connection string: ${(err as Error).message}\n`)

@@ -4,7 +4,7 @@
 // imported on first use: every CLI command would otherwise pay for loading its XML libraries.
 import { join } from 'node:path'
 import type { PlistValue } from 'plist'
-import type { ServiceScope, ServiceSpec } from './spec.js'
+import { SERVICE_ENV, type ServiceScope, type ServiceSpec } from './spec.js'
 
 export const LAUNCHD_LABEL = 'dev.claudette.server'
 
@@ -39,7 +39,9 @@ export async function launchdPlist (spec: ServiceSpec, homedir: string): Promise
     StandardErrorPath: log,
     ...(spec.scope === 'user' ? { WorkingDirectory: homedir } : {}),
     ...(spec.scope === 'system' && spec.user !== undefined ? { UserName: spec.user } : {}),
-    ...(spec.path !== undefined ? { EnvironmentVariables: { PATH: spec.path } } : {}),
+    // CLAUDETTE_SERVER_SERVICE tells the server its stdout goes to a log file: the banner leaves
+    // the pairing token out.
+    EnvironmentVariables: { ...(spec.path !== undefined ? { PATH: spec.path } : {}), [SERVICE_ENV]: 'launchd' },
   }
   return build(job) + '\n'
 }

@@ -3,7 +3,7 @@
 // directories) is passed in, so one manager can write the other platform's file in tests.
 import { execFile } from 'node:child_process'
 import { constants } from 'node:fs'
-import { access, mkdir, readFile, rm } from 'node:fs/promises'
+import { access, mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { basename, delimiter, dirname, join } from 'node:path'
 import { writeFileAtomic } from '../core/files.js'
 import { ServiceCommandFailedError, ServiceNeedsRootError, ServiceToolMissingError } from './errors.js'
@@ -67,6 +67,8 @@ export interface UninstallResult extends Common {
   /** False when there was nothing to remove. */
   readonly removed: boolean
   readonly commands: string[]
+  /** launchd: the log file, left in place (it is the user's data); null for systemd (the journal). */
+  readonly logs: string | null
 }
 
 export interface ServiceStatus extends Common {
@@ -79,7 +81,10 @@ export interface ServiceStatus extends Common {
   readonly pid: number | null
   /** The installed command line (to find its --home), null when not installed or unreadable. */
   readonly argv: string[] | null
-  /** The account a system service runs as (User=, UserName), null for none. */
+  /**
+   * The account a system service runs as: User= or UserName, else root (a system service without
+   * one runs as root); null for a user service (it runs as the user who installed it).
+   */
   readonly user: string | null
 }
 
@@ -114,7 +119,7 @@ export class ServiceManager {
 
   async uninstall (): Promise<UninstallResult> {
     this.#requireRoot()
-    if (!await exists(this.file)) return { ...this.#common(), removed: false, commands: [] }
+    if (!await exists(this.file)) return { ...this.#common(), removed: false, commands: [], logs: this.#logFile }
     return this.#host.platform === 'linux' ? this.#uninstallSystemd() : this.#uninstallLaunchd()
   }
 
@@ -129,6 +134,15 @@ export class ServiceManager {
 
   #common (): Common {
     return { platform: this.#host.platform, scope: this.#host.scope, name: this.name, file: this.file }
+  }
+
+  get #logFile (): string | null {
+    return this.#host.platform === 'darwin' ? launchdLogPath(this.#host.scope, this.#host.homedir) : null
+  }
+
+  /** The account named in a unit or plist; for a system service that names none, root. */
+  #systemUser (named: string | null): string | null {
+    return this.#host.scope === 'system' ? named ?? 'root' : named
   }
 
   #requireRoot (): void {
@@ -185,6 +199,10 @@ export class ServiceManager {
     await mkdir(dirname(this.file), { recursive: true })
     await writeFileAtomic(this.file, await this.render(spec), 0o644)
     await this.#exec(systemctl, [...s, 'daemon-reload'], commands)
+    // Earlier failed starts (a crash loop) leave the unit failed with its start limit hit, and
+    // `enable --now` and `restart` would then be refused: forget them. It fails harmlessly for a
+    // unit that has no such state, so its failure is tolerated.
+    await this.#exec(systemctl, [...s, 'reset-failed', this.name], commands, true)
     await this.#exec(systemctl, [...s, 'enable', '--now', this.name], commands)
     if (wasActive) await this.#exec(systemctl, [...s, 'restart', this.name], commands)
     const linger = this.#host.scope === 'user'
@@ -202,7 +220,7 @@ export class ServiceManager {
     await this.#exec(systemctl, [...s, 'daemon-reload'], commands)
     // Forgets a failed state, so `systemctl --failed` does not keep listing a removed unit.
     await this.#exec(systemctl, [...s, 'reset-failed', this.name], commands, true)
-    return { ...this.#common(), removed: true, commands }
+    return { ...this.#common(), removed: true, commands, logs: null }
   }
 
   async #statusSystemd (text: string): Promise<ServiceStatus> {
@@ -227,7 +245,7 @@ export class ServiceManager {
       state,
       pid: Number.isSafeInteger(pid) && pid > 0 ? pid : null,
       argv: systemdUnitArgv(text),
-      user: /^User=(.+)$/m.exec(text)?.[1] ?? null,
+      user: this.#systemUser(/^User=(.+)$/m.exec(text)?.[1] ?? null),
     }
   }
 
@@ -247,6 +265,7 @@ export class ServiceManager {
     await mkdir(dirname(this.file), { recursive: true })
     await mkdir(dirname(log), { recursive: true })
     await writeFileAtomic(this.file, await this.render(spec), 0o644)
+    await createPrivateFile(log)
     // Clears a "disabled" override left by `launchctl disable` or `unload -w`.
     await this.#exec(launchctl, ['enable', this.#target], commands, true)
     const boot = await this.#exec(launchctl, ['bootstrap', this.#domain, this.file], commands, true)
@@ -273,7 +292,8 @@ export class ServiceManager {
       }
     }
     await rm(this.file, { force: true })
-    return { ...this.#common(), removed: true, commands }
+    // The log file stays: it is the user's data, not part of the service's definition.
+    return { ...this.#common(), removed: true, commands, logs: this.#logFile }
   }
 
   async #statusLaunchd (text: string): Promise<ServiceStatus> {
@@ -293,9 +313,19 @@ export class ServiceManager {
       state,
       pid: pid > 0 ? pid : null,
       argv: await launchdPlistArgv(text),
-      user: await launchdPlistUser(text),
+      user: this.#systemUser(await launchdPlistUser(text)),
     }
   }
+}
+
+/**
+ * Creates an empty file of mode 0600 unless one exists (whose mode is then the owner's choice):
+ * launchd would create the log world-readable, and the server's output is its user's business.
+ */
+async function createPrivateFile (file: string): Promise<void> {
+  await writeFile(file, '', { flag: 'wx', mode: 0o600 }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EEXIST') throw err
+  })
 }
 
 const exists = (file: string): Promise<boolean> => access(file).then(() => true, () => false)

@@ -3,6 +3,12 @@ import { delimiter, dirname, resolve } from 'node:path'
 import { expandTilde } from '../core/home.js'
 import { ServiceUsageError } from './errors.js'
 
+/**
+ * Set in the service's environment (to `systemd` or `launchd`): the server's stdout goes to the
+ * journal or a log file there, so its banner leaves the pairing token out.
+ */
+export const SERVICE_ENV = 'CLAUDETTE_SERVER_SERVICE'
+
 export type ServicePlatform = 'linux' | 'darwin'
 export type ServiceScope = 'user' | 'system'
 

@@ -6,7 +6,7 @@
 // specifiers (`%%` is a literal `%`), and at start-up `$$` in a word is a literal `$` (`$NAME`
 // would be an environment variable). A lone `;` separates commands unless written `\;`.
 import { join } from 'node:path'
-import type { ServiceSpec } from './spec.js'
+import { SERVICE_ENV, type ServiceSpec } from './spec.js'
 
 export const SYSTEMD_UNIT_NAME = 'claudette-server.service'
 
@@ -113,18 +113,24 @@ export function systemdUnit (spec: ServiceSpec): string {
     // The PATH of the installing shell: the server runs git, shells and the claude CLI, which
     // may live in ~/.local/bin, an nvm directory and the like, unknown to systemd's default PATH.
     ...(spec.path !== undefined ? [`Environment=${systemdEnvironmentWord('PATH', spec.path)}`] : []),
+    // Tells the server its stdout goes to the journal: the banner leaves the pairing token out.
+    `Environment=${systemdEnvironmentWord(SERVICE_ENV, 'systemd')}`,
     'Restart=on-failure',
     'RestartSec=5s',
     // The server stops on SIGTERM within its 5 s shutdown deadline; SIGKILL only after that.
     'KillSignal=SIGTERM',
     'TimeoutStopSec=10s',
+    // The default, written out because it is meant: stopping, restarting or re-installing the
+    // service ends every process it started, tmux servers started from its terminals included,
+    // so none outlives it (`systemd-run --user --scope tmux …` starts one outside, docs/operations.md).
+    'KillMode=control-group',
     'StandardOutput=journal',
     'StandardError=journal',
     'SyslogIdentifier=claudette-server',
     // Hardening that leaves the server's work alone: git, shells in ptys and agents run with the
     // user's rights in the user's home (so no ProtectHome, ProtectSystem or PrivateTmp).
-    // NoNewPrivileges also keeps setuid programs such as sudo from gaining rights in terminals;
-    // `--no-hardening` leaves it out.
+    // NoNewPrivileges also keeps setuid programs from gaining rights in terminals: sudo, su and
+    // rootless podman (its setuid newuidmap) fail there; `--no-hardening` leaves it out.
     ...(spec.hardening ? ['NoNewPrivileges=yes'] : []),
     '',
     '[Install]',

@@ -60,14 +60,14 @@ t.test('odd flags survive the round trip through ExecStart', async t => {
 t.test('the unit: run command, restart policy, stop deadline, reload, logs, hardening, install target', async t => {
   const user = systemdUnit(serviceSpec(input()))
   for (const line of [
-    'Restart=on-failure', 'RestartSec=5s', 'StartLimitIntervalSec=300', 'StartLimitBurst=5', 'KillSignal=SIGTERM', 'TimeoutStopSec=10s',
+    'Restart=on-failure', 'RestartSec=5s', 'StartLimitIntervalSec=300', 'StartLimitBurst=5', 'KillSignal=SIGTERM', 'TimeoutStopSec=10s', 'KillMode=control-group',
     'ExecReload=/bin/kill -HUP $MAINPID', 'StandardOutput=journal', 'StandardError=journal', 'NoNewPrivileges=yes',
-    'WorkingDirectory=~', 'WantedBy=default.target', 'Environment="PATH=' + [process.execPath.replace(/\/[^/]*$/, ''), '/usr/bin', '/bin'].filter((v, i, a) => a.indexOf(v) === i).join(':') + '"',
+    'WorkingDirectory=~', 'WantedBy=default.target', 'Environment="CLAUDETTE_SERVER_SERVICE=systemd"', 'Environment="PATH=' + [process.execPath.replace(/\/[^/]*$/, ''), '/usr/bin', '/bin'].filter((v, i, a) => a.indexOf(v) === i).join(':') + '"',
   ]) t.ok(user.split('\n').includes(line), line)
   for (const forbidden of ['ProtectHome', 'ProtectSystem', 'PrivateTmp', 'User=', 'network-online']) t.notMatch(user, forbidden, `a user unit has no ${forbidden}`)
 
   const system = systemdUnit(serviceSpec(input({ scope: 'system', user: 'alice' })))
-  for (const line of ['User=alice', 'WantedBy=multi-user.target', 'After=network-online.target']) t.ok(system.split('\n').includes(line), line)
+  for (const line of ['User=alice', 'WantedBy=multi-user.target', 'After=network-online.target', 'Environment="CLAUDETTE_SERVER_SERVICE=systemd"']) t.ok(system.split('\n').includes(line), line)
   t.ok(systemdUnit(serviceSpec(input({ scope: 'system', env: { PATH: '/bin', SUDO_USER: 'bob' } }))).includes('\nUser=bob\n'), 'the sudo user by default')
   t.notMatch(systemdUnit(serviceSpec(input({ scope: 'system', env: { PATH: '/bin', SUDO_USER: 'root' } }))), /^User=/m, 'root: no User=')
   t.notMatch(systemdUnit(serviceSpec(input({ hardening: false }))), /NoNewPrivileges/, '--no-hardening')
@@ -121,13 +121,14 @@ t.test('the plist: well-formed, the expected keys, the argv intact', async t => 
   t.equal(job.StandardErrorPath, '/Users/alice/Library/Logs/claudette-server.log')
   t.equal(job.WorkingDirectory, '/Users/alice')
   t.equal(job.ExitTimeOut, 10)
-  t.same(job.EnvironmentVariables, { PATH: spec.path })
+  t.same(job.EnvironmentVariables, { PATH: spec.path, CLAUDETTE_SERVER_SERVICE: 'launchd' }, 'the server knows its stdout goes to a log file')
   t.notOk('UserName' in job)
 
   const daemon = parse(await launchdPlist(serviceSpec(input({ scope: 'system', user: 'alice' })), '/var/root')) as Record<string, unknown>
   t.equal(daemon.UserName, 'alice')
   t.equal(daemon.StandardOutPath, '/Library/Logs/claudette-server.log')
   t.notOk('WorkingDirectory' in daemon)
+  t.match(daemon.EnvironmentVariables, { CLAUDETTE_SERVER_SERVICE: 'launchd' })
   t.equal(await launchdPlistArgv('<plist><dict><key>Label</key></plist>'), null, 'a broken plist has no argv')
 })
 
