@@ -6,7 +6,7 @@ import { isatty } from 'node:tty'
 import { fileURLToPath } from 'node:url'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import QRCode from 'qrcode'
-import { connectHostProblem, createServer, escapeControls, isHostAddress, MetricsBindError, openAdmin, parseMetricsBind, resolveServerHome, VERSION, type Admin, type ClaudetteServer } from '../src/index.js'
+import { connectHostProblem, createServer, escapeControls, isHostAddress, MetricsBindError, openAdmin, parseMetricsBind, resolveServerHome, SERVICE_ENV, VERSION, type Admin, type ClaudetteServer } from '../src/index.js'
 import { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, UsageError, configureHelpWidth, helpLayout, json, out, printTable, printable, reportFatal, shellQuote, wrapHelp } from './cli-output.js'
 import { registerCompletion } from './completion.js'
 import { confirmOrAbort } from './confirm.js'
@@ -152,8 +152,6 @@ async function withAdmin<T> (fn: (admin: Admin) => Promise<T> | T, opts: { readO
   try { return await fn(admin) } finally { admin.close() }
 }
 const readOnly = { readOnly: true }
-/** Set by the service definitions `service install` writes: stdout is then a log. */
-const SERVICE_ENV = 'CLAUDETTE_SERVER_SERVICE'
 /**
  * `show-connection-string` and `qr` print what the next start will use, and a fresh home has no
  * pairing token yet: they create the home as `run` would. A `--config` file that does not exist is
@@ -412,6 +410,7 @@ async function run (): Promise<void> {
   out(`claudette-server v${server.version} listening on wss://${bind}:${server.port}`)
   out(`Name: ${server.name}`)
   out('')
+  // SERVICE_ENV is set by the unit or plist `service install` writes.
   if (process.env[SERVICE_ENV] !== undefined) {
     // Under a service manager stdout is a log (the journal, a log file) that outlives the token
     // and may be read by others: the string is asked for instead.
