@@ -139,7 +139,11 @@ error (unknown option or command, bad value).`))
 
 const globals = (): GlobalOptions => program.opts<GlobalOptions>()
 
-/** Opens the home's admin for one command. `readOnly`: a missing home or server.toml is an error (exit 1) instead of being created. */
+/**
+ * Opens the home's admin for one command. `readOnly`: a missing home or server.toml is an error
+ * (exit 1) instead of being created. `existingHome`: a missing home directory is an error; what is
+ * missing inside it is created.
+ */
 async function withAdmin<T> (fn: (admin: Admin) => Promise<T> | T, opts: { readOnly?: boolean, existingHome?: boolean } = {}): Promise<T> {
   const g = globals()
   if (opts.existingHome === true) {
