@@ -1,12 +1,11 @@
 #!/usr/bin/env node
 // The server CLI: argument parsing, signals, banner and exit codes. No business logic:
 // everything it does goes through the package's public entry.
-import { existsSync } from 'node:fs'
 import { isatty } from 'node:tty'
 import { fileURLToPath } from 'node:url'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import QRCode from 'qrcode'
-import { connectHostProblem, createServer, escapeControls, isHostAddress, MetricsBindError, openAdmin, parseMetricsBind, resolveServerHome, SERVICE_ENV, VERSION, type Admin, type ClaudetteServer } from '../src/index.js'
+import { connectHostProblem, createServer, escapeControls, isHostAddress, MetricsBindError, openAdmin, parseMetricsBind, SERVICE_ENV, VERSION, type Admin, type ClaudetteServer } from '../src/index.js'
 import { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, UsageError, configureHelpWidth, helpLayout, json, out, printTable, printable, reportFatal, shellQuote, wrapHelp } from './cli-output.js'
 import { registerCompletion } from './completion.js'
 import { confirmOrAbort } from './confirm.js'
@@ -146,12 +145,7 @@ const globals = (): GlobalOptions => program.opts<GlobalOptions>()
  */
 async function withAdmin<T> (fn: (admin: Admin) => Promise<T> | T, opts: { readOnly?: boolean, existingHome?: boolean } = {}): Promise<T> {
   const g = globals()
-  if (opts.existingHome === true) {
-    // Replacing a secret of a home that is not there is a mistyped --home, not a first start.
-    const home = resolveServerHome(g.home)
-    if (!existsSync(home)) throw new Error(`${home}: the home directory does not exist (check --home; \`claudette-server run\` creates it)`)
-  }
-  const admin = await openAdmin({ home: g.home, config: g.config, connectHost: g.connectHost, readOnly: opts.readOnly === true })
+  const admin = await openAdmin({ home: g.home, config: g.config, connectHost: g.connectHost, readOnly: opts.readOnly === true, existingHome: opts.existingHome === true })
   for (const w of admin.warnings) process.stderr.write(`warning: ${printable(w.message)}\n`)
   try { return await fn(admin) } finally { admin.close() }
 }

@@ -94,6 +94,11 @@ export interface OpenAdminOptions {
    * being created (with a fresh pairing token) as a side effect of looking.
    */
   readOnly?: boolean
+  /**
+   * For commands that replace a secret (`regenerate-token`, `rotate-certificate`): a missing home
+   * is an error (a mistyped home, not a first start); what is missing inside it is created.
+   */
+  existingHome?: boolean
 }
 
 export async function openAdmin (opts: OpenAdminOptions = {}): Promise<Admin> {
@@ -103,15 +108,15 @@ export async function openAdmin (opts: OpenAdminOptions = {}): Promise<Admin> {
   }
   const home = resolveServerHome(opts.home)
   const cf = configFile(opts.config ?? join(home, CONFIG_FILE))
+  const mustExist = async (path: string, what: string, hint: string): Promise<void> => {
+    try { await access(path) } catch { throw new ConfigFileError(path, `${what} does not exist (${hint})`) }
+  }
   if (opts.readOnly === true) {
-    for (const [path, what] of [[home, 'the home directory'], [cf.file, 'the configuration file']] as const) {
-      try {
-        await access(path)
-      } catch {
-        throw new ConfigFileError(path, `${what} does not exist (this command only reads; check --home/--config, or start the server once to create it)`)
-      }
-    }
+    const hint = 'this command only reads; check --home/--config, or start the server once to create it'
+    await mustExist(home, 'the home directory', hint)
+    await mustExist(cf.file, 'the configuration file', hint)
   } else {
+    if (opts.existingHome === true) await mustExist(home, 'the home directory', 'check --home; `claudette-server run` creates it')
     await ensurePrivateDir(home)
   }
   let warnings: readonly ConfigWarning[] = []
